@@ -1,0 +1,100 @@
+// EventLoop: the clock-and-timers port, and the one owner thread of the daemon's state.
+//
+// Logic that needs time (restart delays, zombie expiry, heartbeats) is given an EventLoop and never
+// reads a clock or sleeps by itself. Post() hands work to the owner thread from any thread (bus and
+// engine callbacks only ever Post). RunAt/RunAfter/Cancel and Now() are for the owner thread.
+//
+// RealEventLoop runs on std::chrono::steady_clock; ManualEventLoop (for tests) only moves when told
+// to: AdvanceBy() moves time and fires, in order, the timers that came due.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+
+namespace spawn {
+
+using Duration = std::chrono::milliseconds;
+using SteadyTime = std::chrono::steady_clock::time_point;
+using WallTime = std::chrono::system_clock::time_point;
+
+// Nanoseconds since the unix epoch: the `Time` field of every message on the bus.
+inline int64_t ToUnixNanos(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+class EventLoop {
+ public:
+  using TimerId = uint64_t;
+  using Task = std::function<void()>;
+
+  virtual ~EventLoop() = default;
+
+  // Monotonic time, for intervals and deadlines.
+  virtual SteadyTime Now() const = 0;
+  // Wall-clock time, for display and for `Time` fields only.
+  virtual WallTime WallNow() const = 0;
+
+  // Thread-safe: runs `task` on the owner thread, after the tasks posted before it.
+  virtual void Post(Task task) = 0;
+  // Owner thread: runs `task` once at `when` (at once, on the loop, if `when` has passed).
+  virtual TimerId RunAt(SteadyTime when, Task task) = 0;
+  TimerId RunAfter(Duration delay, Task task) { return RunAt(Now() + delay, std::move(task)); }
+  // Owner thread: a timer that has not fired will not fire. Unknown or fired ids are ignored.
+  virtual void Cancel(TimerId id) = 0;
+};
+
+// Runs posted tasks and timers on the thread that calls Run(), until Stop().
+class RealEventLoop final : public EventLoop {
+ public:
+  SteadyTime Now() const override { return std::chrono::steady_clock::now(); }
+  WallTime WallNow() const override { return std::chrono::system_clock::now(); }
+  void Post(Task task) override;
+  TimerId RunAt(SteadyTime when, Task task) override;
+  void Cancel(TimerId id) override;
+
+  // Blocks running tasks until Stop() is called; tasks still queued then are dropped.
+  void Run();
+  // Thread-safe (not async-signal-safe: signal handlers wake a thread that calls this).
+  void Stop();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Task> tasks_;                                   // guarded by mu_
+  std::multimap<SteadyTime, std::pair<TimerId, Task>> timers_;  // guarded by mu_
+  TimerId next_id_ = 1;                                      // guarded by mu_
+  bool stopped_ = false;                                     // guarded by mu_
+};
+
+// Deterministic loop for tests: time starts at an arbitrary fixed point and moves only by AdvanceBy.
+class ManualEventLoop final : public EventLoop {
+ public:
+  ManualEventLoop();
+  SteadyTime Now() const override { return now_; }
+  WallTime WallNow() const override { return wall_start_ + (now_ - start_); }
+  void Post(Task task) override;
+  TimerId RunAt(SteadyTime when, Task task) override;
+  void Cancel(TimerId id) override;
+
+  // Runs posted tasks and due timers until nothing is runnable at the current time.
+  void RunPending();
+  // Moves time forward in steps to each due timer, running everything that comes due, up to now+d.
+  void AdvanceBy(Duration d);
+  size_t PendingTimers() const;
+
+ private:
+  mutable std::mutex mu_;  // Post may come from other threads (e.g. a fake engine's stream).
+  SteadyTime start_;
+  SteadyTime now_;
+  WallTime wall_start_;
+  std::deque<Task> tasks_;
+  std::multimap<SteadyTime, std::pair<TimerId, Task>> timers_;
+  TimerId next_id_ = 1;
+};
+
+}  // namespace spawn

@@ -1,0 +1,134 @@
+#include "spawn/common/event_loop.h"
+
+#include <algorithm>
+
+namespace spawn {
+namespace {
+
+template <typename Timers>
+void EraseTimer(Timers& timers, EventLoop::TimerId id) {
+  auto it = std::find_if(timers.begin(), timers.end(),
+                         [id](const auto& entry) { return entry.second.first == id; });
+  if (it != timers.end()) timers.erase(it);
+}
+
+}  // namespace
+
+void RealEventLoop::Post(Task task) {
+  {
+    std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+EventLoop::TimerId RealEventLoop::RunAt(SteadyTime when, Task task) {
+  std::lock_guard lock(mu_);
+  TimerId id = next_id_++;
+  timers_.emplace(when, std::make_pair(id, std::move(task)));
+  wake_.notify_one();
+  return id;
+}
+
+void RealEventLoop::Cancel(TimerId id) {
+  std::lock_guard lock(mu_);
+  EraseTimer(timers_, id);
+}
+
+void RealEventLoop::Run() {
+  std::unique_lock lock(mu_);
+  while (!stopped_) {
+    if (!tasks_.empty()) {
+      Task task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+      continue;
+    }
+    if (!timers_.empty() && timers_.begin()->first <= Now()) {
+      Task task = std::move(timers_.begin()->second.second);
+      timers_.erase(timers_.begin());
+      lock.unlock();
+      task();
+      lock.lock();
+      continue;
+    }
+    if (timers_.empty()) {
+      wake_.wait(lock);
+    } else {
+      wake_.wait_until(lock, timers_.begin()->first);
+    }
+  }
+}
+
+void RealEventLoop::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  wake_.notify_all();
+}
+
+ManualEventLoop::ManualEventLoop()
+    : start_(std::chrono::steady_clock::time_point() + std::chrono::hours(1000)),
+      now_(start_),
+      wall_start_(std::chrono::system_clock::time_point() + std::chrono::seconds(1767225600)) {}
+
+void ManualEventLoop::Post(Task task) {
+  std::lock_guard lock(mu_);
+  tasks_.push_back(std::move(task));
+}
+
+EventLoop::TimerId ManualEventLoop::RunAt(SteadyTime when, Task task) {
+  std::lock_guard lock(mu_);
+  TimerId id = next_id_++;
+  timers_.emplace(when, std::make_pair(id, std::move(task)));
+  return id;
+}
+
+void ManualEventLoop::Cancel(TimerId id) {
+  std::lock_guard lock(mu_);
+  EraseTimer(timers_, id);
+}
+
+void ManualEventLoop::RunPending() {
+  for (;;) {
+    Task task;
+    {
+      std::lock_guard lock(mu_);
+      if (!tasks_.empty()) {
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      } else if (!timers_.empty() && timers_.begin()->first <= now_) {
+        task = std::move(timers_.begin()->second.second);
+        timers_.erase(timers_.begin());
+      } else {
+        return;
+      }
+    }
+    task();
+  }
+}
+
+void ManualEventLoop::AdvanceBy(Duration d) {
+  const SteadyTime end = now_ + d;
+  RunPending();
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (timers_.empty() || timers_.begin()->first > end) break;
+      now_ = std::max(now_, timers_.begin()->first);
+    }
+    RunPending();
+  }
+  now_ = end;
+  RunPending();
+}
+
+size_t ManualEventLoop::PendingTimers() const {
+  std::lock_guard lock(mu_);
+  return timers_.size();
+}
+
+}  // namespace spawn

@@ -1,0 +1,132 @@
+// The wire format: every message of design.md's topic table as a struct, with msgpack encode/decode.
+// This is the only place that knows the bytes; it does no I/O.
+//
+// Maps use exactly the design's CamelCase keys. Decoding never throws and never crashes: malformed,
+// truncated, wrongly typed or oversized input yields a Status (kBadRequest) that names the offending
+// key. Unknown extra keys are ignored (forward compatibility); missing optional keys take defaults.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "spawn/common/config.h"
+#include "spawn/common/status.h"
+
+namespace spawn::proto {
+
+// Bounds on what a decoder accepts; a larger payload is refused before it is parsed.
+constexpr size_t kMaxPayloadBytes = 64 * 1024 * 1024;  // a deploy with its archive
+constexpr size_t kMaxArchiveBytes = 48 * 1024 * 1024;
+
+// Service states as they appear in `State`.
+enum class ServiceState { kBuilding, kStarting, kRunning, kExited, kRestarting, kZombie };
+const char* ToString(ServiceState state);
+Result<ServiceState> ParseServiceState(const std::string& text);
+
+// slot/config: {RequestId, Config, Archive, Replace, Entity}
+struct DeployRequest {
+  std::string request_id;
+  ServiceConfig config;   // travels as a map with deploy.yml's keys and value forms
+  std::string archive;    // tar of included files and dirs (bytes); may be empty
+  bool replace = false;
+  std::string entity;     // contents of the config's `entity` file (bytes); may be empty. Extra key.
+};
+
+// slot/restart and slot/stop: {RequestId, Service}; a bare UTF-8 service name is accepted too.
+struct ServiceCommand {
+  std::string request_id;  // empty when the command was a bare name
+  std::string service;
+};
+
+// slot/logs: {RequestId, Service, Since}; Since in unix nanoseconds, 0 = all that is kept.
+struct LogsRequest {
+  std::string request_id;
+  std::string service;
+  int64_t since_unix_ns = 0;
+};
+
+// signal/reply/<RequestId>: {RequestId, Ok, Code, Message}
+struct Reply {
+  std::string request_id;
+  bool ok = false;
+  int code = 0;
+  std::string message;
+  static Reply FromStatus(const std::string& request_id, const Status& status,
+                          const std::string& ok_message);
+};
+
+// signal/heartbeat: memory in MiB.
+struct SpawnpointHeartbeat {
+  std::string alias;
+  int64_t time_unix_ns = 0;
+  std::string version;
+  int64_t total_mem_mib = 0;
+  int64_t total_cpu_shares = 0;
+  int64_t available_mem_mib = 0;
+  int64_t available_cpu_shares = 0;
+  std::vector<std::string> services;
+};
+
+// signal/heartbeat/<svc>: MemAlloc/MemUsage MiB, CpuPercent as docker stats (100 = one core),
+// network and block I/O in MB.
+struct ServiceHeartbeat {
+  std::string spawnpoint_uri;
+  std::string name;
+  int64_t time_unix_ns = 0;
+  ServiceState state = ServiceState::kBuilding;
+  std::string container_id;
+  int64_t mem_alloc_mib = 0;
+  int64_t cpu_shares = 0;
+  double mem_usage_mib = 0;
+  double cpu_percent = 0;
+  double network_rx_mb = 0;
+  double network_tx_mb = 0;
+  double mb_read = 0;
+  double mb_written = 0;
+  int64_t restarts = 0;
+  int64_t exit_code = 0;
+  ServiceConfig original_config;  // a map, like DeployRequest's Config
+  std::string backoff;            // extra key "Backoff": current restart delay ("8s") when backing off
+};
+
+// <svc>/i.spawnable/signal/log: one container output line or one daemon status line.
+struct LogMessage {
+  int64_t time_unix_ns = 0;
+  std::string sp_alias;
+  std::string service;
+  std::string stream;  // "stdout", "stderr" or "spawnd"
+  std::string contents;
+  friend bool operator==(const LogMessage&, const LogMessage&) = default;
+};
+
+// signal/logs/<RequestId>: {RequestId, Messages}; a reply with an empty list ends the history.
+struct LogsReply {
+  std::string request_id;
+  std::vector<LogMessage> messages;
+};
+
+std::string Encode(const DeployRequest& m);
+std::string Encode(const ServiceCommand& m);
+std::string Encode(const LogsRequest& m);
+std::string Encode(const Reply& m);
+std::string Encode(const SpawnpointHeartbeat& m);
+std::string Encode(const ServiceHeartbeat& m);
+std::string Encode(const LogMessage& m);
+std::string Encode(const LogsReply& m);
+
+Result<DeployRequest> DecodeDeployRequest(const std::string& bytes);
+Result<ServiceCommand> DecodeServiceCommand(const std::string& bytes);  // map or bare name
+Result<LogsRequest> DecodeLogsRequest(const std::string& bytes);
+Result<Reply> DecodeReply(const std::string& bytes);
+Result<SpawnpointHeartbeat> DecodeSpawnpointHeartbeat(const std::string& bytes);
+Result<ServiceHeartbeat> DecodeServiceHeartbeat(const std::string& bytes);
+Result<LogMessage> DecodeLogMessage(const std::string& bytes);
+Result<LogsReply> DecodeLogsReply(const std::string& bytes);
+
+// Best effort: the RequestId of a payload that otherwise fails to decode (so a 400 can be answered);
+// empty when there is none.
+std::string PeekRequestId(const std::string& bytes);
+
+}  // namespace spawn::proto

@@ -1,0 +1,31 @@
+// Topic names of the spawnpoint bus (design.md, "Topics"). Everything lives under
+// "<path>/s.spawnpoint/". Pure string functions, no I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace spawn::topics {
+
+std::string Root(const std::string& path);  // <path>/s.spawnpoint
+std::string ConfigSlot(const std::string& path);
+std::string RestartSlot(const std::string& path);
+std::string StopSlot(const std::string& path);
+std::string LogsSlot(const std::string& path);
+std::string Reply(const std::string& path, const std::string& request_id);
+std::string Heartbeat(const std::string& path);
+std::string Presence(const std::string& path);
+std::string ServiceHeartbeat(const std::string& path, const std::string& service);
+std::string ServiceHeartbeatWildcard(const std::string& path);  // .../signal/heartbeat/+
+std::string Meta(const std::string& path, const std::string& key);
+std::string MetaWildcard(const std::string& path);              // .../!meta/+
+std::string LogsReply(const std::string& path, const std::string& request_id);
+// <path>/s.spawnpoint/<service>: SPAWNPOINT_SERVICE_TOPIC.
+std::string ServiceTopic(const std::string& path, const std::string& service);
+// <service topic>/i.spawnable/signal/log
+std::string ServiceLog(const std::string& path, const std::string& service);
+
+// If `topic` is a spawnpoint heartbeat topic, the spawnpoint's path; else nullopt.
+std::optional<std::string> PathOfHeartbeat(const std::string& topic);
+
+}  // namespace spawn::topics

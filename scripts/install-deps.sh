@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything spawnpoint needs to build, test and run, from Debian 12's packages.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+packages=(
+  cmake g++ ninja-build pkg-config git
+  libpaho-mqttpp-dev libpaho-mqtt-dev libmsgpack-cxx-dev libyaml-cpp-dev libcurl4-openssl-dev
+  libspdlog-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev clang-format
+  mosquitto mosquitto-clients docker.io busybox-static debootstrap tar procps iproute2
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

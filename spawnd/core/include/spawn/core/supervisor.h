@@ -1,0 +1,93 @@
+// Supervisor: the heart of spawnd. It owns every service's life (building -> starting -> running ->
+// exited -> restarting -> ... -> zombie -> purged), the memory and CPU-share pool, persistence and
+// re-adoption. design.md's "Service life" is its contract.
+//
+// Threading: every public method runs on the EventLoop's owner thread. Engine callbacks and slow engine
+// calls never run the supervisor's logic on their own threads: they Post results back to the loop.
+// Commands about one service apply in order; different services never wait for each other.
+//
+// Time is given by the EventLoop (restart delays, back-off, zombie expiry), so the logic is tested with
+// ManualEventLoop and FakeDockerEngine without sleeping.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "spawn/common/config.h"
+#include "spawn/common/event_loop.h"
+#include "spawn/common/status.h"
+#include "spawn/engine/docker_engine.h"
+#include "spawn/proto/messages.h"
+
+namespace spawn {
+
+class StateStore;
+
+// What the heartbeats say about one service.
+struct ServiceSnapshot {
+  std::string name;
+  proto::ServiceState state = proto::ServiceState::kBuilding;
+  std::string container_id;
+  ServiceConfig config;
+  int64_t restarts = 0;
+  int64_t exit_code = 0;
+  Duration backoff{0};  // current restart delay when backing off, else 0
+  ContainerStats usage;
+};
+
+struct PoolSnapshot {
+  int64_t total_mem_bytes = 0;
+  int64_t total_cpu_shares = 0;
+  int64_t free_mem_bytes = 0;
+  int64_t free_cpu_shares = 0;
+};
+
+// What the supervisor tells the outside world (the daemon turns these into bus messages).
+// Called on the loop thread.
+class SupervisorObserver {
+ public:
+  virtual ~SupervisorObserver() = default;
+  // A service's state (or restart count, exit code, backoff) changed: publish its heartbeat now.
+  virtual void OnServiceChanged(const ServiceSnapshot& service) = 0;
+  // The service is gone for good: clear its retained heartbeat.
+  virtual void OnServicePurged(const std::string& name) = 0;
+  // One line for the service's log topic: stream "stdout"/"stderr" (container output) or "spawnd"
+  // (status lines such as "[INFO] Launching service...", "[SUCCESS] ...", "[ERROR 503] ...", build
+  // output).
+  virtual void OnServiceLog(const std::string& name, const std::string& stream,
+                            const std::string& line) = 0;
+};
+
+class Supervisor {
+ public:
+  virtual ~Supervisor() = default;
+
+  // Reads the state store, lists the engine's containers by label, adopts running ones, restarts dead
+  // autoRestart ones, turns other dead ones into zombies, removes unknown labelled containers, and
+  // starts following engine events, logs and stats. A corrupt or missing state file is reported (log)
+  // and recovered from labels; Start fails only if the engine cannot be reached.
+  virtual Status Start() = 0;
+  // Stops following the engine; containers keep running for the next spawnd.
+  virtual void Shutdown() = 0;
+
+  // Accepts (reservation taken at once; build and start continue asynchronously) or refuses with
+  // 400 bad config, 403 host net/devices not allowed, 409 exists (unless replace), 503 insufficient
+  // resources ("Insufficient resources for service. CPU: Have a, Want b. Mem: Have c, Want d").
+  virtual Status Deploy(const proto::DeployRequest& request) = 0;
+  // Running: restart its container. Zombie: bring it back (503 if its reservation no longer fits).
+  // Building: queued until the build ends. Unknown: 404.
+  virtual Status Restart(const std::string& name) = 0;
+  // No more restarts, stop the container (stopTimeout), zombie for zombiePeriod. Unknown: 404.
+  virtual Status Stop(const std::string& name) = 0;
+
+  virtual std::vector<ServiceSnapshot> Services() const = 0;
+  virtual PoolSnapshot Pool() const = 0;
+};
+
+// The real supervisor. `engine`, `loop`, `store` and `observer` must outlive it.
+std::unique_ptr<Supervisor> MakeSupervisor(const SpawndConfig& config, DockerEngine& engine,
+                                           EventLoop& loop, StateStore& store,
+                                           SupervisorObserver& observer);
+
+}  // namespace spawn
