@@ -1,1 +1,405 @@
-// placeholder: being written
+#include "spawn/common/config.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <sstream>
+
+#include "spawn/common/units.h"
+
+namespace spawn {
+namespace {
+
+// Reads one mapping node key by key. Every error carries "<source>:<line>: <key>: ..." so a person
+// can find the spot, and names the value and what was expected.
+class FieldReader {
+ public:
+  using Setter = std::function<Status(const YAML::Node& value)>;
+
+  explicit FieldReader(std::string source) : source_(std::move(source)) {}
+
+  void On(const std::string& key, Setter setter) { setters_[key] = std::move(setter); }
+
+  Status Read(const YAML::Node& root) {
+    if (!root.IsDefined() || root.IsNull())
+      return Status::BadRequest(source_ + ": the file is empty");
+    if (!root.IsMap()) {
+      return Status::BadRequest(Where(root) + "expected a map of key: value pairs");
+    }
+    for (const auto& entry : root) {
+      const std::string key = entry.first.Scalar();
+      auto it = setters_.find(key);
+      if (it == setters_.end()) {
+        std::string known;
+        for (const auto& [name, unused] : setters_) known += (known.empty() ? "" : ", ") + name;
+        return Status::BadRequest(Where(entry.first) + "unknown key \"" + key +
+                                  "\"; expected one of " + known);
+      }
+      Status status = it->second(entry.second);
+      if (!status.ok())
+        return Status(status.code(), Where(entry.second) + key + ": " + status.message());
+      seen_.push_back(key);
+    }
+    return Status::Ok();
+  }
+
+  bool Seen(const std::string& key) const {
+    return std::find(seen_.begin(), seen_.end(), key) != seen_.end();
+  }
+
+  std::string Where(const YAML::Node& node) const {
+    const YAML::Mark mark = node.Mark();
+    if (mark.line >= 0 && !node.IsNull())
+      return source_ + ":" + std::to_string(mark.line + 1) + ": ";
+    return source_ + ": ";
+  }
+
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+  std::map<std::string, Setter> setters_;
+  std::vector<std::string> seen_;
+};
+
+std::string Describe(const YAML::Node& node) {
+  if (node.IsScalar()) return "\"" + node.Scalar() + "\"";
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a map";
+  return "nothing";
+}
+
+FieldReader::Setter String(std::string* out) {
+  return [out](const YAML::Node& v) {
+    if (!v.IsScalar()) return Status::BadRequest(Describe(v) + " is not a string; expected text");
+    *out = v.Scalar();
+    return Status::Ok();
+  };
+}
+
+FieldReader::Setter Bool(bool* out) {
+  return [out](const YAML::Node& v) {
+    const std::string s = v.IsScalar() ? v.Scalar() : "";
+    if (s == "true" || s == "True" || s == "yes")
+      *out = true;
+    else if (s == "false" || s == "False" || s == "no")
+      *out = false;
+    else
+      return Status::BadRequest(Describe(v) + " is not a boolean; expected true or false");
+    return Status::Ok();
+  };
+}
+
+FieldReader::Setter PositiveInt(int64_t* out) {
+  return [out](const YAML::Node& v) {
+    static const std::regex kDigits("[0-9]{1,12}");
+    if (!v.IsScalar() || !std::regex_match(v.Scalar(), kDigits) || std::stoll(v.Scalar()) <= 0) {
+      return Status::BadRequest(Describe(v) + " is not a positive integer; expected e.g. 1024");
+    }
+    *out = std::stoll(v.Scalar());
+    return Status::Ok();
+  };
+}
+
+FieldReader::Setter Size(int64_t* out) {
+  return [out](const YAML::Node& v) {
+    if (!v.IsScalar()) {
+      return Status::BadRequest(Describe(v) +
+                                " is not a size; expected a number with M or G, like 512M");
+    }
+    auto parsed = ParseSize(v.Scalar());
+    if (!parsed.ok()) return parsed.status();
+    *out = *parsed;
+    return Status::Ok();
+  };
+}
+
+FieldReader::Setter DurationOf(Duration* out) {
+  return [out](const YAML::Node& v) {
+    if (!v.IsScalar()) {
+      return Status::BadRequest(Describe(v) + " is not a duration; expected e.g. 30s or 1h30m");
+    }
+    auto parsed = ParseDuration(v.Scalar());
+    if (!parsed.ok()) return parsed.status();
+    *out = *parsed;
+    return Status::Ok();
+  };
+}
+
+// A list of strings. `check` validates each element (empty status message = fine).
+FieldReader::Setter StringList(std::vector<std::string>* out,
+                               std::function<Status(const std::string&)> check = nullptr) {
+  return [out, check](const YAML::Node& v) {
+    if (v.IsNull()) {
+      out->clear();
+      return Status::Ok();
+    }
+    if (!v.IsSequence()) {
+      return Status::BadRequest(Describe(v) +
+                                " is not a list; expected a list of strings, like [a, b]");
+    }
+    std::vector<std::string> items;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].IsScalar()) {
+        return Status::BadRequest("item " + std::to_string(i + 1) + " is " + Describe(v[i]) +
+                                  "; expected a string");
+      }
+      if (check) {
+        Status s = check(v[i].Scalar());
+        if (!s.ok())
+          return Status::BadRequest("item " + std::to_string(i + 1) + ": " + s.message());
+      }
+      items.push_back(v[i].Scalar());
+    }
+    *out = std::move(items);
+    return Status::Ok();
+  };
+}
+
+Status CheckEnv(const std::string& item) {
+  static const std::regex kEnv("[A-Za-z_][A-Za-z0-9_]*=.*");
+  if (!std::regex_match(item, kEnv)) {
+    return Status::BadRequest("\"" + item + "\" is not an environment entry; expected KEY=value");
+  }
+  return Status::Ok();
+}
+
+Status CheckVolume(const std::string& item) {
+  static const std::regex kVolume("[A-Za-z0-9][A-Za-z0-9_.-]*");
+  if (!std::regex_match(item, kVolume)) {
+    return Status::BadRequest(
+        "\"" + item +
+        "\" is not a volume name; expected letters, digits, _ . - (mounted at "
+        "/srv/<name>)");
+  }
+  return Status::Ok();
+}
+
+Status CheckRelativePath(const std::string& item) {
+  if (item.empty()) return Status::BadRequest("an empty path; expected a file path");
+  return Status::Ok();
+}
+
+Status CheckDevice(const std::string& item) {
+  if (item.rfind("/dev/", 0) != 0) {
+    return Status::BadRequest("\"" + item + "\" is not a device; expected /dev/x[:/dev/y[:rwm]]");
+  }
+  return Status::Ok();
+}
+
+Result<YAML::Node> LoadYaml(const std::string& text, const std::string& source) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::BadRequest(source + ":" + std::to_string(e.mark.line + 1) +
+                              ": not valid YAML: " + e.msg);
+  }
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + path + ": " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
+                                       const std::string& source_name) {
+  auto root = LoadYaml(yaml_text, source_name);
+  if (!root.ok()) return root.status();
+  SpawndConfig c;
+  FieldReader r(source_name);
+  r.On("path", String(&c.path));
+  r.On("alias", String(&c.alias));
+  r.On("broker", String(&c.broker));
+  r.On("containerBroker", String(&c.container_broker));
+  r.On("containerRouter", String(&c.container_broker));
+  r.On("username", String(&c.username));
+  r.On("passwordFile", String(&c.password_file));
+  r.On("caFile", String(&c.ca_file));
+  r.On("certFile", String(&c.cert_file));
+  r.On("keyFile", String(&c.key_file));
+  r.On("memAlloc", Size(&c.mem_alloc_bytes));
+  r.On("cpuShares", PositiveInt(&c.cpu_shares));
+  r.On("zombiePeriod", DurationOf(&c.zombie_period));
+  r.On("heartbeatInterval", DurationOf(&c.heartbeat_interval));
+  r.On("allowHostNet", Bool(&c.allow_host_net));
+  r.On("allowDeviceMappings", Bool(&c.allow_device_mappings));
+  r.On("stateDir", String(&c.state_dir));
+  r.On("dockerSocket", String(&c.docker_socket));
+  r.On("defaultImage", String(&c.default_image));
+  SPAWN_RETURN_IF_ERROR(r.Read(*root));
+  for (const char* required : {"path", "memAlloc", "cpuShares"}) {
+    if (!r.Seen(required)) {
+      return Status::BadRequest(source_name + ": " + required + " is required");
+    }
+  }
+  while (!c.path.empty() && c.path.back() == '/') c.path.pop_back();
+  if (c.path.empty() || c.path.find_first_of("+#") != std::string::npos) {
+    return Status::BadRequest(source_name + ": path: \"" + c.path +
+                              "\" is not a topic path; expected e.g. scratch.ns/spawnpoint/alpha");
+  }
+  if (c.alias.empty()) c.alias = c.path.substr(c.path.rfind('/') + 1);
+  if (c.container_broker.empty()) c.container_broker = c.broker;
+  for (const std::string* uri : {&c.broker, &c.container_broker}) {
+    if (uri->rfind("tcp://", 0) != 0 && uri->rfind("ssl://", 0) != 0) {
+      return Status::BadRequest(
+          source_name + ": broker: \"" + *uri +
+          "\" is not a broker URI; expected tcp://host:port or ssl://host:port");
+    }
+  }
+  if (c.heartbeat_interval.count() <= 0) {
+    return Status::BadRequest(source_name + ": heartbeatInterval: must be more than zero");
+  }
+  return c;
+}
+
+Result<SpawndConfig> LoadSpawndConfigFile(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParseSpawndConfig(*text, path);
+}
+
+Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::string& source_name,
+                                             const std::optional<std::string>& name_override) {
+  ServiceConfig c;
+  FieldReader r(source_name);
+  try {
+    r.On("name", String(&c.name));
+    r.On("image", String(&c.image));
+    r.On("container", String(&c.image));
+    r.On("source", String(&c.source));
+    r.On("aptRequires", StringList(&c.apt_requires));
+    r.On("build", StringList(&c.build));
+    r.On("run", StringList(&c.run));
+    r.On("memAlloc", Size(&c.mem_alloc_bytes));
+    r.On("cpuShares", PositiveInt(&c.cpu_shares));
+    r.On("autoRestart", Bool(&c.auto_restart));
+    r.On("restartInt", DurationOf(&c.restart_interval));
+    r.On("includedFiles", StringList(&c.included_files, CheckRelativePath));
+    r.On("includedDirs", StringList(&c.included_dirs, CheckRelativePath));
+    r.On("volumes", StringList(&c.volumes, CheckVolume));
+    r.On("useHostNet", Bool(&c.use_host_net));
+    r.On("devices", StringList(&c.devices, CheckDevice));
+    r.On("env", StringList(&c.env, CheckEnv));
+    r.On("entity", String(&c.entity));
+    r.On("stopTimeout", DurationOf(&c.stop_timeout));
+    r.On("maxRestartInt", DurationOf(&c.max_restart_interval));
+    SPAWN_RETURN_IF_ERROR(r.Read(node));
+  } catch (const YAML::Exception& e) {
+    return Status::BadRequest(source_name + ": not a valid config: " + e.msg);
+  }
+  if (name_override) c.name = *name_override;
+  if (c.name.empty()) {
+    return Status::BadRequest(source_name + ": name is required (in the file or with -n NAME)");
+  }
+  Status name_ok = ValidateServiceName(c.name);
+  if (!name_ok.ok()) return Status::BadRequest(source_name + ": name: " + name_ok.message());
+  for (const char* required : {"run", "memAlloc", "cpuShares"}) {
+    if (!r.Seen(required)) {
+      return Status::BadRequest(source_name + ": " + required + " is required");
+    }
+  }
+  if (c.run.empty()) {
+    return Status::BadRequest(
+        source_name + ": run: an empty list; expected the command as a list, like [./svc, -v]");
+  }
+  if (!c.source.empty() && c.source.rfind("https://", 0) != 0) {
+    return Status::BadRequest(source_name + ": source: \"" + c.source +
+                              "\" is not an https git URL; expected https://host/repo.git");
+  }
+  return c;
+}
+
+Result<ServiceConfig> ParseServiceConfig(const std::string& yaml_text,
+                                         const std::string& source_name,
+                                         const std::optional<std::string>& name_override) {
+  auto root = LoadYaml(yaml_text, source_name);
+  if (!root.ok()) return root.status();
+  return ParseServiceConfigNode(*root, source_name, name_override);
+}
+
+Result<ServiceConfig> LoadServiceConfigFile(const std::string& path,
+                                            const std::optional<std::string>& name_override) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParseServiceConfig(*text, path, name_override);
+}
+
+YAML::Node ServiceConfigToNode(const ServiceConfig& c) {
+  const ServiceConfig d;
+  YAML::Node n(YAML::NodeType::Map);
+  auto list = [&n](const char* key, const std::vector<std::string>& v) {
+    if (v.empty()) return;
+    YAML::Node seq(YAML::NodeType::Sequence);
+    for (const auto& s : v) seq.push_back(s);
+    n[key] = seq;
+  };
+  n["name"] = c.name;
+  if (!c.image.empty()) n["image"] = c.image;
+  if (!c.source.empty()) n["source"] = c.source;
+  list("aptRequires", c.apt_requires);
+  list("build", c.build);
+  list("run", c.run);
+  n["memAlloc"] = FormatSize(c.mem_alloc_bytes);
+  n["cpuShares"] = c.cpu_shares;
+  if (c.auto_restart) n["autoRestart"] = true;
+  if (c.restart_interval != d.restart_interval)
+    n["restartInt"] = FormatDuration(c.restart_interval);
+  list("includedFiles", c.included_files);
+  list("includedDirs", c.included_dirs);
+  list("volumes", c.volumes);
+  if (c.use_host_net) n["useHostNet"] = true;
+  list("devices", c.devices);
+  list("env", c.env);
+  if (!c.entity.empty()) n["entity"] = c.entity;
+  if (c.stop_timeout != d.stop_timeout) n["stopTimeout"] = FormatDuration(c.stop_timeout);
+  if (c.max_restart_interval != d.max_restart_interval) {
+    n["maxRestartInt"] = FormatDuration(c.max_restart_interval);
+  }
+  return n;
+}
+
+std::string ServiceConfigToYaml(const ServiceConfig& config) {
+  YAML::Emitter out;
+  out << ServiceConfigToNode(config);
+  return std::string(out.c_str()) + "\n";
+}
+
+Status ValidateServiceName(const std::string& name) {
+  static const std::regex kName("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
+  if (!std::regex_match(name, kName)) {
+    return Status::BadRequest("\"" + name +
+                              "\" is not a service name; expected 1-63 letters, digits, _ . - "
+                              "starting with a letter or digit");
+  }
+  if (name == "server") {
+    return Status::BadRequest("\"server\" is reserved (it is the spawnpoint's own topic)");
+  }
+  return Status::Ok();
+}
+
+Result<std::map<std::string, std::string>> LoadMetadataFile(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  auto root = LoadYaml(*text, path);
+  if (!root.ok()) return root.status();
+  std::map<std::string, std::string> out;
+  if (root->IsNull()) return out;
+  if (!root->IsMap()) return Status::BadRequest(path + ": expected a map of key: value pairs");
+  for (const auto& entry : *root) {
+    if (!entry.second.IsScalar()) {
+      return Status::BadRequest(path + ": " + entry.first.Scalar() + ": " + Describe(entry.second) +
+                                " is not a value; expected text or a number");
+    }
+    out[entry.first.Scalar()] = entry.second.Scalar();
+  }
+  return out;
+}
+
+}  // namespace spawn

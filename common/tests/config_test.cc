@@ -1,1 +1,258 @@
-// placeholder: being written
+#include "spawn/common/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "spawn/common/units.h"
+
+namespace spawn {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr const char* kMinimalSpawnd =
+    "path: scratch.ns/spawnpoint/alpha\nmemAlloc: 4G\ncpuShares: 4096\n";
+
+TEST(SpawndConfigTest, DefaultsFollowTheDesign) {
+  auto c = ParseSpawndConfig(kMinimalSpawnd, "spawnd.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->path, "scratch.ns/spawnpoint/alpha");
+  EXPECT_EQ(c->alias, "alpha");
+  EXPECT_EQ(c->broker, "tcp://127.0.0.1:1883");
+  EXPECT_EQ(c->container_broker, "tcp://127.0.0.1:1883");
+  EXPECT_EQ(c->mem_alloc_bytes, 4096 * kMiB);
+  EXPECT_EQ(c->cpu_shares, 4096);
+  EXPECT_EQ(c->zombie_period, minutes(2));
+  EXPECT_EQ(c->heartbeat_interval, seconds(5));
+  EXPECT_FALSE(c->allow_host_net);
+  EXPECT_FALSE(c->allow_device_mappings);
+  EXPECT_EQ(c->state_dir, "/var/lib/spawnd");
+  EXPECT_EQ(c->docker_socket, "/var/run/docker.sock");
+}
+
+TEST(SpawndConfigTest, EveryKey) {
+  auto c = ParseSpawndConfig(R"(
+path: a/b/c/
+alias: gamma
+broker: ssl://broker:8883
+containerRouter: tcp://10.0.0.1:1883
+username: u
+passwordFile: /etc/spawnd/pw
+caFile: ca.pem
+certFile: cert.pem
+keyFile: key.pem
+memAlloc: 512m
+cpuShares: 1024
+zombiePeriod: 30s
+heartbeatInterval: 250ms
+allowHostNet: true
+allowDeviceMappings: true
+stateDir: /tmp/state
+dockerSocket: /run/docker.sock
+defaultImage: my/base:1
+)",
+                             "spawnd.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->path, "a/b/c");
+  EXPECT_EQ(c->alias, "gamma");
+  EXPECT_EQ(c->broker, "ssl://broker:8883");
+  EXPECT_EQ(c->container_broker, "tcp://10.0.0.1:1883");
+  EXPECT_EQ(c->username, "u");
+  EXPECT_EQ(c->password_file, "/etc/spawnd/pw");
+  EXPECT_EQ(c->ca_file, "ca.pem");
+  EXPECT_EQ(c->cert_file, "cert.pem");
+  EXPECT_EQ(c->key_file, "key.pem");
+  EXPECT_EQ(c->mem_alloc_bytes, 512 * kMiB);
+  EXPECT_EQ(c->zombie_period, seconds(30));
+  EXPECT_EQ(c->heartbeat_interval, std::chrono::milliseconds(250));
+  EXPECT_TRUE(c->allow_host_net);
+  EXPECT_TRUE(c->allow_device_mappings);
+  EXPECT_EQ(c->state_dir, "/tmp/state");
+  EXPECT_EQ(c->docker_socket, "/run/docker.sock");
+  EXPECT_EQ(c->default_image, "my/base:1");
+}
+
+TEST(SpawndConfigTest, ErrorsNameTheKeyTheValueAndWhatWasExpected) {
+  struct Case {
+    std::string yaml;
+    std::string expected;
+  } cases[] = {
+      {"path: a\nmemAlloc: 12X\ncpuShares: 1",
+       "spawnd.yml:2: memAlloc: \"12X\" is not a size; expected a number with M or G, like 512M"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: lots",
+       "spawnd.yml:3: cpuShares: \"lots\" is not a positive integer"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nzombiePeriod: soon",
+       "zombiePeriod: \"soon\" is not a duration"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nallowHostNet: maybe",
+       "allowHostNet: \"maybe\" is not a boolean; expected true or false"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nfoo: 1", "unknown key \"foo\"; expected one of"},
+      {"memAlloc: 1G\ncpuShares: 1", "spawnd.yml: path is required"},
+      {"path: a\ncpuShares: 1", "spawnd.yml: memAlloc is required"},
+      {"path: a\nmemAlloc: 1G", "spawnd.yml: cpuShares is required"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nbroker: mqtt.local",
+       "broker: \"mqtt.local\" is not a broker URI"},
+      {"path: a/#\nmemAlloc: 1G\ncpuShares: 1", "path: \"a/#\" is not a topic path"},
+      {"path: [a\n", "spawnd.yml:"},
+      {"", "spawnd.yml: the file is empty"},
+      {"- a\n- b", "expected a map of key: value pairs"},
+  };
+  for (const auto& c : cases) {
+    auto parsed = ParseSpawndConfig(c.yaml, "spawnd.yml");
+    ASSERT_FALSE(parsed.ok()) << c.yaml;
+    EXPECT_EQ(parsed.status().code(), Code::kBadRequest);
+    EXPECT_THAT(parsed.status().message(), HasSubstr(c.expected)) << c.yaml;
+  }
+}
+
+TEST(ServiceConfigTest, OriginalSpawnpointSyntaxKeepsWorking) {
+  auto c = ParseServiceConfig(R"(
+name: demosvc
+container: jhkolb/spawnpoint:amd64
+memAlloc: 64M
+cpuShares: 512
+autoRestart: true
+restartInt: 2s
+includedFiles: [params.yml, svc]
+includedDirs: [data]
+volumes: [store]
+run: [./svc, params.yml]
+)",
+                              "deploy.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->name, "demosvc");
+  EXPECT_EQ(c->image, "jhkolb/spawnpoint:amd64");
+  EXPECT_EQ(c->mem_alloc_bytes, 64 * kMiB);
+  EXPECT_EQ(c->cpu_shares, 512);
+  EXPECT_TRUE(c->auto_restart);
+  EXPECT_EQ(c->restart_interval, seconds(2));
+  EXPECT_THAT(c->included_files, ElementsAre("params.yml", "svc"));
+  EXPECT_THAT(c->included_dirs, ElementsAre("data"));
+  EXPECT_THAT(c->volumes, ElementsAre("store"));
+  EXPECT_THAT(c->run, ElementsAre("./svc", "params.yml"));
+  EXPECT_EQ(c->stop_timeout, seconds(10));
+  EXPECT_EQ(c->max_restart_interval, minutes(5));
+}
+
+TEST(ServiceConfigTest, EveryKeyAndNameOverride) {
+  auto c = ParseServiceConfig(R"(
+name: fromfile
+image: spawnpoint/base:latest
+source: https://example.org/repo.git
+aptRequires: [jq, curl]
+build: [make, make install]
+run: [svc]
+memAlloc: 1g
+cpuShares: 100
+useHostNet: true
+devices: [/dev/ttyUSB0]
+env: [A=1, B_2=two words]
+entity: me.key
+stopTimeout: 3s
+maxRestartInt: 1m
+)",
+                              "deploy.yml", std::string("override"));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->name, "override");
+  EXPECT_EQ(c->source, "https://example.org/repo.git");
+  EXPECT_THAT(c->apt_requires, ElementsAre("jq", "curl"));
+  EXPECT_THAT(c->build, ElementsAre("make", "make install"));
+  EXPECT_TRUE(c->use_host_net);
+  EXPECT_THAT(c->devices, ElementsAre("/dev/ttyUSB0"));
+  EXPECT_THAT(c->env, ElementsAre("A=1", "B_2=two words"));
+  EXPECT_EQ(c->entity, "me.key");
+  EXPECT_EQ(c->stop_timeout, seconds(3));
+  EXPECT_EQ(c->max_restart_interval, minutes(1));
+}
+
+TEST(ServiceConfigTest, ErrorsNameTheKeyTheValueAndWhatWasExpected) {
+  const std::string base = "name: s\nrun: [x]\ncpuShares: 1\n";
+  struct Case {
+    std::string yaml;
+    std::string expected;
+  } cases[] = {
+      {base + "memAlloc: 12X",
+       "deploy.yml:4: memAlloc: \"12X\" is not a size; expected a number with M or G, like 512M"},
+      {base + "memAlloc: 1G\nrestartInt: 5 minutes", "restartInt: \"5 minutes\" is not a duration"},
+      {base + "memAlloc: 1G\nautoRestart: sometimes",
+       "autoRestart: \"sometimes\" is not a boolean"},
+      {base + "memAlloc: 1G\nenv: [NOEQUALS]",
+       "env: item 1: \"NOEQUALS\" is not an environment entry; expected KEY=value"},
+      {base + "memAlloc: 1G\nvolumes: [../etc]",
+       "volumes: item 1: \"../etc\" is not a volume name"},
+      {base + "memAlloc: 1G\ndevices: [ttyUSB0]", "devices: item 1: \"ttyUSB0\" is not a device"},
+      {base + "memAlloc: 1G\nincludedFiles: a.txt", "includedFiles: \"a.txt\" is not a list"},
+      {base + "memAlloc: 1G\nbuild: [[a]]", "build: item 1 is a list; expected a string"},
+      {base + "memAlloc: 1G\nsource: git@github.com:x/y",
+       "source: \"git@github.com:x/y\" is not an https git URL"},
+      {base + "memAlloc: 1G\nimage: [a]", "image: a list is not a string"},
+      {base + "memAlloc: 1G\nextra: 1", "unknown key \"extra\""},
+      {"name: s\nmemAlloc: 1G\ncpuShares: 1", "deploy.yml: run is required"},
+      {"name: s\nrun: []\nmemAlloc: 1G\ncpuShares: 1", "run: an empty list"},
+      {"name: s\nrun: [x]\ncpuShares: 1", "memAlloc is required"},
+      {"name: s\nrun: [x]\nmemAlloc: 1G", "cpuShares is required"},
+      {"name: s\nrun: [x]\nmemAlloc: 1G\ncpuShares: 0",
+       "cpuShares: \"0\" is not a positive integer"},
+      {"run: [x]\nmemAlloc: 1G\ncpuShares: 1", "name is required (in the file or with -n NAME)"},
+      {"name: server\nrun: [x]\nmemAlloc: 1G\ncpuShares: 1", "\"server\" is reserved"},
+      {"name: a/b\nrun: [x]\nmemAlloc: 1G\ncpuShares: 1", "\"a/b\" is not a service name"},
+      {"name: s\nrun: [x\n", "not valid YAML"},
+  };
+  for (const auto& c : cases) {
+    auto parsed = ParseServiceConfig(c.yaml, "deploy.yml");
+    ASSERT_FALSE(parsed.ok()) << c.yaml;
+    EXPECT_EQ(parsed.status().code(), Code::kBadRequest);
+    EXPECT_THAT(parsed.status().message(), HasSubstr(c.expected)) << c.yaml;
+  }
+}
+
+TEST(ServiceConfigTest, NodeRoundTripKeepsEveryField) {
+  ServiceConfig c;
+  c.name = "svc";
+  c.image = "img";
+  c.source = "https://x/y.git";
+  c.apt_requires = {"jq"};
+  c.build = {"make"};
+  c.run = {"./svc", "-v"};
+  c.mem_alloc_bytes = 64 * kMiB;
+  c.cpu_shares = 512;
+  c.auto_restart = true;
+  c.restart_interval = seconds(2);
+  c.included_files = {"a"};
+  c.included_dirs = {"d"};
+  c.volumes = {"v"};
+  c.use_host_net = true;
+  c.devices = {"/dev/null"};
+  c.env = {"A=1"};
+  c.entity = "e.key";
+  c.stop_timeout = seconds(3);
+  c.max_restart_interval = minutes(1);
+  auto back = ParseServiceConfig(ServiceConfigToYaml(c), "round-trip");
+  ASSERT_TRUE(back.ok()) << back.status().message() << "\n" << ServiceConfigToYaml(c);
+  EXPECT_EQ(*back, c);
+}
+
+TEST(ServiceConfigTest, LoadFileReportsMissingFile) {
+  auto missing = LoadServiceConfigFile("/nonexistent/deploy.yml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("cannot read /nonexistent/deploy.yml"));
+}
+
+TEST(MetadataTest, ReadsScalarPairs) {
+  const std::string path = ::testing::TempDir() + "/metadata.yml";
+  std::ofstream(path) << "location: lab 3\nfloor: 2\n";
+  auto m = LoadMetadataFile(path);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->at("location"), "lab 3");
+  EXPECT_EQ(m->at("floor"), "2");
+  std::ofstream(path) << "location: [a]\n";
+  EXPECT_THAT(LoadMetadataFile(path).status().message(),
+              HasSubstr("location: a list is not a value"));
+}
+
+}  // namespace
+}  // namespace spawn

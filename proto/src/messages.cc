@@ -1,1 +1,594 @@
-// placeholder: being written
+#include "spawn/proto/messages.h"
+
+#include <functional>
+#include <msgpack.hpp>
+
+namespace spawn::proto {
+namespace {
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+// ---- encoding ----
+
+void PackStr(Packer& p, const std::string& s) {
+  p.pack_str(static_cast<uint32_t>(s.size()));
+  p.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+void PackBin(Packer& p, const std::string& s) {
+  p.pack_bin(static_cast<uint32_t>(s.size()));
+  p.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+void PackYaml(Packer& p, const YAML::Node& n);
+
+// Scalars keep their YAML form, except integers and booleans, which travel as such (design.md:
+// "numbers as integers"); sizes and durations are strings like "64M" and "30s".
+void PackScalar(Packer& p, const YAML::Node& n) {
+  const std::string& s = n.Scalar();
+  if (n.Tag() != "!") {  // unquoted
+    if (s == "true" || s == "false") {
+      s == "true" ? p.pack_true() : p.pack_false();
+      return;
+    }
+    if (!s.empty() && s.size() < 19 &&
+        std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(), ::isdigit) && s != "-") {
+      p.pack_int64(std::stoll(s));
+      return;
+    }
+  }
+  PackStr(p, s);
+}
+
+void PackYaml(Packer& p, const YAML::Node& n) {
+  if (n.IsMap()) {
+    p.pack_map(static_cast<uint32_t>(n.size()));
+    for (const auto& kv : n) {
+      PackStr(p, kv.first.Scalar());
+      PackYaml(p, kv.second);
+    }
+  } else if (n.IsSequence()) {
+    p.pack_array(static_cast<uint32_t>(n.size()));
+    for (const auto& item : n) PackYaml(p, item);
+  } else if (n.IsScalar()) {
+    PackScalar(p, n);
+  } else {
+    p.pack_nil();
+  }
+}
+
+void PackConfig(Packer& p, const ServiceConfig& c) { PackYaml(p, ServiceConfigToNode(c)); }
+
+// Writes a map whose size is known up front; Field() calls must match the declared count.
+class MapWriter {
+ public:
+  MapWriter(Packer& p, uint32_t fields) : p_(p) { p_.pack_map(fields); }
+  MapWriter& Str(const char* key, const std::string& v) { return Key(key), PackStr(p_, v), *this; }
+  MapWriter& Bin(const char* key, const std::string& v) { return Key(key), PackBin(p_, v), *this; }
+  MapWriter& Int(const char* key, int64_t v) { return Key(key), p_.pack_int64(v), *this; }
+  MapWriter& Float(const char* key, double v) { return Key(key), p_.pack_double(v), *this; }
+  MapWriter& Bool(const char* key, bool v) {
+    Key(key);
+    v ? p_.pack_true() : p_.pack_false();
+    return *this;
+  }
+  MapWriter& StrList(const char* key, const std::vector<std::string>& v) {
+    Key(key);
+    p_.pack_array(static_cast<uint32_t>(v.size()));
+    for (const auto& s : v) PackStr(p_, s);
+    return *this;
+  }
+  MapWriter& Config(const char* key, const ServiceConfig& c) {
+    Key(key);
+    PackConfig(p_, c);
+    return *this;
+  }
+  Packer& Raw(const char* key) {
+    Key(key);
+    return p_;
+  }
+
+ private:
+  void Key(const char* key) { PackStr(p_, key); }
+  Packer& p_;
+};
+
+void PackLogMessage(Packer& p, const LogMessage& m) {
+  MapWriter(p, 5)
+      .Int("Time", m.time_unix_ns)
+      .Str("SPAlias", m.sp_alias)
+      .Str("Service", m.service)
+      .Str("Stream", m.stream)
+      .Str("Contents", m.contents);
+}
+
+template <typename Fn>
+std::string Pack(Fn fn) {
+  msgpack::sbuffer buffer;
+  Packer p(buffer);
+  fn(p);
+  return std::string(buffer.data(), buffer.size());
+}
+
+// ---- decoding ----
+
+const char* TypeName(const msgpack::object& o) {
+  switch (o.type) {
+    case msgpack::type::NIL:
+      return "nil";
+    case msgpack::type::BOOLEAN:
+      return "boolean";
+    case msgpack::type::POSITIVE_INTEGER:
+    case msgpack::type::NEGATIVE_INTEGER:
+      return "integer";
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+      return "float";
+    case msgpack::type::STR:
+      return "string";
+    case msgpack::type::BIN:
+      return "binary";
+    case msgpack::type::ARRAY:
+      return "array";
+    case msgpack::type::MAP:
+      return "map";
+    default:
+      return "extension";
+  }
+}
+
+Status WrongType(const std::string& key, const char* expected, const msgpack::object& o) {
+  return Status::BadRequest(key + ": expected " + expected + ", got " + TypeName(o));
+}
+
+Result<msgpack::object_handle> Unpack(const std::string& bytes, size_t max_bytes) {
+  if (bytes.size() > max_bytes) {
+    return Status::BadRequest("message of " + std::to_string(bytes.size()) +
+                              " bytes is larger than the limit of " + std::to_string(max_bytes));
+  }
+  if (bytes.empty()) return Status::BadRequest("empty message; expected a msgpack map");
+  try {
+    // Limits bound what a hostile payload can make the decoder allocate.
+    const msgpack::unpack_limit limit(100000, 100000, max_bytes, max_bytes, 1000, 32);
+    std::size_t offset = 0;
+    msgpack::object_handle handle =
+        msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
+    if (offset != bytes.size())
+      return Status::BadRequest("trailing bytes after the msgpack message");
+    return handle;
+  } catch (const msgpack::insufficient_bytes&) {
+    return Status::BadRequest("message is truncated");
+  } catch (const std::exception& e) {
+    return Status::BadRequest(std::string("not a msgpack message: ") + e.what());
+  }
+}
+
+// Reads the fields of a msgpack map by key. Unknown keys are ignored (forward compatibility);
+// missing keys leave defaults.
+class MapReader {
+ public:
+  static Result<MapReader> Of(const msgpack::object& o, const std::string& what) {
+    if (o.type != msgpack::type::MAP) return WrongType(what, "a map", o);
+    return MapReader(o);
+  }
+
+  const msgpack::object* Find(const std::string& key) const {
+    for (uint32_t i = 0; i < o_.via.map.size; ++i) {
+      const auto& kv = o_.via.map.ptr[i];
+      if (kv.key.type == msgpack::type::STR &&
+          std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == key) {
+        return &kv.val;
+      }
+    }
+    return nullptr;
+  }
+
+  Status Str(const std::string& key, std::string* out, bool required = false) const {
+    const auto* v = Find(key);
+    if (!v) return Missing(key, required);
+    if (v->type == msgpack::type::STR)
+      *out = std::string(v->via.str.ptr, v->via.str.size);
+    else if (v->type == msgpack::type::BIN)
+      *out = std::string(v->via.bin.ptr, v->via.bin.size);
+    else if (v->type == msgpack::type::NIL)
+      out->clear();
+    else
+      return WrongType(key, "a string", *v);
+    return Status::Ok();
+  }
+  Status Bytes(const std::string& key, std::string* out, size_t max) const {
+    SPAWN_RETURN_IF_ERROR(Str(key, out));
+    if (out->size() > max) {
+      return Status::BadRequest(key + ": " + std::to_string(out->size()) +
+                                " bytes is larger than the limit of " + std::to_string(max));
+    }
+    return Status::Ok();
+  }
+  Status Int(const std::string& key, int64_t* out) const {
+    const auto* v = Find(key);
+    if (!v) return Status::Ok();
+    if (v->type == msgpack::type::POSITIVE_INTEGER) {
+      if (v->via.u64 > static_cast<uint64_t>(INT64_MAX))
+        return WrongType(key, "a 64-bit integer", *v);
+      *out = static_cast<int64_t>(v->via.u64);
+    } else if (v->type == msgpack::type::NEGATIVE_INTEGER) {
+      *out = v->via.i64;
+    } else {
+      return WrongType(key, "an integer", *v);
+    }
+    return Status::Ok();
+  }
+  Status Int32(const std::string& key, int* out) const {
+    int64_t wide = *out;
+    SPAWN_RETURN_IF_ERROR(Int(key, &wide));
+    if (wide < INT32_MIN || wide > INT32_MAX) return Status::BadRequest(key + ": out of range");
+    *out = static_cast<int>(wide);
+    return Status::Ok();
+  }
+  Status Float(const std::string& key, double* out) const {
+    const auto* v = Find(key);
+    if (!v) return Status::Ok();
+    if (v->type == msgpack::type::FLOAT32 || v->type == msgpack::type::FLOAT64)
+      *out = v->via.f64;
+    else if (v->type == msgpack::type::POSITIVE_INTEGER)
+      *out = static_cast<double>(v->via.u64);
+    else if (v->type == msgpack::type::NEGATIVE_INTEGER)
+      *out = static_cast<double>(v->via.i64);
+    else
+      return WrongType(key, "a number", *v);
+    return Status::Ok();
+  }
+  Status Bool(const std::string& key, bool* out) const {
+    const auto* v = Find(key);
+    if (!v) return Status::Ok();
+    if (v->type != msgpack::type::BOOLEAN) return WrongType(key, "a boolean", *v);
+    *out = v->via.boolean;
+    return Status::Ok();
+  }
+  Status StrList(const std::string& key, std::vector<std::string>* out) const {
+    const auto* v = Find(key);
+    if (!v) return Status::Ok();
+    if (v->type != msgpack::type::ARRAY) return WrongType(key, "an array", *v);
+    out->clear();
+    for (uint32_t i = 0; i < v->via.array.size; ++i) {
+      const auto& item = v->via.array.ptr[i];
+      if (item.type != msgpack::type::STR)
+        return WrongType(key + "[" + std::to_string(i) + "]", "a string", item);
+      out->emplace_back(item.via.str.ptr, item.via.str.size);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  explicit MapReader(const msgpack::object& o) : o_(o) {}
+  static Status Missing(const std::string& key, bool required) {
+    return required ? Status::BadRequest(key + " is required") : Status::Ok();
+  }
+  const msgpack::object& o_;
+};
+
+// msgpack -> YAML, so a config from the bus goes through the very parser a deploy.yml does.
+Result<YAML::Node> ToYaml(const msgpack::object& o, const std::string& where) {
+  switch (o.type) {
+    case msgpack::type::NIL:
+      return YAML::Node(YAML::NodeType::Null);
+    case msgpack::type::BOOLEAN:
+      return YAML::Node(o.via.boolean ? "true" : "false");
+    case msgpack::type::POSITIVE_INTEGER:
+      return YAML::Node(std::to_string(o.via.u64));
+    case msgpack::type::NEGATIVE_INTEGER:
+      return YAML::Node(std::to_string(o.via.i64));
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+      return YAML::Node(std::to_string(o.via.f64));
+    case msgpack::type::STR: {
+      YAML::Node n(std::string(o.via.str.ptr, o.via.str.size));
+      n.SetTag("!");  // a string stays a string ("true" in quotes is not a boolean)
+      return n;
+    }
+    case msgpack::type::ARRAY: {
+      YAML::Node seq(YAML::NodeType::Sequence);
+      for (uint32_t i = 0; i < o.via.array.size; ++i) {
+        auto item = ToYaml(o.via.array.ptr[i], where);
+        if (!item.ok()) return item.status();
+        seq.push_back(*item);
+      }
+      return seq;
+    }
+    case msgpack::type::MAP: {
+      YAML::Node map(YAML::NodeType::Map);
+      for (uint32_t i = 0; i < o.via.map.size; ++i) {
+        const auto& kv = o.via.map.ptr[i];
+        if (kv.key.type != msgpack::type::STR) return WrongType(where + " key", "a string", kv.key);
+        auto value = ToYaml(kv.val, where);
+        if (!value.ok()) return value.status();
+        map[std::string(kv.key.via.str.ptr, kv.key.via.str.size)] = *value;
+      }
+      return map;
+    }
+    default:
+      return WrongType(where, "plain data", o);
+  }
+}
+
+Result<ServiceConfig> DecodeConfig(const MapReader& r, const std::string& key) {
+  const auto* v = r.Find(key);
+  if (!v) return Status::BadRequest(key + " is required");
+  if (v->type != msgpack::type::MAP) return WrongType(key, "a map", *v);
+  auto node = ToYaml(*v, key);
+  if (!node.ok()) return node.status();
+  return ParseServiceConfigNode(*node, key);
+}
+
+template <typename T>
+Result<T> Decode(const std::string& bytes, size_t max_bytes, const char* what,
+                 const std::function<Status(const MapReader&, T&)>& fill) {
+  auto handle = Unpack(bytes, max_bytes);
+  if (!handle.ok()) return handle.status().WithContext(what);
+  auto reader = MapReader::Of(handle->get(), what);
+  if (!reader.ok()) return reader.status();
+  T out;
+  Status s = fill(*reader, out);
+  if (!s.ok()) return s.WithContext(what);
+  return out;
+}
+
+constexpr size_t kMaxSmallMessage = 1024 * 1024;
+
+Status FillLogMessage(const MapReader& r, LogMessage& m) {
+  SPAWN_RETURN_IF_ERROR(r.Int("Time", &m.time_unix_ns));
+  SPAWN_RETURN_IF_ERROR(r.Str("SPAlias", &m.sp_alias));
+  SPAWN_RETURN_IF_ERROR(r.Str("Service", &m.service));
+  SPAWN_RETURN_IF_ERROR(r.Str("Stream", &m.stream));
+  return r.Str("Contents", &m.contents);
+}
+
+}  // namespace
+
+const char* ToString(ServiceState state) {
+  switch (state) {
+    case ServiceState::kBuilding:
+      return "building";
+    case ServiceState::kStarting:
+      return "starting";
+    case ServiceState::kRunning:
+      return "running";
+    case ServiceState::kExited:
+      return "exited";
+    case ServiceState::kRestarting:
+      return "restarting";
+    case ServiceState::kZombie:
+      return "zombie";
+  }
+  return "unknown";
+}
+
+Result<ServiceState> ParseServiceState(const std::string& text) {
+  for (auto s : {ServiceState::kBuilding, ServiceState::kStarting, ServiceState::kRunning,
+                 ServiceState::kExited, ServiceState::kRestarting, ServiceState::kZombie}) {
+    if (text == ToString(s)) return s;
+  }
+  return Status::BadRequest("State: \"" + text +
+                            "\" is not a state; expected building, starting, running, exited, "
+                            "restarting or zombie");
+}
+
+Reply Reply::FromStatus(const std::string& request_id, const Status& status,
+                        const std::string& ok_message) {
+  return Reply{request_id, status.ok(), status.http_code(),
+               status.ok() ? ok_message : status.message()};
+}
+
+std::string Encode(const DeployRequest& m) {
+  return Pack([&](Packer& p) {
+    MapWriter(p, 5)
+        .Str("RequestId", m.request_id)
+        .Config("Config", m.config)
+        .Bin("Archive", m.archive)
+        .Bool("Replace", m.replace)
+        .Bin("Entity", m.entity);
+  });
+}
+
+std::string Encode(const ServiceCommand& m) {
+  return Pack(
+      [&](Packer& p) { MapWriter(p, 2).Str("RequestId", m.request_id).Str("Service", m.service); });
+}
+
+std::string Encode(const LogsRequest& m) {
+  return Pack([&](Packer& p) {
+    MapWriter(p, 3)
+        .Str("RequestId", m.request_id)
+        .Str("Service", m.service)
+        .Int("Since", m.since_unix_ns);
+  });
+}
+
+std::string Encode(const Reply& m) {
+  return Pack([&](Packer& p) {
+    MapWriter(p, 4)
+        .Str("RequestId", m.request_id)
+        .Bool("Ok", m.ok)
+        .Int("Code", m.code)
+        .Str("Message", m.message);
+  });
+}
+
+std::string Encode(const SpawnpointHeartbeat& m) {
+  return Pack([&](Packer& p) {
+    MapWriter(p, 8)
+        .Str("Alias", m.alias)
+        .Int("Time", m.time_unix_ns)
+        .Str("Version", m.version)
+        .Int("TotalMem", m.total_mem_mib)
+        .Int("TotalCpuShares", m.total_cpu_shares)
+        .Int("AvailableMem", m.available_mem_mib)
+        .Int("AvailableCpuShares", m.available_cpu_shares)
+        .StrList("Services", m.services);
+  });
+}
+
+std::string Encode(const ServiceHeartbeat& m) {
+  return Pack([&](Packer& p) {
+    MapWriter(p, 17)
+        .Str("SpawnpointURI", m.spawnpoint_uri)
+        .Str("Name", m.name)
+        .Int("Time", m.time_unix_ns)
+        .Str("State", ToString(m.state))
+        .Str("ContainerId", m.container_id)
+        .Int("MemAlloc", m.mem_alloc_mib)
+        .Int("CpuShares", m.cpu_shares)
+        .Float("MemUsage", m.mem_usage_mib)
+        .Float("CpuPercent", m.cpu_percent)
+        .Float("NetworkRx", m.network_rx_mb)
+        .Float("NetworkTx", m.network_tx_mb)
+        .Float("MbRead", m.mb_read)
+        .Float("MbWritten", m.mb_written)
+        .Int("Restarts", m.restarts)
+        .Int("ExitCode", m.exit_code)
+        .Config("OriginalConfig", m.original_config)
+        .Str("Backoff", m.backoff);
+  });
+}
+
+std::string Encode(const LogMessage& m) {
+  return Pack([&](Packer& p) { PackLogMessage(p, m); });
+}
+
+std::string Encode(const LogsReply& m) {
+  return Pack([&](Packer& p) {
+    MapWriter w(p, 2);
+    w.Str("RequestId", m.request_id);
+    Packer& raw = w.Raw("Messages");
+    raw.pack_array(static_cast<uint32_t>(m.messages.size()));
+    for (const auto& message : m.messages) PackLogMessage(raw, message);
+  });
+}
+
+Result<DeployRequest> DecodeDeployRequest(const std::string& bytes) {
+  return Decode<DeployRequest>(
+      bytes, kMaxPayloadBytes, "deploy request", [](const MapReader& r, DeployRequest& m) {
+        SPAWN_RETURN_IF_ERROR(r.Str("RequestId", &m.request_id));
+        auto config = DecodeConfig(r, "Config");
+        if (!config.ok()) return config.status();
+        m.config = std::move(*config);
+        SPAWN_RETURN_IF_ERROR(r.Bytes("Archive", &m.archive, kMaxArchiveBytes));
+        SPAWN_RETURN_IF_ERROR(r.Bytes("Entity", &m.entity, 64 * 1024));
+        return r.Bool("Replace", &m.replace);
+      });
+}
+
+Result<ServiceCommand> DecodeServiceCommand(const std::string& bytes) {
+  if (bytes.size() > kMaxSmallMessage) {
+    return Status::BadRequest("command of " + std::to_string(bytes.size()) + " bytes is too large");
+  }
+  // A bare UTF-8 service name is accepted, as the original's clients sent.
+  if (!bytes.empty() && ValidateServiceName(bytes).ok()) return ServiceCommand{"", bytes};
+  auto handle = Unpack(bytes, kMaxSmallMessage);
+  if (!handle.ok()) return handle.status().WithContext("command");
+  const msgpack::object& o = handle->get();
+  if (o.type == msgpack::type::STR)
+    return ServiceCommand{"", std::string(o.via.str.ptr, o.via.str.size)};
+  auto reader = MapReader::Of(o, "command");
+  if (!reader.ok()) return reader.status();
+  ServiceCommand m;
+  SPAWN_RETURN_IF_ERROR(reader->Str("RequestId", &m.request_id).WithContext("command"));
+  SPAWN_RETURN_IF_ERROR(reader->Str("Service", &m.service, true).WithContext("command"));
+  return m;
+}
+
+Result<LogsRequest> DecodeLogsRequest(const std::string& bytes) {
+  return Decode<LogsRequest>(bytes, kMaxSmallMessage, "logs request",
+                             [](const MapReader& r, LogsRequest& m) {
+                               SPAWN_RETURN_IF_ERROR(r.Str("RequestId", &m.request_id));
+                               SPAWN_RETURN_IF_ERROR(r.Str("Service", &m.service, true));
+                               return r.Int("Since", &m.since_unix_ns);
+                             });
+}
+
+Result<Reply> DecodeReply(const std::string& bytes) {
+  return Decode<Reply>(bytes, kMaxSmallMessage, "reply", [](const MapReader& r, Reply& m) {
+    SPAWN_RETURN_IF_ERROR(r.Str("RequestId", &m.request_id));
+    SPAWN_RETURN_IF_ERROR(r.Bool("Ok", &m.ok));
+    SPAWN_RETURN_IF_ERROR(r.Int32("Code", &m.code));
+    return r.Str("Message", &m.message);
+  });
+}
+
+Result<SpawnpointHeartbeat> DecodeSpawnpointHeartbeat(const std::string& bytes) {
+  return Decode<SpawnpointHeartbeat>(
+      bytes, kMaxSmallMessage, "heartbeat", [](const MapReader& r, SpawnpointHeartbeat& m) {
+        SPAWN_RETURN_IF_ERROR(r.Str("Alias", &m.alias));
+        SPAWN_RETURN_IF_ERROR(r.Int("Time", &m.time_unix_ns));
+        SPAWN_RETURN_IF_ERROR(r.Str("Version", &m.version));
+        SPAWN_RETURN_IF_ERROR(r.Int("TotalMem", &m.total_mem_mib));
+        SPAWN_RETURN_IF_ERROR(r.Int("TotalCpuShares", &m.total_cpu_shares));
+        SPAWN_RETURN_IF_ERROR(r.Int("AvailableMem", &m.available_mem_mib));
+        SPAWN_RETURN_IF_ERROR(r.Int("AvailableCpuShares", &m.available_cpu_shares));
+        return r.StrList("Services", &m.services);
+      });
+}
+
+Result<ServiceHeartbeat> DecodeServiceHeartbeat(const std::string& bytes) {
+  return Decode<ServiceHeartbeat>(
+      bytes, kMaxSmallMessage, "service heartbeat", [](const MapReader& r, ServiceHeartbeat& m) {
+        SPAWN_RETURN_IF_ERROR(r.Str("SpawnpointURI", &m.spawnpoint_uri));
+        SPAWN_RETURN_IF_ERROR(r.Str("Name", &m.name));
+        SPAWN_RETURN_IF_ERROR(r.Int("Time", &m.time_unix_ns));
+        std::string state = "building";
+        SPAWN_RETURN_IF_ERROR(r.Str("State", &state));
+        auto parsed = ParseServiceState(state);
+        if (!parsed.ok()) return parsed.status();
+        m.state = *parsed;
+        SPAWN_RETURN_IF_ERROR(r.Str("ContainerId", &m.container_id));
+        SPAWN_RETURN_IF_ERROR(r.Int("MemAlloc", &m.mem_alloc_mib));
+        SPAWN_RETURN_IF_ERROR(r.Int("CpuShares", &m.cpu_shares));
+        SPAWN_RETURN_IF_ERROR(r.Float("MemUsage", &m.mem_usage_mib));
+        SPAWN_RETURN_IF_ERROR(r.Float("CpuPercent", &m.cpu_percent));
+        SPAWN_RETURN_IF_ERROR(r.Float("NetworkRx", &m.network_rx_mb));
+        SPAWN_RETURN_IF_ERROR(r.Float("NetworkTx", &m.network_tx_mb));
+        SPAWN_RETURN_IF_ERROR(r.Float("MbRead", &m.mb_read));
+        SPAWN_RETURN_IF_ERROR(r.Float("MbWritten", &m.mb_written));
+        SPAWN_RETURN_IF_ERROR(r.Int("Restarts", &m.restarts));
+        SPAWN_RETURN_IF_ERROR(r.Int("ExitCode", &m.exit_code));
+        SPAWN_RETURN_IF_ERROR(r.Str("Backoff", &m.backoff));
+        if (r.Find("OriginalConfig")) {
+          auto config = DecodeConfig(r, "OriginalConfig");
+          if (!config.ok()) return config.status();
+          m.original_config = std::move(*config);
+        }
+        return Status::Ok();
+      });
+}
+
+Result<LogMessage> DecodeLogMessage(const std::string& bytes) {
+  return Decode<LogMessage>(bytes, kMaxSmallMessage, "log message", FillLogMessage);
+}
+
+Result<LogsReply> DecodeLogsReply(const std::string& bytes) {
+  return Decode<LogsReply>(
+      bytes, kMaxPayloadBytes, "logs reply", [](const MapReader& r, LogsReply& m) {
+        SPAWN_RETURN_IF_ERROR(r.Str("RequestId", &m.request_id));
+        const auto* list = r.Find("Messages");
+        if (!list) return Status::Ok();
+        if (list->type != msgpack::type::ARRAY) return WrongType("Messages", "an array", *list);
+        for (uint32_t i = 0; i < list->via.array.size; ++i) {
+          auto item = MapReader::Of(list->via.array.ptr[i], "Messages[" + std::to_string(i) + "]");
+          if (!item.ok()) return item.status();
+          LogMessage message;
+          SPAWN_RETURN_IF_ERROR(FillLogMessage(*item, message));
+          m.messages.push_back(std::move(message));
+        }
+        return Status::Ok();
+      });
+}
+
+std::string PeekRequestId(const std::string& bytes) {
+  auto handle = Unpack(bytes, kMaxPayloadBytes);
+  if (!handle.ok()) return "";
+  auto reader = MapReader::Of(handle->get(), "message");
+  if (!reader.ok()) return "";
+  std::string id;
+  if (!reader->Str("RequestId", &id).ok()) return "";
+  return id;
+}
+
+}  // namespace spawn::proto

@@ -1,6 +1,6 @@
 // The two YAML configuration files of spawnpoint, as typed structs: spawnd.yml (one spawnpoint) and
-// deploy.yml (one service). Parsing is strict: unknown keys and malformed values are errors that name
-// the key, the value and what was expected, e.g.
+// deploy.yml (one service). Parsing is strict: unknown keys and malformed values are errors that
+// name the key, the value and what was expected, e.g.
 //   memAlloc: "12X" is not a size; expected a number with M or G, like 512M
 // The same parser reads a service config that arrived on the bus (a msgpack map, converted to a
 // YAML::Node by the wire format), so a deploy is validated identically by spawnctl and spawnd.
@@ -21,45 +21,46 @@ namespace spawn {
 
 // spawnd.yml. Defaults are the design's.
 struct SpawndConfig {
-  std::string path;                 // required: base topic, e.g. "scratch.ns/spawnpoint/alpha"
-  std::string alias;                // default: last element of path
+  std::string path;   // required: base topic, e.g. "scratch.ns/spawnpoint/alpha"
+  std::string alias;  // default: last element of path
   std::string broker = "tcp://127.0.0.1:1883";
-  std::string container_broker;     // default: broker
+  std::string container_broker;  // default: broker
   std::string username;
   std::string password_file;
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
-  int64_t mem_alloc_bytes = 0;      // required (memAlloc)
-  int64_t cpu_shares = 0;           // required
+  int64_t mem_alloc_bytes = 0;  // required (memAlloc)
+  int64_t cpu_shares = 0;       // required
   Duration zombie_period = std::chrono::minutes(2);
   Duration heartbeat_interval = std::chrono::seconds(5);
   bool allow_host_net = false;
   bool allow_device_mappings = false;
   std::string state_dir = "/var/lib/spawnd";
   std::string docker_socket = "/var/run/docker.sock";
-  std::string default_image = "spawnpoint/base:latest";  // defaultImage: image for configs without one
+  std::string default_image =
+      "spawnpoint/base:latest";  // defaultImage: image for configs without one
 };
 
 // deploy.yml: one service. Keys as in the original Spawnpoint (`container` is an alias of `image`).
 struct ServiceConfig {
-  std::string name;                      // `name`, or spawnctl deploy -n
-  std::string image;                     // `image` / `container`; empty: the spawnpoint's default
-  std::string source;                    // https git URL cloned into the build
+  std::string name;    // `name`, or spawnctl deploy -n
+  std::string image;   // `image` / `container`; empty: the spawnpoint's default
+  std::string source;  // https git URL cloned into the build
   std::vector<std::string> apt_requires;
-  std::vector<std::string> build;        // RUN commands
-  std::vector<std::string> run;          // required: argv
-  int64_t mem_alloc_bytes = 0;           // required (memAlloc)
-  int64_t cpu_shares = 0;                // required
+  std::vector<std::string> build;  // RUN commands
+  std::vector<std::string> run;    // required: argv
+  int64_t mem_alloc_bytes = 0;     // required (memAlloc)
+  int64_t cpu_shares = 0;          // required
   bool auto_restart = false;
-  Duration restart_interval{0};          // restartInt
+  Duration restart_interval{0};  // restartInt
   std::vector<std::string> included_files;
   std::vector<std::string> included_dirs;
-  std::vector<std::string> volumes;      // named volumes, mounted at /srv/<name>
+  std::vector<std::string> volumes;  // named volumes, mounted at /srv/<name>
   bool use_host_net = false;
-  std::vector<std::string> devices;      // "/dev/x[:/dev/y[:rwm]]"
-  std::vector<std::string> env;          // "KEY=value"
-  std::string entity;                    // path of a credentials file (client side)
+  std::vector<std::string> devices;  // "/dev/x[:/dev/y[:rwm]]"
+  std::vector<std::string> env;      // "KEY=value"
+  std::string entity;                // path of a credentials file (client side)
   Duration stop_timeout = std::chrono::seconds(10);
   Duration max_restart_interval = std::chrono::minutes(5);  // maxRestartInt
 
@@ -67,12 +68,14 @@ struct ServiceConfig {
 };
 
 // Parses spawnd.yml text. `source_name` (a file name) prefixes error messages.
-Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text, const std::string& source_name);
+Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
+                                       const std::string& source_name);
 Result<SpawndConfig> LoadSpawndConfigFile(const std::string& path);
 
 // Parses a service config from YAML text or an already-parsed node. `name` is required unless
 // `name_override` is given (spawnctl deploy -n), which wins over the file's name.
-Result<ServiceConfig> ParseServiceConfig(const std::string& yaml_text, const std::string& source_name,
+Result<ServiceConfig> ParseServiceConfig(const std::string& yaml_text,
+                                         const std::string& source_name,
                                          const std::optional<std::string>& name_override = {});
 Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::string& source_name,
                                              const std::optional<std::string>& name_override = {});

@@ -65,13 +65,14 @@ class RealEventLoop final : public EventLoop {
  private:
   std::mutex mu_;
   std::condition_variable wake_;
-  std::deque<Task> tasks_;                                   // guarded by mu_
+  std::deque<Task> tasks_;                                      // guarded by mu_
   std::multimap<SteadyTime, std::pair<TimerId, Task>> timers_;  // guarded by mu_
-  TimerId next_id_ = 1;                                      // guarded by mu_
-  bool stopped_ = false;                                     // guarded by mu_
+  TimerId next_id_ = 1;                                         // guarded by mu_
+  bool stopped_ = false;                                        // guarded by mu_
 };
 
-// Deterministic loop for tests: time starts at an arbitrary fixed point and moves only by AdvanceBy.
+// Deterministic loop for tests: time starts at an arbitrary fixed point and moves only by
+// AdvanceBy.
 class ManualEventLoop final : public EventLoop {
  public:
   ManualEventLoop();

@@ -2,8 +2,8 @@
 //
 // A Status is either ok or carries a Code (HTTP-like, because the same codes travel on the bus in
 // replies: 400 bad input, 403 not allowed, 404 not found, 409 conflict, 503 insufficient resources,
-// 500 internal, 504 timed out) and a message a person can act on. Result<T> holds a value or a non-ok
-// Status. Both are cheap to copy and thread-compatible (not internally synchronised).
+// 500 internal, 504 timed out) and a message a person can act on. Result<T> holds a value or a
+// non-ok Status. Both are cheap to copy and thread-compatible (not internally synchronised).
 #pragma once
 
 #include <cassert>
@@ -65,7 +65,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result needs a value or an error");
   }
@@ -91,8 +91,8 @@ class [[nodiscard]] Result {
 }  // namespace spawn
 
 // Propagates a non-ok Status from an expression returning Status.
-#define SPAWN_RETURN_IF_ERROR(expr)         \
-  do {                                      \
-    ::spawn::Status spawn_status_ = (expr); \
+#define SPAWN_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::spawn::Status spawn_status_ = (expr);        \
     if (!spawn_status_.ok()) return spawn_status_; \
   } while (0)

@@ -16,7 +16,7 @@ namespace spawn {
 
 struct TarEntry {
   enum class Type { kFile, kDirectory, kSymlink };
-  std::string path;         // relative, '/'-separated, no trailing '/'
+  std::string path;  // relative, '/'-separated, no trailing '/'
   Type type = Type::kFile;
   uint32_t mode = 0644;     // permission bits
   std::string contents;     // files only
@@ -39,6 +39,7 @@ class TarWriter {
 };
 
 // Parses and validates an archive; the error names the offending entry.
-Result<std::vector<TarEntry>> ReadTar(const std::string& bytes, size_t max_bytes = 48 * 1024 * 1024);
+Result<std::vector<TarEntry>> ReadTar(const std::string& bytes,
+                                      size_t max_bytes = 48 * 1024 * 1024);
 
 }  // namespace spawn

@@ -1,9 +1,10 @@
-// The wire format: every message of design.md's topic table as a struct, with msgpack encode/decode.
-// This is the only place that knows the bytes; it does no I/O.
+// The wire format: every message of design.md's topic table as a struct, with msgpack
+// encode/decode. This is the only place that knows the bytes; it does no I/O.
 //
 // Maps use exactly the design's CamelCase keys. Decoding never throws and never crashes: malformed,
-// truncated, wrongly typed or oversized input yields a Status (kBadRequest) that names the offending
-// key. Unknown extra keys are ignored (forward compatibility); missing optional keys take defaults.
+// truncated, wrongly typed or oversized input yields a Status (kBadRequest) that names the
+// offending key. Unknown extra keys are ignored (forward compatibility); missing optional keys take
+// defaults.
 #pragma once
 
 #include <cstdint>
@@ -28,10 +29,10 @@ Result<ServiceState> ParseServiceState(const std::string& text);
 // slot/config: {RequestId, Config, Archive, Replace, Entity}
 struct DeployRequest {
   std::string request_id;
-  ServiceConfig config;   // travels as a map with deploy.yml's keys and value forms
-  std::string archive;    // tar of included files and dirs (bytes); may be empty
+  ServiceConfig config;  // travels as a map with deploy.yml's keys and value forms
+  std::string archive;   // tar of included files and dirs (bytes); may be empty
   bool replace = false;
-  std::string entity;     // contents of the config's `entity` file (bytes); may be empty. Extra key.
+  std::string entity;  // contents of the config's `entity` file (bytes); may be empty. Extra key.
 };
 
 // slot/restart and slot/stop: {RequestId, Service}; a bare UTF-8 service name is accepted too.
@@ -88,7 +89,7 @@ struct ServiceHeartbeat {
   int64_t restarts = 0;
   int64_t exit_code = 0;
   ServiceConfig original_config;  // a map, like DeployRequest's Config
-  std::string backoff;            // extra key "Backoff": current restart delay ("8s") when backing off
+  std::string backoff;  // extra key "Backoff": current restart delay ("8s") when backing off
 };
 
 // <svc>/i.spawnable/signal/log: one container output line or one daemon status line.
@@ -125,8 +126,8 @@ Result<ServiceHeartbeat> DecodeServiceHeartbeat(const std::string& bytes);
 Result<LogMessage> DecodeLogMessage(const std::string& bytes);
 Result<LogsReply> DecodeLogsReply(const std::string& bytes);
 
-// Best effort: the RequestId of a payload that otherwise fails to decode (so a 400 can be answered);
-// empty when there is none.
+// Best effort: the RequestId of a payload that otherwise fails to decode (so a 400 can be
+// answered); empty when there is none.
 std::string PeekRequestId(const std::string& bytes);
 
 }  // namespace spawn::proto

@@ -18,7 +18,7 @@ std::string Presence(const std::string& path);
 std::string ServiceHeartbeat(const std::string& path, const std::string& service);
 std::string ServiceHeartbeatWildcard(const std::string& path);  // .../signal/heartbeat/+
 std::string Meta(const std::string& path, const std::string& key);
-std::string MetaWildcard(const std::string& path);              // .../!meta/+
+std::string MetaWildcard(const std::string& path);  // .../!meta/+
 std::string LogsReply(const std::string& path, const std::string& request_id);
 // <path>/s.spawnpoint/<service>: SPAWNPOINT_SERVICE_TOPIC.
 std::string ServiceTopic(const std::string& path, const std::string& service);
