@@ -1,1 +1,136 @@
-// placeholder: being written
+#include "spawn/bus/fake_bus.h"
+
+namespace spawn {
+
+void FakeBroker::Route(const BusMessage& message) {
+  std::lock_guard lock(mu_);
+  if (message.retained) {
+    if (message.payload.empty())
+      retained_.erase(message.topic);
+    else
+      retained_[message.topic] = message;
+  }
+  BusMessage delivered = message;
+  delivered.retained = false;  // live deliveries are not flagged retained (as with a real broker)
+  const std::set<FakeBus*> clients = clients_;
+  for (FakeBus* client : clients) client->Deliver(delivered);
+}
+
+std::map<std::string, BusMessage> FakeBroker::Retained() const {
+  std::lock_guard lock(mu_);
+  return retained_;
+}
+
+void FakeBroker::Attach(FakeBus* bus) {
+  std::lock_guard lock(mu_);
+  clients_.insert(bus);
+}
+
+void FakeBroker::Detach(FakeBus* bus) {
+  std::lock_guard lock(mu_);
+  clients_.erase(bus);
+}
+
+FakeBus::FakeBus(FakeBroker& broker, BusOptions options)
+    : broker_(broker), options_(std::move(options)) {}
+
+FakeBus::~FakeBus() { broker_.Detach(this); }
+
+Status FakeBus::Connect() {
+  {
+    std::lock_guard lock(mu_);
+    connected_ = true;
+  }
+  broker_.Attach(this);
+  if (on_connection_) on_connection_(true);
+  return Status::Ok();
+}
+
+Status FakeBus::Publish(const BusMessage& message) {
+  {
+    std::lock_guard lock(mu_);
+    if (!connected_) return Status::Unavailable("not connected to the broker");
+    if (fail_publishes_) return Status::Unavailable("publish failed (FakeBus told to fail)");
+    published_.push_back(message);
+  }
+  broker_.Route(message);
+  return Status::Ok();
+}
+
+Status FakeBus::Subscribe(const std::string& filter, int /*qos*/) {
+  {
+    std::lock_guard lock(mu_);
+    if (!connected_) return Status::Unavailable("not connected to the broker");
+    filters_.insert(filter);
+  }
+  for (const auto& [topic, message] : broker_.Retained()) {
+    if (TopicMatches(filter, topic) && on_message_) on_message_(message);
+  }
+  return Status::Ok();
+}
+
+Status FakeBus::Unsubscribe(const std::string& filter) {
+  std::lock_guard lock(mu_);
+  filters_.erase(filter);
+  return Status::Ok();
+}
+
+Status FakeBus::Disconnect() {
+  {
+    std::lock_guard lock(mu_);
+    connected_ = false;
+  }
+  broker_.Detach(this);
+  return Status::Ok();
+}
+
+bool FakeBus::IsConnected() const {
+  std::lock_guard lock(mu_);
+  return connected_;
+}
+
+void FakeBus::DropConnection() {
+  {
+    std::lock_guard lock(mu_);
+    connected_ = false;
+  }
+  broker_.Detach(this);
+  if (options_.will) broker_.Route(*options_.will);
+  if (on_connection_) on_connection_(false);
+}
+
+void FakeBus::Deliver(const BusMessage& message) {
+  bool matches = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!connected_) return;
+    for (const auto& filter : filters_) matches = matches || TopicMatches(filter, message.topic);
+  }
+  if (matches && on_message_) on_message_(message);
+}
+
+std::vector<BusMessage> FakeBus::Published() const {
+  std::lock_guard lock(mu_);
+  return published_;
+}
+
+std::vector<BusMessage> FakeBus::PublishedOn(const std::string& filter) const {
+  std::lock_guard lock(mu_);
+  std::vector<BusMessage> out;
+  for (const auto& m : published_) {
+    if (TopicMatches(filter, m.topic)) out.push_back(m);
+  }
+  return out;
+}
+
+void FakeBus::ClearPublished() {
+  std::lock_guard lock(mu_);
+  published_.clear();
+}
+
+std::set<std::string> FakeBus::Subscriptions() const {
+  std::lock_guard lock(mu_);
+  return filters_;
+}
+
+}  // namespace spawn

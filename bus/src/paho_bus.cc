@@ -1,1 +1,191 @@
-// placeholder: being written
+#include "spawn/bus/paho_bus.h"
+
+#include <mqtt/async_client.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <set>
+
+namespace spawn {
+namespace {
+
+constexpr auto kAckTimeout = std::chrono::seconds(10);
+
+class PahoBus final : public Bus {
+ public:
+  explicit PahoBus(const BusOptions& options)
+      : options_(options),
+        client_(options.uri,
+                options.client_id.empty() ? RandomClientId("spawn") : options.client_id,
+                mqtt::create_options(MQTTVERSION_3_1_1), nullptr) {
+    client_.set_message_callback([this](mqtt::const_message_ptr m) {
+      if (!m) return;
+      BusMessage message{m->get_topic(), m->get_payload_str(), m->get_qos(), m->is_retained()};
+      MessageHandler handler;
+      {
+        std::lock_guard lock(mu_);
+        handler = on_message_;
+      }
+      if (handler) handler(message);
+    });
+    client_.set_connected_handler([this](const std::string&) {
+      connected_ = true;
+      // A clean session forgets subscriptions: renew them, without waiting (this is Paho's thread).
+      std::set<std::string> filters;
+      {
+        std::lock_guard lock(mu_);
+        filters = filters_;
+      }
+      if (options_.clean_session || options_.client_id.empty()) {
+        for (const auto& f : filters) {
+          try {
+            client_.subscribe(f, 1);
+          } catch (const mqtt::exception& e) {
+            spdlog::warn("bus: cannot renew subscription {}: {}", f, e.what());
+          }
+        }
+      }
+      Notify(true);
+    });
+    client_.set_connection_lost_handler([this](const std::string& cause) {
+      connected_ = false;
+      spdlog::warn("bus: connection to {} lost{}{}", options_.uri, cause.empty() ? "" : ": ",
+                   cause);
+      Notify(false);
+    });
+  }
+
+  ~PahoBus() override { Disconnect().IgnoreError(); }
+
+  void SetMessageHandler(MessageHandler handler) override {
+    std::lock_guard lock(mu_);
+    on_message_ = std::move(handler);
+  }
+  void SetConnectionHandler(ConnectionHandler handler) override {
+    std::lock_guard lock(mu_);
+    on_connection_ = std::move(handler);
+  }
+
+  Status Connect() override {
+    auto builder = mqtt::connect_options_builder()
+                       .clean_session(options_.clean_session || options_.client_id.empty())
+                       .keep_alive_interval(options_.keep_alive)
+                       .connect_timeout(options_.connect_timeout)
+                       .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
+                       .max_inflight(1000);
+    if (!options_.username.empty()) builder.user_name(options_.username);
+    if (!options_.password.empty()) builder.password(options_.password);
+    if (options_.will) {
+      builder.will(mqtt::message(options_.will->topic, options_.will->payload, options_.will->qos,
+                                 options_.will->retained));
+    }
+    if (options_.uri.rfind("ssl://", 0) == 0) {
+      auto ssl = mqtt::ssl_options_builder();
+      if (!options_.ca_file.empty()) ssl.trust_store(options_.ca_file);
+      if (!options_.cert_file.empty()) ssl.key_store(options_.cert_file);
+      if (!options_.key_file.empty()) ssl.private_key(options_.key_file);
+      builder.ssl(ssl.finalize());
+    }
+    try {
+      auto token = client_.connect(builder.finalize());
+      if (!token->wait_for(options_.connect_timeout + std::chrono::seconds(1))) {
+        return Status::Timeout("no answer from the broker at " + options_.uri);
+      }
+      connected_ = true;
+      return Status::Ok();
+    } catch (const mqtt::exception& e) {
+      return Status::Unavailable("cannot connect to the broker at " + options_.uri + ": " +
+                                 e.get_message() + " (" + e.get_reason_code_str() + ")");
+    }
+  }
+
+  Status Publish(const BusMessage& m) override {
+    if (!connected_) return Status::Unavailable("not connected to the broker at " + options_.uri);
+    try {
+      auto token = client_.publish(m.topic, m.payload.data(), m.payload.size(), m.qos, m.retained);
+      if (m.qos > 0 && !token->wait_for(kAckTimeout)) {
+        return Status::Timeout("the broker did not acknowledge a publish to " + m.topic);
+      }
+      return Status::Ok();
+    } catch (const mqtt::exception& e) {
+      return Status::Unavailable("publish to " + m.topic + " failed: " + e.get_message());
+    }
+  }
+
+  Status Subscribe(const std::string& filter, int qos) override {
+    {
+      std::lock_guard lock(mu_);
+      filters_.insert(filter);
+    }
+    try {
+      if (!client_.subscribe(filter, qos)->wait_for(kAckTimeout)) {
+        return Status::Timeout("the broker did not acknowledge the subscription to " + filter);
+      }
+      return Status::Ok();
+    } catch (const mqtt::exception& e) {
+      return Status::Unavailable("subscribe to " + filter + " failed: " + e.get_message());
+    }
+  }
+
+  Status Unsubscribe(const std::string& filter) override {
+    {
+      std::lock_guard lock(mu_);
+      filters_.erase(filter);
+    }
+    try {
+      client_.unsubscribe(filter)->wait_for(kAckTimeout);
+      return Status::Ok();
+    } catch (const mqtt::exception& e) {
+      return Status::Unavailable("unsubscribe from " + filter + " failed: " + e.get_message());
+    }
+  }
+
+  Status Disconnect() override {
+    connected_ = false;
+    try {
+      if (client_.is_connected()) client_.disconnect()->wait_for(std::chrono::seconds(5));
+    } catch (const mqtt::exception& e) {
+      return Status::Unavailable(std::string("disconnect failed: ") + e.get_message());
+    }
+    return Status::Ok();
+  }
+
+  bool IsConnected() const override { return connected_ && client_.is_connected(); }
+
+ private:
+  void Notify(bool connected) {
+    ConnectionHandler handler;
+    {
+      std::lock_guard lock(mu_);
+      handler = on_connection_;
+    }
+    if (handler) handler(connected);
+  }
+
+  const BusOptions options_;
+  mqtt::async_client client_;
+  std::atomic<bool> connected_{false};
+  std::mutex mu_;
+  MessageHandler on_message_;        // guarded by mu_
+  ConnectionHandler on_connection_;  // guarded by mu_
+  std::set<std::string> filters_;    // guarded by mu_
+};
+
+}  // namespace
+
+std::unique_ptr<Bus> MakePahoBus(const BusOptions& options) {
+  return std::make_unique<PahoBus>(options);
+}
+
+std::string RandomClientId(const std::string& prefix) {
+  std::random_device rd;
+  std::mt19937_64 gen(rd());
+  char suffix[17];
+  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(gen()));
+  return prefix + "-" + std::to_string(getpid()) + "-" + suffix;
+}
+
+}  // namespace spawn

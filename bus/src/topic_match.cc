@@ -1,1 +1,28 @@
-// placeholder: being written
+#include <string_view>
+
+#include "spawn/bus/bus.h"
+
+namespace spawn {
+
+bool TopicMatches(const std::string& filter, const std::string& topic) {
+  std::string_view f(filter), t(topic);
+  // Wildcards at the first level do not match topics that start with '$' (MQTT 4.7.2).
+  if (!t.empty() && t[0] == '$' && !f.empty() && (f[0] == '+' || f[0] == '#')) return false;
+  while (true) {
+    const size_t fs = f.find('/');
+    const std::string_view flevel = f.substr(0, fs);
+    if (flevel == "#") return true;  // matches the parent level too: "a/#" matches "a"
+    const size_t ts = t.find('/');
+    const std::string_view tlevel = t.substr(0, ts);
+    if (flevel != "+" && flevel != tlevel) return false;
+    if (fs == std::string_view::npos || ts == std::string_view::npos) {
+      if (fs == std::string_view::npos && ts == std::string_view::npos) return true;
+      // The topic ended but the filter goes on: only "/#" may follow.
+      return ts == std::string_view::npos && f.substr(fs + 1) == "#";
+    }
+    f = f.substr(fs + 1);
+    t = t.substr(ts + 1);
+  }
+}
+
+}  // namespace spawn

@@ -1,10 +1,10 @@
 // Smoke test: the real Mosquitto and the real Docker engine are reachable through the project's own
 // adapters (PahoBus, CurlDockerEngine), and a message makes the round trip through the broker.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <mutex>
-#include <unistd.h>
 
 #include "spawn/bus/paho_bus.h"
 #include "spawn/engine/curl_docker_engine.h"

@@ -2,8 +2,8 @@
 // this interface; PahoBus (paho_bus.h) is the real one, FakeBus (fake_bus.h) the test double.
 //
 // Thread-safety: every method may be called from any thread. Handlers run on the transport's own
-// thread and must only hand work off (queue, Post): a blocking call there (waiting for a publish to be
-// acknowledged, for instance) deadlocks the real transport.
+// thread and must only hand work off (queue, Post): a blocking call there (waiting for a publish to
+// be acknowledged, for instance) deadlocks the real transport.
 #pragma once
 
 #include <chrono>
@@ -25,24 +25,24 @@ struct BusMessage {
 
 struct BusOptions {
   std::string uri = "tcp://127.0.0.1:1883";  // tcp:// or ssl://
-  std::string client_id;                      // empty: generated (and clean_session forced on)
-  bool clean_session = true;                  // false: persistent session (spawnd)
+  std::string client_id;                     // empty: generated (and clean_session forced on)
+  bool clean_session = true;                 // false: persistent session (spawnd)
   std::string username;
   std::string password;
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
-  std::optional<BusMessage> will;             // last will, published by the broker on loss
+  std::optional<BusMessage> will;  // last will, published by the broker on loss
   std::chrono::seconds keep_alive{10};
   std::chrono::seconds connect_timeout{10};
-  bool auto_reconnect = true;                 // reconnect with back-off (1 s doubling to 30 s)
+  bool auto_reconnect = true;  // reconnect with back-off (1 s doubling to 30 s)
 };
 
 class Bus {
  public:
   using MessageHandler = std::function<void(const BusMessage&)>;
-  // Called with true on every (re)connection, false on a loss. On reconnection the subscriptions made
-  // through Subscribe() are renewed by the transport before the handler runs.
+  // Called with true on every (re)connection, false on a loss. On reconnection the subscriptions
+  // made through Subscribe() are renewed by the transport before the handler runs.
   using ConnectionHandler = std::function<void(bool connected)>;
 
   virtual ~Bus() = default;
@@ -53,8 +53,8 @@ class Bus {
 
   // Blocks until connected or options.connect_timeout; kUnavailable with the broker's reason.
   virtual Status Connect() = 0;
-  // Publishes a message; returns once it is handed to the transport (QoS 0) or acknowledged (QoS 1),
-  // bounded by a timeout. Never call with wait on the transport's thread.
+  // Publishes a message; returns once it is handed to the transport (QoS 0) or acknowledged (QoS
+  // 1), bounded by a timeout. Never call with wait on the transport's thread.
   virtual Status Publish(const BusMessage& message) = 0;
   // Subscribes (and remembers the filter, to renew it after a reconnection). Blocks for the SUBACK.
   virtual Status Subscribe(const std::string& filter, int qos) = 0;

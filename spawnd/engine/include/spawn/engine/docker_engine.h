@@ -4,12 +4,12 @@
 // socket); FakeDockerEngine (fake_docker_engine.h) is the test double that records calls and can be
 // told to fail.
 //
-// Contracts: every call has a timeout. Short calls return a Status/Result whose code maps the engine's
-// HTTP answer (404 kNotFound, 409 kConflict, 5xx kInternal, unreachable kUnavailable, timeout
-// kTimeout) and whose message is the engine's. Long calls (build, events, logs, stats) never block
-// the caller: they return a Stream at once and deliver on the engine's own threads; callbacks must
-// only hand work off. Destroying or Cancel()ing a Stream stops its callbacks (none run after Cancel
-// returns). All methods are thread-safe.
+// Contracts: every call has a timeout. Short calls return a Status/Result whose code maps the
+// engine's HTTP answer (404 kNotFound, 409 kConflict, 5xx kInternal, unreachable kUnavailable,
+// timeout kTimeout) and whose message is the engine's. Long calls (build, events, logs, stats)
+// never block the caller: they return a Stream at once and deliver on the engine's own threads;
+// callbacks must only hand work off. Destroying or Cancel()ing a Stream stops its callbacks (none
+// run after Cancel returns). All methods are thread-safe.
 #pragma once
 
 #include <chrono>
@@ -32,15 +32,15 @@ struct EngineVersion {
 struct ContainerSpec {
   std::string name;
   std::string image;
-  std::vector<std::string> cmd;       // empty: the image's CMD
-  std::vector<std::string> env;       // KEY=value
+  std::vector<std::string> cmd;  // empty: the image's CMD
+  std::vector<std::string> env;  // KEY=value
   std::map<std::string, std::string> labels;
-  std::string working_dir;            // empty: the image's
-  int64_t memory_bytes = 0;           // HostConfig.Memory (0: unlimited)
-  int64_t cpu_shares = 0;             // HostConfig.CpuShares (0: engine default)
-  std::string network_mode;           // "host", "none", or "" for the engine's default
-  std::vector<std::string> volumes;   // named volumes, created if missing, mounted at /srv/<name>
-  std::vector<std::string> devices;   // "/dev/x[:/dev/y[:rwm]]"
+  std::string working_dir;           // empty: the image's
+  int64_t memory_bytes = 0;          // HostConfig.Memory (0: unlimited)
+  int64_t cpu_shares = 0;            // HostConfig.CpuShares (0: engine default)
+  std::string network_mode;          // "host", "none", or "" for the engine's default
+  std::vector<std::string> volumes;  // named volumes, created if missing, mounted at /srv/<name>
+  std::vector<std::string> devices;  // "/dev/x[:/dev/y[:rwm]]"
   std::string log_max_size = "50m";
 };
 
@@ -52,7 +52,7 @@ struct ContainerInfo {
   bool running = false;
   int exit_code = 0;
   bool oom_killed = false;
-  std::string started_at;   // RFC 3339 as the engine reports it
+  std::string started_at;  // RFC 3339 as the engine reports it
   std::string finished_at;
   std::map<std::string, std::string> labels;
   int64_t memory_bytes = 0;
@@ -64,9 +64,9 @@ struct ContainerInfo {
 struct EngineEvent {
   enum class Kind { kStart, kDie, kOom, kHealthStatus, kOther };
   Kind kind = Kind::kOther;
-  std::string action;        // the engine's action, e.g. "die", "health_status: healthy"
+  std::string action;  // the engine's action, e.g. "die", "health_status: healthy"
   std::string container_id;
-  int exit_code = 0;         // die only
+  int exit_code = 0;                          // die only
   std::map<std::string, std::string> labels;  // the container's labels (Actor.Attributes)
   int64_t time_unix_ns = 0;
 };
@@ -87,10 +87,10 @@ struct ContainerStats {
 };
 
 struct BuildRequest {
-  std::string tag;          // "name:tag"
-  std::string dockerfile;   // contents of the Dockerfile
-  std::string context_tar;  // build context without the Dockerfile (added by the engine adapter)
-  bool host_network = true; // networkmode=host for RUN steps (apt, git)
+  std::string tag;           // "name:tag"
+  std::string dockerfile;    // contents of the Dockerfile
+  std::string context_tar;   // build context without the Dockerfile (added by the engine adapter)
+  bool host_network = true;  // networkmode=host for RUN steps (apt, git)
 };
 
 class Stream {
@@ -106,8 +106,8 @@ class DockerEngine {
 
   virtual ~DockerEngine() = default;
 
-  // Ping and version check: kUnavailable when the socket is missing, kInternal when the API is older
-  // than the one spawnd needs.
+  // Ping and version check: kUnavailable when the socket is missing, kInternal when the API is
+  // older than the one spawnd needs.
   virtual Result<EngineVersion> Connect() = 0;
 
   virtual Result<bool> ImageExists(const std::string& tag) = 0;
@@ -119,7 +119,8 @@ class DockerEngine {
   // Returns the new container's id.
   virtual Result<std::string> CreateContainer(const ContainerSpec& spec) = 0;
   // Copies a tar into the (created, not necessarily running) container at `dir`.
-  virtual Status PutArchive(const std::string& id, const std::string& dir, const std::string& tar) = 0;
+  virtual Status PutArchive(const std::string& id, const std::string& dir,
+                            const std::string& tar) = 0;
   virtual Status StartContainer(const std::string& id) = 0;
   // TERM, then KILL after `timeout`. A stopped container is not an error.
   virtual Status StopContainer(const std::string& id, std::chrono::seconds timeout) = 0;
@@ -135,8 +136,8 @@ class DockerEngine {
   // engine restarts, calling on_reconnect so the caller can resync state it may have missed.
   virtual std::unique_ptr<Stream> FollowEvents(std::function<void(const EngineEvent&)> on_event,
                                                std::function<void()> on_reconnect) = 0;
-  // Output from now on (tail = lines of history to include first), demultiplexed, line by line; on_end
-  // when the container's output ends (it stopped) or the stream failed.
+  // Output from now on (tail = lines of history to include first), demultiplexed, line by line;
+  // on_end when the container's output ends (it stopped) or the stream failed.
   virtual std::unique_ptr<Stream> FollowLogs(const std::string& id, int tail,
                                              std::function<void(const LogLine&)> on_line,
                                              Done on_end) = 0;
