@@ -1,1 +1,97 @@
-// placeholder: being written
+#include "spawn/engine/dockerfile.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "spawn/common/tar.h"
+#include "spawn/common/units.h"
+
+namespace spawn {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+ServiceConfig Minimal() {
+  ServiceConfig c;
+  c.name = "Demo";
+  c.run = {"./svc", "--params", "it's.yml"};
+  c.mem_alloc_bytes = 64 * kMiB;
+  c.cpu_shares = 512;
+  return c;
+}
+
+TEST(DockerfileTest, MinimalUsesTheDefaultImageAndExecFormCmd) {
+  const std::string d = GenerateDockerfile(Minimal(), "spawnpoint/base:latest");
+  EXPECT_EQ(d,
+            "FROM spawnpoint/base:latest\n"
+            "WORKDIR /srv/spawnpoint\n"
+            "CMD [\"./svc\",\"--params\",\"it's.yml\"]\n");
+}
+
+TEST(DockerfileTest, EveryBuildKey) {
+  ServiceConfig c = Minimal();
+  c.image = "debian:bookworm";
+  c.apt_requires = {"jq", "curl"};
+  c.source = "https://example.org/team/tool.git";
+  c.included_files = {"conf/params.yml", "bin/svc"};
+  c.included_dirs = {"data/"};
+  c.build = {"make -C tool", "echo done"};
+  c.run = {"sh", "-c", "echo \"quoted\""};
+  const std::string d = GenerateDockerfile(c, "unused");
+  EXPECT_EQ(d,
+            "FROM debian:bookworm\n"
+            "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+            "--no-install-recommends 'jq' 'curl' && rm -rf /var/lib/apt/lists/*\n"
+            "WORKDIR /srv/spawnpoint\n"
+            "RUN git clone --depth 1 'https://example.org/team/tool.git' '/srv/spawnpoint/tool'\n"
+            "COPY [\"params.yml\",\"/srv/spawnpoint/params.yml\"]\n"
+            "COPY [\"svc\",\"/srv/spawnpoint/svc\"]\n"
+            "COPY [\"data\",\"/srv/spawnpoint/data\"]\n"
+            "RUN make -C tool\n"
+            "RUN echo done\n"
+            "CMD [\"sh\",\"-c\",\"echo \\\"quoted\\\"\"]\n");
+}
+
+TEST(DockerfileTest, ShellQuotingCannotBreakOutOfAptArguments) {
+  ServiceConfig c = Minimal();
+  c.apt_requires = {"jq'; rm -rf /; echo '"};
+  EXPECT_THAT(GenerateDockerfile(c, "x"), HasSubstr("'jq'\\''; rm -rf /; echo '\\'''"));
+}
+
+TEST(ImageTagTest, HashesEveryInputAndIsStable) {
+  const ServiceConfig c = Minimal();
+  const std::string tag = ImageTag(c, "FROM a\n", "archive");
+  EXPECT_EQ(tag, ImageTag(c, "FROM a\n", "archive"));
+  EXPECT_THAT(tag, ::testing::MatchesRegex("spawnpoint/demo:[0-9a-f]{16}"));
+  EXPECT_NE(tag, ImageTag(c, "FROM b\n", "archive"));
+  EXPECT_NE(tag, ImageTag(c, "FROM a\n", "archivE"));
+}
+
+TEST(BuildContextTest, HoldsTheDockerfileAndEveryIncludedEntry) {
+  TarWriter w;
+  w.AddFile("params.yml", "a: 1\n", 0600);
+  w.AddDirectory("data");
+  w.AddFile("data/x.bin", "xyz", 0755);
+  auto context = MakeBuildContext("FROM x\n", w.Finish());
+  ASSERT_TRUE(context.ok());
+  auto entries = ReadTar(*context);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 4u);
+  EXPECT_EQ((*entries)[0].path, kDockerfileName);
+  EXPECT_EQ((*entries)[0].contents, "FROM x\n");
+  EXPECT_EQ((*entries)[1].mode, 0600u);
+  EXPECT_EQ((*entries)[3].path, "data/x.bin");
+  EXPECT_EQ((*entries)[3].mode, 0755u);
+}
+
+TEST(BuildContextTest, RefusesAnUnsafeArchive) {
+  TarWriter w;
+  w.AddFile("../escape", "x");
+  auto context = MakeBuildContext("FROM x\n", w.Finish());
+  ASSERT_FALSE(context.ok());
+  EXPECT_THAT(context.status().message(), HasSubstr("included files: archive entry \"../escape\""));
+}
+
+}  // namespace
+}  // namespace spawn

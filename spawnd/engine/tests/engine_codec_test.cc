@@ -1,0 +1,88 @@
+#include "spawn/engine/engine_codec.h"
+
+#include <gtest/gtest.h>
+
+namespace spawn {
+namespace {
+
+std::string Frame(int stream, const std::string& payload) {
+  std::string f(8, '\0');
+  f[0] = static_cast<char>(stream);
+  const uint32_t n = static_cast<uint32_t>(payload.size());
+  f[4] = static_cast<char>(n >> 24);
+  f[5] = static_cast<char>(n >> 16);
+  f[6] = static_cast<char>(n >> 8);
+  f[7] = static_cast<char>(n);
+  return f + payload;
+}
+
+std::vector<std::string> Collect(bool tty, const std::vector<std::string>& chunks, bool flush = true) {
+  std::vector<std::string> lines;
+  LogDemultiplexer demux(tty, [&](const LogLine& l) { lines.push_back(l.stream + ":" + l.text); });
+  for (const auto& c : chunks) demux.Feed(c);
+  if (flush) demux.Flush();
+  return lines;
+}
+
+TEST(LogDemultiplexerTest, SeparatesStreamsInOrder) {
+  const std::string data = Frame(1, "out 1\n") + Frame(2, "err 1\n") + Frame(1, "out 2\nout 3\n");
+  EXPECT_EQ(Collect(false, {data}),
+            (std::vector<std::string>{"stdout:out 1", "stderr:err 1", "stdout:out 2", "stdout:out 3"}));
+}
+
+TEST(LogDemultiplexerTest, FramesSplitAnywhereGiveTheSameLines) {
+  const std::string data = Frame(1, "hello world\n") + Frame(2, "oops\n") + Frame(1, "bye\n");
+  const auto expected = Collect(false, {data});
+  for (size_t cut = 0; cut <= data.size(); ++cut) {
+    EXPECT_EQ(Collect(false, {data.substr(0, cut), data.substr(cut)}), expected) << cut;
+  }
+  std::vector<std::string> bytes;
+  for (char c : data) bytes.emplace_back(1, c);
+  EXPECT_EQ(Collect(false, bytes), expected);
+}
+
+TEST(LogDemultiplexerTest, PartialLinesWaitForTheirEndPerStream) {
+  const std::string data = Frame(1, "par") + Frame(2, "err\n") + Frame(1, "tial\n") + Frame(1, "tail");
+  EXPECT_EQ(Collect(false, {data}, false), (std::vector<std::string>{"stderr:err", "stdout:partial"}));
+  EXPECT_EQ(Collect(false, {data}, true),
+            (std::vector<std::string>{"stderr:err", "stdout:partial", "stdout:tail"}));
+}
+
+TEST(LogDemultiplexerTest, TtyStreamsAreRawStdoutWithCrLf) {
+  EXPECT_EQ(Collect(true, {"a\r\nb", "c\r\n"}), (std::vector<std::string>{"stdout:a", "stdout:bc"}));
+}
+
+TEST(StatsTest, CpuPercentAsDockerStats) {
+  auto sample = nlohmann::json::parse(R"({
+    "cpu_stats": {"cpu_usage": {"total_usage": 3000000000}, "system_cpu_usage": 20000000000, "online_cpus": 2},
+    "precpu_stats": {"cpu_usage": {"total_usage": 2000000000}, "system_cpu_usage": 10000000000}
+  })");
+  // 1e9 ns of container CPU over 1e10 ns of all-CPU time on 2 CPUs: 20% (of one core = 100%).
+  EXPECT_DOUBLE_EQ(CpuPercent(sample), 20.0);
+  sample["cpu_stats"].erase("online_cpus");
+  sample["cpu_stats"]["cpu_usage"]["percpu_usage"] = {1, 2, 3, 4};
+  EXPECT_DOUBLE_EQ(CpuPercent(sample), 40.0);
+  sample["precpu_stats"]["system_cpu_usage"] = 20000000000;  // no system delta: no reading
+  EXPECT_DOUBLE_EQ(CpuPercent(sample), 0.0);
+}
+
+TEST(StatsTest, MemoryNetworkAndBlockIo) {
+  auto sample = nlohmann::json::parse(R"({
+    "memory_stats": {"usage": 10485760, "limit": 67108864, "stats": {"total_inactive_file": 2097152}},
+    "networks": {"eth0": {"rx_bytes": 100, "tx_bytes": 10}, "lo": {"rx_bytes": 5, "tx_bytes": 5}},
+    "blkio_stats": {"io_service_bytes_recursive": [
+      {"op": "Read", "value": 4096}, {"op": "Write", "value": 8192}, {"op": "read", "value": 1}]}
+  })");
+  const ContainerStats s = ComputeStats(sample);
+  EXPECT_EQ(s.memory_usage_bytes, 8388608);
+  EXPECT_EQ(s.memory_limit_bytes, 67108864);
+  EXPECT_EQ(s.network_rx_bytes, 105);
+  EXPECT_EQ(s.network_tx_bytes, 15);
+  EXPECT_EQ(s.block_read_bytes, 4097);
+  EXPECT_EQ(s.block_written_bytes, 8192);
+  sample["memory_stats"]["stats"] = {{"inactive_file", 1048576}};  // cgroup v2 naming
+  EXPECT_EQ(ComputeStats(sample).memory_usage_bytes, 9437184);
+}
+
+}  // namespace
+}  // namespace spawn

@@ -1,0 +1,235 @@
+// CurlDockerEngine against the real Docker engine, with the busybox image built FROM scratch.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "spawn/common/tar.h"
+#include "spawn/engine/curl_docker_engine.h"
+#include "spawn/engine/dockerfile.h"
+
+namespace spawn {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+// Collects values delivered on engine threads; Wait() blocks until a predicate holds or times out.
+template <typename T>
+class Inbox {
+ public:
+  void Push(T value) {
+    std::lock_guard lock(mu_);
+    items_.push_back(std::move(value));
+    cv_.notify_all();
+  }
+  bool WaitFor(std::function<bool(const std::vector<T>&)> done,
+               std::chrono::seconds timeout = 60s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return done(items_); });
+  }
+  std::vector<T> Items() {
+    std::lock_guard lock(mu_);
+    return items_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<T> items_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(engine_.Connect().ok()); }
+  void TearDown() override {
+    for (const auto& id : created_) engine_.RemoveContainer(id, true).IgnoreError();
+  }
+  std::string Create(const std::string& suffix, std::vector<std::string> cmd, int64_t memory = 0,
+                     int64_t shares = 0, const std::string& image = SPAWN_TEST_IMAGE) {
+    ContainerSpec spec;
+    spec.name = "spawntest-engine-" + std::to_string(getpid()) + "-" + suffix;
+    spec.image = image;
+    spec.cmd = std::move(cmd);
+    spec.network_mode = "host";
+    spec.memory_bytes = memory;
+    spec.cpu_shares = shares;
+    spec.labels = {{"io.spawnpoint.test", "engine-" + std::to_string(getpid())}};
+    auto id = engine_.CreateContainer(spec);
+    EXPECT_TRUE(id.ok()) << id.status().message();
+    if (!id.ok()) return "";
+    created_.push_back(*id);
+    return *id;
+  }
+  std::vector<std::string> Lines(const std::string& id, size_t count) {
+    Inbox<LogLine> lines;
+    Inbox<Status> end;
+    auto stream = engine_.FollowLogs(
+        id, 100, [&](const LogLine& l) { lines.Push(l); }, [&](const Status& s) { end.Push(s); });
+    EXPECT_TRUE(lines.WaitFor([&](const auto& v) { return v.size() >= count; }));
+    std::vector<std::string> out;
+    for (const auto& l : lines.Items()) out.push_back(l.stream + ":" + l.text);
+    return out;
+  }
+
+  CurlDockerEngine engine_{"/var/run/docker.sock"};
+  std::vector<std::string> created_;
+};
+
+TEST_F(EngineTest, BuildsWithAnIncludedFileAndDirectoryAndTheyAreInside) {
+  ServiceConfig config;
+  config.name = "enginetest";
+  config.image = SPAWN_TEST_IMAGE;
+  config.included_files = {"hello.txt"};
+  config.included_dirs = {"data"};
+  config.run = {"sh", "-c", "cat hello.txt data/inner.txt; ls -l data/run.sh"};
+  TarWriter archive;
+  archive.AddFile("hello.txt", "hello from a file\n");
+  archive.AddDirectory("data");
+  archive.AddFile("data/inner.txt", "inside a dir\n");
+  archive.AddFile("data/run.sh", "#!/bin/sh\n", 0755);
+  const std::string tar = archive.Finish();
+  const std::string dockerfile = GenerateDockerfile(config, "unused");
+  const std::string tag = ImageTag(config, dockerfile, tar + std::to_string(getpid()));
+  Inbox<std::string> output;
+  Inbox<Status> done;
+  auto build = engine_.Build(
+      {tag, dockerfile, tar, true}, [&](const std::string& l) { output.Push(l); },
+      [&](const Status& s) { done.Push(s); });
+  ASSERT_TRUE(done.WaitFor([](const auto& v) { return !v.empty(); }, 120s));
+  ASSERT_TRUE(done.Items()[0].ok()) << done.Items()[0].message();
+  EXPECT_FALSE(output.Items().empty());  // build progress arrives line by line
+  EXPECT_TRUE(*engine_.ImageExists(tag));
+
+  const std::string id = Create("build", {}, 0, 0, tag);
+  ASSERT_TRUE(engine_.StartContainer(id).ok());
+  auto lines = Lines(id, 3);
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "stdout:hello from a file");
+  EXPECT_EQ(lines[1], "stdout:inside a dir");
+  EXPECT_THAT(lines[2], HasSubstr("-rwxr-xr-x"));  // modes survive the trip
+  EXPECT_TRUE(engine_.RemoveContainer(id, true).ok());
+  engine_.Call("DELETE", "/images/" + tag + "?force=1").status().IgnoreError();
+}
+
+TEST_F(EngineTest, BuildErrorCarriesTheEnginesMessage) {
+  Inbox<Status> done;
+  auto build = engine_.Build(
+      {"spawntest-engine/bad:1", "FROM " SPAWN_TEST_IMAGE "\nRUN exit 7\n", "", true},
+      [](const std::string&) {}, [&](const Status& s) { done.Push(s); });
+  ASSERT_TRUE(done.WaitFor([](const auto& v) { return !v.empty(); }, 120s));
+  EXPECT_FALSE(done.Items()[0].ok());
+  EXPECT_THAT(done.Items()[0].message(), HasSubstr("returned a non-zero code: 7"));
+}
+
+TEST_F(EngineTest, MemoryLimitAndCpuSharesAreSetAndNeverPrivileged) {
+  const std::string id = Create("limits", {"sleep", "60"}, 64 << 20, 512);
+  auto info = engine_.InspectContainer(id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->memory_bytes, 64 << 20);
+  EXPECT_EQ(info->cpu_shares, 512);
+  EXPECT_EQ(info->network_mode, "host");
+  EXPECT_FALSE(info->privileged);
+  EXPECT_EQ(info->status, "created");
+  auto listed = engine_.ListContainers("io.spawnpoint.test", "engine-" + std::to_string(getpid()));
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, id);
+}
+
+TEST_F(EngineTest, ExitCodeThreeArrivesAsADieEvent) {
+  Inbox<EngineEvent> events;
+  auto stream = engine_.FollowEvents([&](const EngineEvent& e) { events.Push(e); }, [] {});
+  const std::string id = Create("exit3", {"sh", "-c", "exit 3"});
+  ASSERT_TRUE(engine_.StartContainer(id).ok());
+  ASSERT_TRUE(events.WaitFor([&](const auto& v) {
+    for (const auto& e : v) {
+      if (e.container_id == id && e.kind == EngineEvent::Kind::kDie) return true;
+    }
+    return false;
+  }));
+  for (const auto& e : events.Items()) {
+    if (e.container_id == id && e.kind == EngineEvent::Kind::kDie) {
+      EXPECT_EQ(e.exit_code, 3);
+      EXPECT_EQ(e.labels.at("io.spawnpoint.test"), "engine-" + std::to_string(getpid()));
+    }
+  }
+  auto info = engine_.InspectContainer(id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->exit_code, 3);
+  EXPECT_FALSE(info->running);
+  EXPECT_FALSE(info->finished_at.empty());
+}
+
+TEST_F(EngineTest, StdoutAndStderrArriveAsSeparateLinesInOrder) {
+  const std::string id =
+      Create("logs", {"sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three"});
+  ASSERT_TRUE(engine_.StartContainer(id).ok());
+  EXPECT_EQ(Lines(id, 3), (std::vector<std::string>{"stdout:one", "stderr:two", "stdout:three"}));
+}
+
+TEST_F(EngineTest, StatsReportMemoryInUse) {
+  const std::string id = Create("stats", {"sh", "-c", "while true; do sleep 1; done"}, 64 << 20);
+  ASSERT_TRUE(engine_.StartContainer(id).ok());
+  Inbox<ContainerStats> samples;
+  auto stream = engine_.FollowStats(
+      id, [&](const ContainerStats& s) { samples.Push(s); }, [](const Status&) {});
+  ASSERT_TRUE(
+      samples.WaitFor([](const auto& v) { return !v.empty() && v.back().memory_usage_bytes > 0; }));
+  EXPECT_EQ(samples.Items().back().memory_limit_bytes, 64 << 20);
+}
+
+TEST_F(EngineTest, StopOfAProcessIgnoringTermEndsByKillAfterTheTimeout) {
+  const std::string id =
+      Create("stubborn", {"sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done"});
+  ASSERT_TRUE(engine_.StartContainer(id).ok());
+  Lines(id, 1);  // the trap is installed once it printed
+  ASSERT_TRUE(engine_.StopContainer(id, 1s).ok());
+  auto info = engine_.InspectContainer(id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->running);
+  EXPECT_EQ(info->exit_code, 137);                  // 128 + SIGKILL
+  EXPECT_TRUE(engine_.StopContainer(id, 1s).ok());  // stopping a stopped container is fine
+}
+
+TEST_F(EngineTest, UnknownImageAndContainerAreNotFound) {
+  ContainerSpec spec;
+  spec.name = "spawntest-engine-noimage-" + std::to_string(getpid());
+  spec.image = "spawntest/does-not-exist:1";
+  auto created = engine_.CreateContainer(spec);
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.status().code(), Code::kNotFound);
+  EXPECT_THAT(created.status().message(), HasSubstr("does-not-exist"));
+  auto inspected = engine_.InspectContainer("spawntest-no-such-container");
+  ASSERT_FALSE(inspected.ok());
+  EXPECT_EQ(inspected.status().code(), Code::kNotFound);
+  EXPECT_EQ(engine_.StartContainer("spawntest-no-such-container").code(), Code::kNotFound);
+}
+
+TEST_F(EngineTest, NameConflictIsAConflict) {
+  Create("dup", {"true"});
+  ContainerSpec spec;
+  spec.name = "spawntest-engine-" + std::to_string(getpid()) + "-dup";
+  spec.image = SPAWN_TEST_IMAGE;
+  auto again = engine_.CreateContainer(spec);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Code::kConflict);
+}
+
+TEST_F(EngineTest, PutArchiveCopiesAFileIntoACreatedContainer) {
+  const std::string id = Create(
+      "archive", {"sh", "-c", "ls -l /srv/spawnpoint/entity.key; cat /srv/spawnpoint/entity.key"});
+  TarWriter w;
+  w.AddFile("entity.key", "secret\n", 0600);
+  ASSERT_TRUE(engine_.PutArchive(id, "/srv/spawnpoint", w.Finish()).ok());
+  ASSERT_TRUE(engine_.StartContainer(id).ok());
+  auto lines = Lines(id, 2);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("-rw-------"));
+  EXPECT_EQ(lines[1], "stdout:secret");
+}
+
+}  // namespace
+}  // namespace spawn
