@@ -1,1 +1,296 @@
-// placeholder: being written
+#include "spawn/engine/fake_docker_engine.h"
+
+namespace spawn {
+namespace {
+
+class FakeStream final : public Stream {
+ public:
+  explicit FakeStream(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+  ~FakeStream() override { Cancel(); }
+  void Cancel() override {
+    if (cancel_) cancel_();
+    cancel_ = nullptr;
+  }
+
+ private:
+  std::function<void()> cancel_;
+};
+
+}  // namespace
+
+Status FakeDockerEngine::Record(const std::string& call, const std::string& detail) {
+  std::lock_guard lock(mu_);
+  calls_.push_back(call + " " + detail);
+  auto it = failures_.find(call);
+  if (it == failures_.end()) return Status::Ok();
+  Status status = it->second;
+  failures_.erase(it);
+  return status;
+}
+
+Result<EngineVersion> FakeDockerEngine::Connect() {
+  SPAWN_RETURN_IF_ERROR(Record("Connect", ""));
+  return EngineVersion{"20.10.24", "1.41"};
+}
+
+Result<bool> FakeDockerEngine::ImageExists(const std::string& tag) {
+  SPAWN_RETURN_IF_ERROR(Record("ImageExists", tag));
+  std::lock_guard lock(mu_);
+  return std::find(images_.begin(), images_.end(), tag) != images_.end();
+}
+
+std::unique_ptr<Stream> FakeDockerEngine::Build(const BuildRequest& request, BuildOutput on_output,
+                                                Done on_done) {
+  Status failure = Record("Build", request.tag);
+  auto build = std::make_shared<PendingBuild>(PendingBuild{request, on_done, false});
+  if (!hold_builds_ || !failure.ok()) {
+    if (failure.ok()) {
+      on_output("Step 1/1 : FROM fake");
+      AddImage(request.tag);
+    }
+    on_done(failure);
+    return std::make_unique<FakeStream>(nullptr);
+  }
+  std::lock_guard lock(mu_);
+  builds_.push_back(build);
+  return std::make_unique<FakeStream>([build] { build->cancelled = true; });
+}
+
+size_t FakeDockerEngine::PendingBuilds() const {
+  std::lock_guard lock(mu_);
+  return builds_.size();
+}
+
+void FakeDockerEngine::CompleteBuild(size_t index, Status status) {
+  std::shared_ptr<PendingBuild> build;
+  {
+    std::lock_guard lock(mu_);
+    build = builds_.at(index);
+    builds_.erase(builds_.begin() + static_cast<long>(index));
+  }
+  if (build->cancelled) return;
+  if (status.ok()) AddImage(build->request.tag);
+  build->on_done(status);
+}
+
+void FakeDockerEngine::AddImage(const std::string& tag) {
+  std::lock_guard lock(mu_);
+  images_.push_back(tag);
+}
+
+Result<std::string> FakeDockerEngine::CreateContainer(const ContainerSpec& spec) {
+  SPAWN_RETURN_IF_ERROR(Record("CreateContainer", spec.name));
+  std::lock_guard lock(mu_);
+  for (const auto& [id, c] : containers_) {
+    if (c.spec.name == spec.name) return Status::Conflict("name " + spec.name + " is in use");
+  }
+  const std::string id = "c" + std::to_string(next_id_++);
+  containers_[id] = Container{spec, id, false, 0, 0};
+  return id;
+}
+
+std::string FakeDockerEngine::AddContainer(const ContainerSpec& spec, bool running, int exit_code) {
+  std::lock_guard lock(mu_);
+  const std::string id = "c" + std::to_string(next_id_++);
+  containers_[id] = Container{spec, id, running, exit_code, running ? 1 : 0};
+  return id;
+}
+
+Status FakeDockerEngine::PutArchive(const std::string& id, const std::string& dir,
+                                    const std::string&) {
+  SPAWN_RETURN_IF_ERROR(Record("PutArchive", id + " " + dir));
+  std::lock_guard lock(mu_);
+  return containers_.count(id) ? Status::Ok() : Status::NotFound("no container " + id);
+}
+
+Status FakeDockerEngine::StartContainer(const std::string& id) {
+  SPAWN_RETURN_IF_ERROR(Record("StartContainer", id));
+  std::lock_guard lock(mu_);
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return Status::NotFound("no container " + id);
+  it->second.running = true;
+  it->second.starts++;
+  return Status::Ok();
+}
+
+Status FakeDockerEngine::StopContainer(const std::string& id, std::chrono::seconds timeout) {
+  SPAWN_RETURN_IF_ERROR(Record("StopContainer", id + " t=" + std::to_string(timeout.count())));
+  bool was_running = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return Status::NotFound("no container " + id);
+    was_running = it->second.running;
+  }
+  if (was_running) Die(id, 143);
+  return Status::Ok();
+}
+
+Status FakeDockerEngine::RestartContainer(const std::string& id, std::chrono::seconds timeout) {
+  SPAWN_RETURN_IF_ERROR(Record("RestartContainer", id + " t=" + std::to_string(timeout.count())));
+  {
+    std::lock_guard lock(mu_);
+    if (!containers_.count(id)) return Status::NotFound("no container " + id);
+  }
+  Die(id, 143);
+  std::lock_guard lock(mu_);
+  containers_[id].running = true;
+  containers_[id].starts++;
+  return Status::Ok();
+}
+
+Status FakeDockerEngine::KillContainer(const std::string& id, const std::string& signal) {
+  SPAWN_RETURN_IF_ERROR(Record("KillContainer", id + " " + signal));
+  Die(id, 137);
+  return Status::Ok();
+}
+
+Status FakeDockerEngine::RemoveContainer(const std::string& id, bool force) {
+  SPAWN_RETURN_IF_ERROR(Record("RemoveContainer", id + (force ? " force" : "")));
+  std::lock_guard lock(mu_);
+  for (auto it = containers_.begin(); it != containers_.end(); ++it) {
+    if (it->first == id || it->second.spec.name == id) {
+      containers_.erase(it);
+      return Status::Ok();
+    }
+  }
+  return Status::NotFound("no container " + id);
+}
+
+ContainerInfo FakeDockerEngine::Info(const Container& c) const {
+  ContainerInfo info;
+  info.id = c.id;
+  info.name = c.spec.name;
+  info.image = c.spec.image;
+  info.running = c.running;
+  info.status = c.running ? "running" : (c.starts ? "exited" : "created");
+  info.exit_code = c.exit_code;
+  info.labels = c.spec.labels;
+  info.memory_bytes = c.spec.memory_bytes;
+  info.cpu_shares = c.spec.cpu_shares;
+  info.network_mode = c.spec.network_mode;
+  return info;
+}
+
+Result<ContainerInfo> FakeDockerEngine::InspectContainer(const std::string& id_or_name) {
+  SPAWN_RETURN_IF_ERROR(Record("InspectContainer", id_or_name));
+  std::lock_guard lock(mu_);
+  for (const auto& [id, c] : containers_) {
+    if (id == id_or_name || c.spec.name == id_or_name) return Info(c);
+  }
+  return Status::NotFound("no container " + id_or_name);
+}
+
+Result<std::vector<ContainerInfo>> FakeDockerEngine::ListContainers(const std::string& key,
+                                                                    const std::string& value) {
+  SPAWN_RETURN_IF_ERROR(Record("ListContainers", key + "=" + value));
+  std::lock_guard lock(mu_);
+  std::vector<ContainerInfo> out;
+  for (const auto& [id, c] : containers_) {
+    auto it = c.spec.labels.find(key);
+    if (it != c.spec.labels.end() && it->second == value) out.push_back(Info(c));
+  }
+  return out;
+}
+
+std::unique_ptr<Stream> FakeDockerEngine::FollowEvents(
+    std::function<void(const EngineEvent&)> on_event, std::function<void()> on_reconnect) {
+  std::lock_guard lock(mu_);
+  const int n = next_stream_++;
+  event_followers_[n] = std::move(on_event);
+  reconnect_followers_[n] = std::move(on_reconnect);
+  return std::make_unique<FakeStream>([this, n] {
+    std::lock_guard lock(mu_);
+    event_followers_.erase(n);
+    reconnect_followers_.erase(n);
+  });
+}
+
+std::unique_ptr<Stream> FakeDockerEngine::FollowLogs(const std::string& id, int,
+                                                     std::function<void(const LogLine&)> on_line,
+                                                     Done) {
+  std::lock_guard lock(mu_);
+  const int n = next_stream_++;
+  log_followers_[n] = {id, std::move(on_line)};
+  return std::make_unique<FakeStream>([this, n] {
+    std::lock_guard lock(mu_);
+    log_followers_.erase(n);
+  });
+}
+
+std::unique_ptr<Stream> FakeDockerEngine::FollowStats(
+    const std::string& id, std::function<void(const ContainerStats&)> on_stats, Done) {
+  std::lock_guard lock(mu_);
+  const int n = next_stream_++;
+  stats_followers_[n] = {id, std::move(on_stats)};
+  return std::make_unique<FakeStream>([this, n] {
+    std::lock_guard lock(mu_);
+    stats_followers_.erase(n);
+  });
+}
+
+void FakeDockerEngine::FailNext(const std::string& call, Status status) {
+  std::lock_guard lock(mu_);
+  failures_[call] = std::move(status);
+}
+
+void FakeDockerEngine::Die(const std::string& id, int exit_code) {
+  std::lock_guard lock(mu_);
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return;
+  it->second.running = false;
+  it->second.exit_code = exit_code;
+  EngineEvent e{EngineEvent::Kind::kDie, "die", id, exit_code, it->second.spec.labels, 0};
+  for (auto& [n, follower] : event_followers_) follower(e);
+}
+
+void FakeDockerEngine::DieSilently(const std::string& id, int exit_code) {
+  std::lock_guard lock(mu_);
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return;
+  it->second.running = false;
+  it->second.exit_code = exit_code;
+}
+
+void FakeDockerEngine::EmitLog(const std::string& id, const LogLine& line) {
+  std::lock_guard lock(mu_);
+  for (auto& [n, follower] : log_followers_) {
+    if (follower.first == id) follower.second(line);
+  }
+}
+
+void FakeDockerEngine::EmitStats(const std::string& id, const ContainerStats& stats) {
+  std::lock_guard lock(mu_);
+  for (auto& [n, follower] : stats_followers_) {
+    if (follower.first == id) follower.second(stats);
+  }
+}
+
+void FakeDockerEngine::ReconnectEvents() {
+  std::lock_guard lock(mu_);
+  for (auto& [n, follower] : reconnect_followers_) follower();
+}
+
+std::vector<std::string> FakeDockerEngine::Calls() const {
+  std::lock_guard lock(mu_);
+  return calls_;
+}
+
+size_t FakeDockerEngine::CountCalls(const std::string& prefix) const {
+  std::lock_guard lock(mu_);
+  return static_cast<size_t>(std::count_if(
+      calls_.begin(), calls_.end(), [&](const std::string& c) { return c.rfind(prefix, 0) == 0; }));
+}
+
+std::map<std::string, FakeDockerEngine::Container> FakeDockerEngine::Containers() const {
+  std::lock_guard lock(mu_);
+  return containers_;
+}
+
+int FakeDockerEngine::ActiveStreams() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(event_followers_.size() + log_followers_.size() +
+                          stats_followers_.size());
+}
+
+}  // namespace spawn

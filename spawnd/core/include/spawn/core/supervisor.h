@@ -2,14 +2,15 @@
 // exited -> restarting -> ... -> zombie -> purged), the memory and CPU-share pool, persistence and
 // re-adoption. design.md's "Service life" is its contract.
 //
-// Threading: every public method runs on the EventLoop's owner thread. Engine callbacks and slow engine
-// calls never run the supervisor's logic on their own threads: they Post results back to the loop.
-// Commands about one service apply in order; different services never wait for each other.
+// Threading: every public method runs on the EventLoop's owner thread. Engine callbacks and slow
+// engine calls never run the supervisor's logic on their own threads: they Post results back to the
+// loop. Commands about one service apply in order; different services never wait for each other.
 //
-// Time is given by the EventLoop (restart delays, back-off, zombie expiry), so the logic is tested with
-// ManualEventLoop and FakeDockerEngine without sleeping.
+// Time is given by the EventLoop (restart delays, back-off, zombie expiry), so the logic is tested
+// with ManualEventLoop and FakeDockerEngine without sleeping.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 namespace spawn {
 
 class StateStore;
+class Executor;
 
 // What the heartbeats say about one service.
 struct ServiceSnapshot {
@@ -63,10 +65,10 @@ class Supervisor {
  public:
   virtual ~Supervisor() = default;
 
-  // Reads the state store, lists the engine's containers by label, adopts running ones, restarts dead
-  // autoRestart ones, turns other dead ones into zombies, removes unknown labelled containers, and
-  // starts following engine events, logs and stats. A corrupt or missing state file is reported (log)
-  // and recovered from labels; Start fails only if the engine cannot be reached.
+  // Reads the state store, lists the engine's containers by label, adopts running ones, restarts
+  // dead autoRestart ones, turns other dead ones into zombies, removes unknown labelled containers,
+  // and starts following engine events, logs and stats. A corrupt or missing state file is reported
+  // (log) and recovered from labels; Start fails only if the engine cannot be reached.
   virtual Status Start() = 0;
   // Stops following the engine; containers keep running for the next spawnd.
   virtual void Shutdown() = 0;
@@ -85,9 +87,17 @@ class Supervisor {
   virtual PoolSnapshot Pool() const = 0;
 };
 
-// The real supervisor. `engine`, `loop`, `store` and `observer` must outlive it.
+// Labels on every container spawnd creates; they identify it for re-adoption.
+inline constexpr const char* kPathLabel = "io.spawnpoint.path";
+inline constexpr const char* kServiceLabel = "io.spawnpoint.service";
+inline constexpr const char* kConfigLabel = "io.spawnpoint.config";  // deploy.yml, for recovery
+
+// A factor in [0.9, 1.1) that spreads back-off delays; injected so tests are deterministic.
+using JitterSource = std::function<double()>;
+
+// The real supervisor. Every reference must outlive it.
 std::unique_ptr<Supervisor> MakeSupervisor(const SpawndConfig& config, DockerEngine& engine,
-                                           EventLoop& loop, StateStore& store,
-                                           SupervisorObserver& observer);
+                                           EventLoop& loop, StateStore& store, Executor& executor,
+                                           SupervisorObserver& observer, JitterSource jitter);
 
 }  // namespace spawn

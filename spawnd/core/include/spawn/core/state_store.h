@@ -1,0 +1,62 @@
+// StateStore: what spawnd must not lose, one record per service. FileStateStore keeps each record
+// as a JSON file under <stateDir>/services/, written atomically (temp file, fsync, rename, fsync of
+// the directory) so a crash leaves either the old or the new record, never a torn one. The deploy's
+// archive and entity live beside it (the entity with mode 0600) until the service is removed.
+// Not thread-safe: used from the supervisor's thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "spawn/common/config.h"
+#include "spawn/common/status.h"
+
+namespace spawn {
+
+struct ServiceRecord {
+  ServiceConfig config;
+  std::string archive;  // tar of included files and dirs
+  std::string entity;   // credentials, shipped into the container at start
+  std::string image_tag;
+  std::string container_id;
+  bool reserved = false;
+  bool stopped = false;  // zombie: by stop, death without autoRestart, or a failed build
+  int64_t restarts = 0;
+  int64_t exit_code = 0;
+  int64_t zombie_deadline_unix_ns = 0;  // wall clock: steady time does not survive a restart
+};
+
+struct LoadedState {
+  std::vector<ServiceRecord> records;
+  std::set<std::string> damaged;  // names whose record could not be read
+  bool missing = false;           // no state at all (first start, or the directory was lost)
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  virtual Result<LoadedState> Load() = 0;
+  // Writes the record; the archive and entity are written only when `with_blobs`.
+  virtual Status Save(const ServiceRecord& record, bool with_blobs) = 0;
+  virtual Status Remove(const std::string& name) = 0;
+};
+
+std::unique_ptr<StateStore> MakeFileStateStore(const std::string& state_dir);
+
+// In-memory store for tests; `fail_writes` makes Save and Remove fail.
+class MemoryStateStore final : public StateStore {
+ public:
+  Result<LoadedState> Load() override;
+  Status Save(const ServiceRecord& record, bool with_blobs) override;
+  Status Remove(const std::string& name) override;
+
+  std::map<std::string, ServiceRecord> records;
+  std::set<std::string> damaged;
+  bool fail_writes = false;
+  int saves = 0;
+};
+
+}  // namespace spawn

@@ -1,0 +1,193 @@
+#include "spawn/core/state_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace spawn {
+namespace {
+
+using json = nlohmann::json;
+
+Status WriteAtomically(const std::string& dir, const std::string& name, const std::string& data,
+                       mode_t mode) {
+  const std::string final_path = dir + "/" + name;
+  const std::string tmp = final_path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return Status::Internal("cannot write " + tmp + ": " + std::strerror(errno));
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string error = std::strerror(errno);
+      ::close(fd);
+      return Status::Internal("cannot write " + tmp + ": " + error);
+    }
+    written += static_cast<size_t>(n);
+  }
+  ::fchmod(fd, mode);
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    return Status::Internal("cannot flush " + tmp + ": " + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    return Status::Internal("cannot rename " + tmp + ": " + std::strerror(errno));
+  }
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);  // makes the rename itself durable
+    ::close(dir_fd);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status MakeDirs(const std::string& path) {
+  std::string partial;
+  std::stringstream ss(path);
+  std::string part;
+  if (!path.empty() && path[0] == '/') partial = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    partial += part + "/";
+    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Status::Internal("cannot create " + partial + ": " + std::strerror(errno));
+    }
+  }
+  return Status::Ok();
+}
+
+class FileStateStore final : public StateStore {
+ public:
+  explicit FileStateStore(std::string state_dir) : dir_(std::move(state_dir) + "/services") {}
+
+  Result<LoadedState> Load() override {
+    LoadedState state;
+    DIR* d = ::opendir(dir_.c_str());
+    if (!d) {
+      state.missing = true;
+      SPAWN_RETURN_IF_ERROR(MakeDirs(dir_));
+      return state;
+    }
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      std::string file = e->d_name;
+      if (file.size() > 5 && file.ends_with(".json"))
+        names.push_back(file.substr(0, file.size() - 5));
+    }
+    ::closedir(d);
+    for (const auto& name : names) {
+      auto record = ReadRecord(name);
+      if (record.ok()) {
+        state.records.push_back(std::move(*record));
+      } else {
+        state.damaged.insert(name);
+      }
+    }
+    return state;
+  }
+
+  Status Save(const ServiceRecord& r, bool with_blobs) override {
+    SPAWN_RETURN_IF_ERROR(MakeDirs(dir_));
+    const std::string& name = r.config.name;
+    if (with_blobs) {
+      SPAWN_RETURN_IF_ERROR(WriteAtomically(dir_, name + ".archive.tar", r.archive, 0600));
+      SPAWN_RETURN_IF_ERROR(WriteAtomically(dir_, name + ".entity", r.entity, 0600));
+    }
+    json j = {{"config", ServiceConfigToYaml(r.config)},
+              {"imageTag", r.image_tag},
+              {"containerId", r.container_id},
+              {"reserved", r.reserved},
+              {"stopped", r.stopped},
+              {"restarts", r.restarts},
+              {"exitCode", r.exit_code},
+              {"zombieDeadline", r.zombie_deadline_unix_ns}};
+    return WriteAtomically(dir_, name + ".json", j.dump(2), 0600);
+  }
+
+  Status Remove(const std::string& name) override {
+    for (const char* suffix : {".json", ".archive.tar", ".entity"}) {
+      const std::string path = dir_ + "/" + name + suffix;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return Status::Internal("cannot remove " + path + ": " + std::strerror(errno));
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Result<ServiceRecord> ReadRecord(const std::string& name) {
+    auto text = ReadWhole(dir_ + "/" + name + ".json");
+    if (!text.ok()) return text.status();
+    try {
+      json j = json::parse(*text);
+      auto config =
+          ParseServiceConfig(j.at("config").get<std::string>(), dir_ + "/" + name + ".json");
+      if (!config.ok()) return config.status();
+      ServiceRecord r;
+      r.config = *config;
+      r.image_tag = j.value("imageTag", "");
+      r.container_id = j.value("containerId", "");
+      r.reserved = j.value("reserved", false);
+      r.stopped = j.value("stopped", false);
+      r.restarts = j.value("restarts", int64_t{0});
+      r.exit_code = j.value("exitCode", int64_t{0});
+      r.zombie_deadline_unix_ns = j.value("zombieDeadline", int64_t{0});
+      r.archive = ReadWhole(dir_ + "/" + name + ".archive.tar").value_or("");
+      r.entity = ReadWhole(dir_ + "/" + name + ".entity").value_or("");
+      return r;
+    } catch (const json::exception& e) {
+      return Status::BadRequest(dir_ + "/" + name + ".json is damaged: " + e.what());
+    }
+  }
+
+  const std::string dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<StateStore> MakeFileStateStore(const std::string& state_dir) {
+  return std::make_unique<FileStateStore>(state_dir);
+}
+
+Result<LoadedState> MemoryStateStore::Load() {
+  LoadedState state;
+  for (const auto& [name, record] : records) state.records.push_back(record);
+  state.damaged = damaged;
+  state.missing = records.empty() && damaged.empty();
+  return state;
+}
+
+Status MemoryStateStore::Save(const ServiceRecord& record, bool with_blobs) {
+  if (fail_writes) return Status::Internal("disk full (MemoryStateStore told to fail)");
+  ++saves;
+  ServiceRecord copy = record;
+  if (!with_blobs && records.count(record.config.name)) {
+    copy.archive = records[record.config.name].archive;
+    copy.entity = records[record.config.name].entity;
+  }
+  records[record.config.name] = copy;
+  return Status::Ok();
+}
+
+Status MemoryStateStore::Remove(const std::string& name) {
+  if (fail_writes) return Status::Internal("disk full (MemoryStateStore told to fail)");
+  records.erase(name);
+  return Status::Ok();
+}
+
+}  // namespace spawn

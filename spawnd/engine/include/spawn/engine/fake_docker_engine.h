@@ -1,0 +1,96 @@
+// FakeDockerEngine: an in-memory DockerEngine for unit tests. It records every call (Calls()), can
+// be told to fail any call by name (FailNext("StartContainer", status)), and lets a test play the
+// engine's part: Die(id, code) stops a container and emits its `die` event, EmitLog/EmitStats feed
+// the followers. Builds finish at once with success unless HoldBuilds(true), then CompleteBuild(i,
+// status). Callbacks run synchronously on the calling thread. Thread-safe.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "spawn/engine/docker_engine.h"
+
+namespace spawn {
+
+class FakeDockerEngine final : public DockerEngine {
+ public:
+  struct Container {
+    ContainerSpec spec;
+    std::string id;
+    bool running = false;
+    int exit_code = 0;
+    int starts = 0;
+  };
+
+  Result<EngineVersion> Connect() override;
+  Result<bool> ImageExists(const std::string& tag) override;
+  std::unique_ptr<Stream> Build(const BuildRequest& request, BuildOutput on_output,
+                                Done on_done) override;
+  Result<std::string> CreateContainer(const ContainerSpec& spec) override;
+  Status PutArchive(const std::string& id, const std::string& dir, const std::string& tar) override;
+  Status StartContainer(const std::string& id) override;
+  Status StopContainer(const std::string& id, std::chrono::seconds timeout) override;
+  Status RestartContainer(const std::string& id, std::chrono::seconds timeout) override;
+  Status KillContainer(const std::string& id, const std::string& signal) override;
+  Status RemoveContainer(const std::string& id, bool force) override;
+  Result<ContainerInfo> InspectContainer(const std::string& id_or_name) override;
+  Result<std::vector<ContainerInfo>> ListContainers(const std::string& key,
+                                                    const std::string& value) override;
+  std::unique_ptr<Stream> FollowEvents(std::function<void(const EngineEvent&)> on_event,
+                                       std::function<void()> on_reconnect) override;
+  std::unique_ptr<Stream> FollowLogs(const std::string& id, int tail,
+                                     std::function<void(const LogLine&)> on_line,
+                                     Done on_end) override;
+  std::unique_ptr<Stream> FollowStats(const std::string& id,
+                                      std::function<void(const ContainerStats&)> on_stats,
+                                      Done on_end) override;
+
+  // ---- test controls ----
+  void FailNext(const std::string& call, Status status);
+  void HoldBuilds(bool hold) { hold_builds_ = hold; }
+  size_t PendingBuilds() const;
+  void CompleteBuild(size_t index, Status status);
+  void AddImage(const std::string& tag);
+  void Die(const std::string& id, int exit_code);
+  // The container stops but no event is emitted (as while the event stream is down).
+  void DieSilently(const std::string& id, int exit_code);
+  void EmitLog(const std::string& id, const LogLine& line);
+  void EmitStats(const std::string& id, const ContainerStats& stats);
+  void ReconnectEvents();
+  // Adds a container as if an earlier spawnd had made it.
+  std::string AddContainer(const ContainerSpec& spec, bool running, int exit_code = 0);
+
+  std::vector<std::string> Calls() const;
+  // Calls whose text starts with `prefix`, e.g. "StartContainer".
+  size_t CountCalls(const std::string& prefix) const;
+  std::map<std::string, Container> Containers() const;
+  int ActiveStreams() const;
+
+ private:
+  struct PendingBuild {
+    BuildRequest request;
+    Done on_done;
+    bool cancelled = false;
+  };
+  Status Record(const std::string& call, const std::string& detail);
+  ContainerInfo Info(const Container& c) const;
+
+  mutable std::recursive_mutex mu_;
+  std::vector<std::string> calls_;
+  std::map<std::string, Status> failures_;
+  std::map<std::string, Container> containers_;
+  std::vector<std::string> images_;
+  std::vector<std::shared_ptr<PendingBuild>> builds_;
+  bool hold_builds_ = false;
+  int next_id_ = 1;
+  std::map<int, std::function<void(const EngineEvent&)>> event_followers_;
+  std::map<int, std::function<void()>> reconnect_followers_;
+  std::map<int, std::pair<std::string, std::function<void(const LogLine&)>>> log_followers_;
+  std::map<int, std::pair<std::string, std::function<void(const ContainerStats&)>>>
+      stats_followers_;
+  int next_stream_ = 1;
+};
+
+}  // namespace spawn
