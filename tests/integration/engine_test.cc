@@ -67,7 +67,7 @@ class EngineTest : public ::testing::Test {
     Inbox<LogLine> lines;
     Inbox<Status> end;
     auto stream = engine_.FollowLogs(
-        id, 100, [&](const LogLine& l) { lines.Push(l); }, [&](const Status& s) { end.Push(s); });
+        id, 1, [&](const LogLine& l) { lines.Push(l); }, [&](const Status& s) { end.Push(s); });
     EXPECT_TRUE(lines.WaitFor([&](const auto& v) { return v.size() >= count; }));
     std::vector<std::string> out;
     for (const auto& l : lines.Items()) out.push_back(l.stream + ":" + l.text);

@@ -31,7 +31,8 @@ struct Service {
   SteadyTime started_at;
   int quick_deaths = 0;
   Duration backoff{0};
-  int expected_dies = 0;  // dies caused by our own restart, not failures
+  int expected_dies = 0;                // dies caused by our own restart, not failures
+  int64_t start_requested_unix_ns = 0;  // output from here on belongs to the current run
   EventLoop::TimerId timer = 0;
   std::shared_ptr<Stream> build, logs, stats;
   ContainerStats usage;
@@ -185,6 +186,7 @@ class SupervisorImpl final : public Supervisor {
       case ServiceState::kRunning: {
         Log(name, "[INFO] Restarting service on request");
         s.expected_dies++;
+        s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
         SetState(s, ServiceState::kStarting);
         const uint64_t gen = s.generation;
         const std::string id = s.record.container_id;
@@ -391,6 +393,7 @@ class SupervisorImpl final : public Supervisor {
 
   void CreateAndStart(Service& s) {
     const std::string name = s.record.config.name;
+    s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
     SetState(s, ServiceState::kStarting);
     const uint64_t gen = s.generation;
     const ContainerSpec spec = SpecFor(s);
@@ -418,6 +421,7 @@ class SupervisorImpl final : public Supervisor {
 
   void StartExisting(Service& s) {
     const std::string name = s.record.config.name;
+    s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
     SetState(s, ServiceState::kStarting);
     const uint64_t gen = s.generation;
     const std::string id = s.record.container_id;
@@ -459,17 +463,18 @@ class SupervisorImpl final : public Supervisor {
     s.backoff = Duration(0);
     SetState(s, ServiceState::kRunning);
     Log(name, "[SUCCESS] Service container has started");
-    Attach(s);
+    Attach(s, s.start_requested_unix_ns);
   }
 
-  void Attach(Service& s) {
+  // Follows the container's output from `since_unix_ns` (0: from now) and its stats.
+  void Attach(Service& s, int64_t since_unix_ns) {
     const std::string name = s.record.config.name;
     const uint64_t gen = s.generation;
     const std::string id = s.record.container_id;
     Reap(std::move(s.logs));
     Reap(std::move(s.stats));
     s.logs = engine_.FollowLogs(
-        id, 0,
+        id, since_unix_ns,
         [this, name](const LogLine& l) {
           loop_.Post([this, name, l] { observer_.OnServiceLog(name, l.stream, l.text); });
         },
@@ -590,7 +595,7 @@ class SupervisorImpl final : public Supervisor {
       if (s.state != ServiceState::kRunning || s.record.container_id.empty()) continue;
       auto info = engine_.InspectContainer(s.record.container_id);
       if (info.ok() && info->running) {
-        Attach(s);
+        Attach(s, 0);
         continue;
       }
       s.expected_dies = 0;
@@ -622,7 +627,7 @@ class SupervisorImpl final : public Supervisor {
                    info->id.substr(0, 12));
       s.started_at = loop_.Now();
       SetState(s, ServiceState::kRunning);
-      Attach(s);
+      Attach(s, 0);
       return;
     }
     if (!s.record.stopped && info && s.record.config.auto_restart) {

@@ -1,1 +1,167 @@
-int main() { return 0; }
+// spawnd: library plus main(). Builds the real parts (libcurl engine, Paho bus, file state store,
+// steady-clock loop), wires them and runs until SIGINT or SIGTERM; containers keep running after
+// exit.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "spawn/bus/paho_bus.h"
+#include "spawn/common/logging.h"
+#include "spawn/core/executor.h"
+#include "spawn/core/state_store.h"
+#include "spawn/daemon/daemon.h"
+#include "spawn/engine/curl_docker_engine.h"
+#include "spawn/proto/topics.h"
+
+namespace spawn {
+namespace {
+
+std::string ClientIdFor(const std::string& path) {
+  std::string id = "spawnd-";
+  for (char c : path) id.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  return id.substr(0, 120);
+}
+
+Result<std::string> ReadSecret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read passwordFile " + path);
+  std::string secret;
+  std::getline(in, secret);
+  return secret;
+}
+
+int Run(const std::string& config_path, const std::string& metadata_path) {
+  auto config = LoadSpawndConfigFile(config_path);
+  if (!config.ok()) {
+    spdlog::error("{}", config.status().message());
+    return 2;
+  }
+  std::map<std::string, std::string> metadata;
+  if (!metadata_path.empty()) {
+    auto loaded = LoadMetadataFile(metadata_path);
+    if (!loaded.ok()) {
+      spdlog::error("{}", loaded.status().message());
+      return 2;
+    }
+    metadata = *loaded;
+  }
+
+  // Signals are taken by one thread with sigwait: no work in a handler, and every thread inherits
+  // the mask, so none is interrupted by them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CurlDockerEngine engine(config->docker_socket);
+  auto version = engine.Connect();
+  if (!version.ok()) {
+    spdlog::error("{}", version.status().message());
+    return 1;
+  }
+  spdlog::info("engine: Docker {} (API {}) at {}", version->version, version->api_version,
+               config->docker_socket);
+
+  BusOptions options;
+  options.uri = config->broker;
+  options.client_id = ClientIdFor(config->path);
+  options.clean_session =
+      false;  // the broker keeps our subscriptions and queues commands meanwhile
+  options.username = config->username;
+  if (!config->password_file.empty()) {
+    auto secret = ReadSecret(config->password_file);
+    if (!secret.ok()) {
+      spdlog::error("{}", secret.status().message());
+      return 2;
+    }
+    options.password = *secret;
+  }
+  options.ca_file = config->ca_file;
+  options.cert_file = config->cert_file;
+  options.key_file = config->key_file;
+  options.will = BusMessage{topics::Presence(config->path), "offline", 1, true};
+  auto bus = MakePahoBus(options);
+
+  RealEventLoop loop;
+  auto store = MakeFileStateStore(config->state_dir);
+  ThreadedExecutor executor;
+  Daemon daemon(*config, metadata, *bus, loop);
+  auto supervisor = MakeSupervisor(*config, engine, loop, *store, executor, daemon, [] {
+    static thread_local std::mt19937 rng(std::random_device{}());
+    return std::uniform_real_distribution<double>(0.9, 1.1)(rng);
+  });
+  daemon.SetSupervisor(supervisor.get());
+  daemon.InstallHandlers();
+
+  std::atomic<bool> stopping{false};
+  std::thread signal_thread([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    spdlog::info("received {}; shutting down (services keep running)", strsignal(received));
+    stopping = true;
+    loop.Post([&] {
+      supervisor->Shutdown();
+      daemon.Shutdown();
+      bus->Disconnect().IgnoreError();
+      loop.Stop();
+    });
+  });
+
+  // The broker may come up after us: keep trying, with back-off, until it answers or we are
+  // stopped.
+  auto delay = std::chrono::milliseconds(500);
+  for (;;) {
+    Status connected = bus->Connect();
+    if (connected.ok()) break;
+    if (stopping) break;
+    spdlog::warn("{}; retrying in {} ms", connected.message(), delay.count());
+    for (auto waited = std::chrono::milliseconds(0); waited < delay && !stopping;
+         waited += std::chrono::milliseconds(100)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    delay = std::min(delay * 2, std::chrono::milliseconds(30000));
+  }
+  int exit_code = 0;
+  if (!stopping) {
+    // The loop has not started: this thread is its owner until Run().
+    Status started = supervisor->Start();
+    if (started.ok()) started = daemon.Start();
+    if (!started.ok()) {
+      spdlog::error("cannot start: {}", started.message());
+      exit_code = 1;
+      pthread_kill(signal_thread.native_handle(), SIGTERM);
+    }
+  }
+  loop.Run();
+  signal_thread.join();
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace spawn
+
+int main(int argc, char** argv) {
+  CLI::App app{"spawnd: runs and supervises services in Docker containers, driven over MQTT"};
+  app.set_version_flag("--version", SPAWN_VERSION);
+  app.require_subcommand(1);
+  std::string config_path, metadata_path, log_level = "info";
+  CLI::App* run = app.add_subcommand("run", "Run the daemon in the foreground (logs to stderr)");
+  run->add_option("-c,--config", config_path, "spawnd.yml: the spawnpoint's configuration")
+      ->required()
+      ->check(CLI::ExistingFile);
+  run->add_option("-m,--metadata", metadata_path,
+                  "metadata.yml: key/value pairs published as metadata")
+      ->check(CLI::ExistingFile);
+  run->add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  spawn::SetUpLogging("spawnd", log_level);
+  return spawn::Run(config_path, metadata_path);
+}

@@ -165,6 +165,16 @@ class JsonLines {
   std::string buffer_;
 };
 
+// The engine takes `since` as seconds with a fraction; 0 means only what comes from now on.
+std::string LogsWindow(int64_t since_unix_ns) {
+  if (since_unix_ns <= 0) return "tail=0";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "since=%lld.%09lld",
+                static_cast<long long>(since_unix_ns / 1000000000),
+                static_cast<long long>(since_unix_ns % 1000000000));
+  return buf;
+}
+
 ContainerInfo ParseInspect(const json& j) {
   ContainerInfo info;
   info.id = j.value("Id", "");
@@ -487,43 +497,43 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowEvents(
   });
 }
 
-std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int tail,
+std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int64_t since_unix_ns,
                                                      std::function<void(const LogLine&)> on_line,
                                                      Done on_end) {
-  return std::make_unique<ThreadStream>(
-      [this, id, tail, on_line, on_end](const std::atomic<bool>& cancelled, ThreadStream&) {
-        auto info = Call("GET", "/containers/" + Escape(id) + "/json");
-        if (!info.ok() || info->code != 200) {
-          if (!cancelled)
-            on_end(info.ok() ? StatusFromHttp(info->code, info->body, "container " + id)
-                             : info.status());
-          return;
-        }
-        bool tty = false;
-        try {
-          tty = json::parse(info->body).at("Config").value("Tty", false);
-        } catch (const json::exception&) {
-        }
-        LogDemultiplexer demux(tty, [&](const LogLine& line) {
-          if (!cancelled) on_line(line);
-        });
-        Transfer t;
-        t.cancelled = &cancelled;
-        t.on_data = [&](std::string_view data) {
-          demux.Feed(data);
-          return true;
-        };
-        const std::string url = std::string(kApiPrefix) + "/containers/" + Escape(id) +
-                                "/logs?follow=1&stdout=1&stderr=1&tail=" + std::to_string(tail);
-        long code = 0;
-        CURLcode rc = t.Run(socket_path_, "GET", url, nullptr, "", std::chrono::seconds(0), &code);
-        if (cancelled) return;
-        demux.Flush();
-        if (rc != CURLE_OK)
-          on_end(TransportError(rc, t.Error(rc), socket_path_));
-        else
-          on_end(StatusFromHttp(code, "", "logs of " + id));
-      });
+  return std::make_unique<ThreadStream>([this, id, since_unix_ns, on_line, on_end](
+                                            const std::atomic<bool>& cancelled, ThreadStream&) {
+    auto info = Call("GET", "/containers/" + Escape(id) + "/json");
+    if (!info.ok() || info->code != 200) {
+      if (!cancelled)
+        on_end(info.ok() ? StatusFromHttp(info->code, info->body, "container " + id)
+                         : info.status());
+      return;
+    }
+    bool tty = false;
+    try {
+      tty = json::parse(info->body).at("Config").value("Tty", false);
+    } catch (const json::exception&) {
+    }
+    LogDemultiplexer demux(tty, [&](const LogLine& line) {
+      if (!cancelled) on_line(line);
+    });
+    Transfer t;
+    t.cancelled = &cancelled;
+    t.on_data = [&](std::string_view data) {
+      demux.Feed(data);
+      return true;
+    };
+    const std::string url = std::string(kApiPrefix) + "/containers/" + Escape(id) +
+                            "/logs?follow=1&stdout=1&stderr=1&" + LogsWindow(since_unix_ns);
+    long code = 0;
+    CURLcode rc = t.Run(socket_path_, "GET", url, nullptr, "", std::chrono::seconds(0), &code);
+    if (cancelled) return;
+    demux.Flush();
+    if (rc != CURLE_OK)
+      on_end(TransportError(rc, t.Error(rc), socket_path_));
+    else
+      on_end(StatusFromHttp(code, "", "logs of " + id));
+  });
 }
 
 std::unique_ptr<Stream> CurlDockerEngine::FollowStats(

@@ -206,7 +206,7 @@ std::unique_ptr<Stream> FakeDockerEngine::FollowEvents(
   });
 }
 
-std::unique_ptr<Stream> FakeDockerEngine::FollowLogs(const std::string& id, int,
+std::unique_ptr<Stream> FakeDockerEngine::FollowLogs(const std::string& id, int64_t,
                                                      std::function<void(const LogLine&)> on_line,
                                                      Done) {
   std::lock_guard lock(mu_);

@@ -136,9 +136,9 @@ class DockerEngine {
   // engine restarts, calling on_reconnect so the caller can resync state it may have missed.
   virtual std::unique_ptr<Stream> FollowEvents(std::function<void(const EngineEvent&)> on_event,
                                                std::function<void()> on_reconnect) = 0;
-  // Output from now on (tail = lines of history to include first), demultiplexed, line by line;
-  // on_end when the container's output ends (it stopped) or the stream failed.
-  virtual std::unique_ptr<Stream> FollowLogs(const std::string& id, int tail,
+  // Output since `since_unix_ns` (0: from now on), demultiplexed, line by line, following new
+  // output; on_end when the container's output ends (it stopped) or the stream failed.
+  virtual std::unique_ptr<Stream> FollowLogs(const std::string& id, int64_t since_unix_ns,
                                              std::function<void(const LogLine&)> on_line,
                                              Done on_end) = 0;
   // One sample roughly per second while the container runs.

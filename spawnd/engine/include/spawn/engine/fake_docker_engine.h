@@ -40,7 +40,7 @@ class FakeDockerEngine final : public DockerEngine {
                                                     const std::string& value) override;
   std::unique_ptr<Stream> FollowEvents(std::function<void(const EngineEvent&)> on_event,
                                        std::function<void()> on_reconnect) override;
-  std::unique_ptr<Stream> FollowLogs(const std::string& id, int tail,
+  std::unique_ptr<Stream> FollowLogs(const std::string& id, int64_t since_unix_ns,
                                      std::function<void(const LogLine&)> on_line,
                                      Done on_end) override;
   std::unique_ptr<Stream> FollowStats(const std::string& id,
