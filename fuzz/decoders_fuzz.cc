@@ -1,5 +1,6 @@
 // Fuzzes everything that reads bytes from the bus or a user's file. The first byte picks the
-// reader; the rest is its input. A crash, a leak or an uncaught exception is a finding.
+// reader (modulo 12; the seeds in fuzz/corpus/ start with 0-11), the rest is its input. A crash,
+// a leak, an uncaught exception or a sanitizer report is a finding.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string input(reinterpret_cast<const char*>(data) + 1, size - 1);
   using namespace spawn;
-  switch (data[0] % 11) {
+  switch (data[0] % 12) {
     case 0:
       proto::DecodeDeployRequest(input).status().IgnoreError();
       break;
@@ -45,6 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 10:
       ReadTar(input).status().IgnoreError();
+      break;
+    case 11:
+      proto::DecodeLogMessage(input).status().IgnoreError();
       break;
   }
   return 0;

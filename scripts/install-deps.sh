@@ -6,7 +6,7 @@ packages=(
   cmake g++ ninja-build pkg-config git
   libpaho-mqttpp-dev libpaho-mqtt-dev libmsgpack-cxx-dev libyaml-cpp-dev libcurl4-openssl-dev
   libspdlog-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
-  clang libclang-rt-14-dev clang-format
+  clang libclang-rt-14-dev clang-format libssl-dev
   mosquitto mosquitto-clients docker.io busybox-static debootstrap tar procps iproute2
 )
 missing=()

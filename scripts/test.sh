@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/start-services.sh
 bash scripts/build-test-image.sh
+bash scripts/make-base-image.sh
 bash scripts/build.sh
 echo "== ctest (unit and integration)"
 (cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900)

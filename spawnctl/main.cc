@@ -1,294 +1,373 @@
 // spawnctl: the command line for a fleet of spawnpoints. Library (spawnclient) plus main(): parsing
-// arguments and printing; every bus interaction is SpawnClient's.
+// arguments and printing; every bus interaction is SpawnClient's, every format format.h's.
+//
+// Exit codes: 0 success (a tail ended by Ctrl-C included); 1 failure, with one line on stderr
+// saying why; CLI11's own non-zero codes for bad usage (with its message); 130 interrupted by
+// Ctrl-C while waiting for an answer or a state.
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
-#include <csignal>
-#include <cstdlib>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
-#include <sstream>
+#include <mutex>
 #include <thread>
 
-#include "spawn/bus/paho_bus.h"
 #include "spawn/client/client.h"
 #include "spawn/client/format.h"
+#include "spawn/client/settings.h"
 #include "spawn/common/units.h"
 
 namespace spawn {
 namespace {
 
-std::atomic<bool> interrupted{false};
-extern "C" void OnInterrupt(int) { interrupted = true; }
+// SIGINT/SIGTERM are blocked in every thread and taken by one thread with sigwait(), so the
+// interruption is ordinary code: it wakes whatever main() waits on. A second signal, or one while
+// nothing is interruptible, ends the process.
+class Interrupts {
+ public:
+  Interrupts() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);  // before any other thread exists
+    std::thread([this] { Watch(); }).detach();
+  }
+  // What to do on Ctrl-C while the current wait lasts; cleared by passing nullptr.
+  void OnInterrupt(std::function<void()> fn) {
+    bool already;
+    {
+      std::lock_guard lock(mu_);
+      on_interrupt_ = fn;
+      already = fired_;
+    }
+    if (already && fn) fn();
+  }
+  void WaitForInterrupt() {
+    std::unique_lock lock(mu_);
+    waiting_ = true;
+    cv_.wait(lock, [this] { return fired_; });
+  }
+  bool fired() const {
+    std::lock_guard lock(mu_);
+    return fired_;
+  }
+
+ private:
+  void Watch() {
+    while (true) {
+      int sig = 0;
+      if (sigwait(&set_, &sig) != 0) continue;
+      std::function<void()> fn;
+      {
+        std::lock_guard lock(mu_);
+        if (fired_ || (!on_interrupt_ && !waiting_)) std::_Exit(130);
+        fired_ = true;
+        fn = on_interrupt_;
+      }
+      cv_.notify_all();
+      if (fn) fn();
+    }
+  }
+
+  sigset_t set_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool fired_ = false;                  // guarded by mu_
+  bool waiting_ = false;                // guarded by mu_
+  std::function<void()> on_interrupt_;  // guarded by mu_
+};
 
 struct Globals {
-  std::string broker = "tcp://127.0.0.1:1883";
+  std::string broker;
   std::string username, password_file, ca_file, cert_file, key_file;
   std::string uri;
+  std::string history_file;
   bool json = false;
   std::string timeout = "30s";
 };
 
 int Fail(const std::string& reason) {
-  std::cerr << "spawnctl: " << reason << "\n";
+  std::string line = reason;
+  for (char& c : line) {
+    if (c == '\n') c = ' ';
+  }
+  std::cerr << "spawnctl: " << line << std::endl;
   return 1;
 }
 
 int64_t NowNs() { return ToUnixNanos(std::chrono::system_clock::now()); }
 
-std::string HistoryPath() {
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : ".") + "/.spawnpoint_history";
-}
-
+// Everything a command needs once arguments are parsed: the connected client, output settings and
+// one lock for stdout (log lines arrive on a watch's thread).
 class Session {
  public:
-  explicit Session(const Globals& g) : g_(g) {}
+  Session(const Globals& g, Interrupts& interrupts) : g_(g), interrupts_(interrupts) {
+    format_.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+    format_.local_time = true;
+  }
 
   Status Open() {
     BusOptions o;
     o.uri = g_.broker;
+    o.client_id = "";  // random, clean session
     o.username = g_.username;
     o.ca_file = g_.ca_file;
     o.cert_file = g_.cert_file;
     o.key_file = g_.key_file;
+    o.auto_reconnect = false;
     if (!g_.password_file.empty()) {
       std::ifstream in(g_.password_file);
       if (!in) return Status::NotFound("cannot read --password-file " + g_.password_file);
       std::getline(in, o.password);
     }
-    bus_ = MakePahoBus(o);
-    client_ = std::make_unique<SpawnClient>(*bus_);
-    return bus_->Connect();
+    auto client = SpawnClient::Connect(o);
+    if (!client.ok()) return client.status();
+    client_ = std::move(*client);
+    return Status::Ok();
   }
+
   SpawnClient& client() { return *client_; }
-  std::chrono::milliseconds timeout() const {
-    return ParseDuration(g_.timeout).value_or(std::chrono::seconds(30));
+  const Globals& globals() const { return g_; }
+  Interrupts& interrupts() { return interrupts_; }
+  FormatOptions& format() { return format_; }
+  Duration timeout() const { return ParseDuration(g_.timeout).value_or(std::chrono::seconds(30)); }
+
+  void Print(const std::string& text) {
+    std::lock_guard lock(out_mu_);
+    std::cout << text << std::endl;
   }
-  FormatOptions format() const {
-    FormatOptions f;
-    f.color = isatty(STDOUT_FILENO);
-    return f;
+  void PrintLog(const proto::LogMessage& m) {
+    Print(g_.json ? ToJson(m) : FormatLogLine(m, format_));
+  }
+  // Prints the reply; 0 if the spawnpoint accepted, else 1 with the refusal (and a hint) on stderr.
+  int PrintReply(const Result<proto::Reply>& reply, const std::string& what) {
+    if (!reply.ok()) return Fail(what + ": " + reply.status().message());
+    if (g_.json) {
+      Print(ToJson(*reply));
+    } else if (reply->ok) {
+      Print(FormatReply(*reply, format_));
+    }
+    if (reply->ok) return 0;
+    std::string hint;
+    if (reply->code == 409) hint = " (use --replace to replace it)";
+    if (reply->code == 404) hint = " (spawnctl scan " + g_.uri + " lists its services)";
+    return Fail(FormatReply(*reply, FormatOptions{}) + hint);
   }
 
  private:
   const Globals& g_;
-  std::unique_ptr<Bus> bus_;
+  Interrupts& interrupts_;
+  FormatOptions format_;
+  std::mutex out_mu_;
   std::unique_ptr<SpawnClient> client_;
 };
 
-// Prints the service's log and state changes until Ctrl-C, or (until_running) until it runs.
-int Follow(Session& session, const Globals& g, const std::string& name, bool until_running,
-           std::chrono::milliseconds wait_limit) {
-  std::mutex mu;
-  std::optional<proto::ServiceState> state;
-  const FormatOptions f = session.format();
-  auto watch = session.client().Follow(
-      g.uri, name,
-      [&](const proto::LogMessage& m) {
-        std::lock_guard lock(mu);
-        std::cout << (g.json ? ToJson(m) : FormatLogLine(m, f)) << std::endl;
-      },
-      [&](const proto::ServiceHeartbeat& hb) {
-        std::lock_guard lock(mu);
-        state = hb.state;
-      });
-  if (!watch.ok()) return Fail(watch.status().message());
-  if (!until_running && !g.json)
-    std::cerr << "Tailing service logs. Press CTRL-c to exit..." << std::endl;
-  const auto deadline = std::chrono::steady_clock::now() + wait_limit;
-  while (!interrupted) {
-    {
-      std::lock_guard lock(mu);
-      if (until_running && state == proto::ServiceState::kRunning) return 0;
-      if (until_running && state == proto::ServiceState::kZombie) {
-        return Fail("service " + name + " did not start (it is a zombie; see its log above)");
-      }
-    }
-    if (until_running && std::chrono::steady_clock::now() > deadline) {
-      return Fail("service " + name + " is not running after " +
-                  FormatDuration(std::chrono::duration_cast<Duration>(wait_limit)));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// After a command: follow the log until Ctrl-C, or (wait_for) until the service reaches a state.
+int AfterCommand(Session& s, ServiceWatch& watch, std::optional<proto::ServiceState> wait_for,
+                 Duration wait_limit) {
+  if (!wait_for) {
+    if (!s.globals().json)
+      std::cerr << "Tailing service logs. Press CTRL-c to exit..." << std::endl;
+    s.interrupts().WaitForInterrupt();
+    return 0;
   }
-  return until_running ? 130 : 0;
+  s.interrupts().OnInterrupt([&watch] { watch.Cancel(); });
+  Status st = watch.WaitForState(*wait_for, wait_limit);
+  s.interrupts().OnInterrupt(nullptr);
+  if (s.interrupts().fired()) return 130;
+  if (!st.ok()) return Fail(st.message());
+  if (!s.globals().json) {
+    auto latest = watch.Latest();
+    s.Print("service " + (latest ? latest->name : std::string("")) + " is " +
+            proto::ToString(*wait_for));
+  }
+  return 0;
 }
 
-int PrintReply(Session& session, const Globals& g, const Result<proto::Reply>& reply) {
-  if (!reply.ok()) return Fail(reply.status().message());
-  std::cout << (g.json ? ToJson(*reply) : FormatReply(*reply, session.format())) << std::endl;
-  return reply->ok ? 0 : 1;
+Result<std::unique_ptr<ServiceWatch>> WatchPrinting(Session& s, const std::string& name) {
+  return s.client().Watch(s.globals().uri, name,
+                          [&s](const proto::LogMessage& m) { s.PrintLog(m); });
 }
 
-int Deploy(Session& session, const Globals& g, const std::string& yaml,
-           const std::optional<std::string>& name, bool replace, bool no_follow,
-           const std::string& wait) {
+int Deploy(Session& s, const std::string& yaml, const std::optional<std::string>& name,
+           bool replace, bool no_follow, Duration wait) {
+  const Globals& g = s.globals();
   auto request = PrepareDeploy(yaml, name, replace);
   if (!request.ok()) return Fail(request.status().message());
+  Status st = s.Open();
+  if (!st.ok()) return Fail(st.message());
   const std::string service = request->config.name;
-  {
-    std::ofstream history(HistoryPath(), std::ios::app);
-    history << g.uri << "\t" << std::filesystem::absolute(yaml).string() << "\t" << service << "\n";
-  }
-  // Subscribe to the log first, so the build's progress is not missed.
-  std::mutex mu;
-  std::optional<proto::ServiceState> state;
-  const FormatOptions f = session.format();
-  auto watch = session.client().Follow(
-      g.uri, service,
-      [&](const proto::LogMessage& m) {
-        std::lock_guard lock(mu);
-        std::cout << (g.json ? ToJson(m) : FormatLogLine(m, f)) << std::endl;
-      },
-      [&](const proto::ServiceHeartbeat&) {});
+  Status recorded =
+      AppendHistory(g.history_file,
+                    {g.uri, std::filesystem::absolute(yaml).lexically_normal().string(), service});
+  if (!recorded.ok()) std::cerr << "spawnctl: warning: " << recorded.message() << std::endl;
+  // Subscribed to the log before publishing, so the build's progress is not missed.
+  auto watch = WatchPrinting(s, service);
   if (!watch.ok()) return Fail(watch.status().message());
-  const int replied = PrintReply(
-      session, g, session.client().Deploy(g.uri, std::move(*request), session.timeout()));
+  if (!g.json) std::cerr << "Deploying " << service << " to " << g.uri << "..." << std::endl;
+  const int replied =
+      s.PrintReply(s.client().Deploy(g.uri, std::move(*request), s.timeout()), "deploy");
   if (replied != 0) return replied;
-  watch->reset();
-  return Follow(session, g, service, no_follow,
-                ParseDuration(wait).value_or(std::chrono::minutes(10)));
+  return AfterCommand(
+      s, **watch, no_follow ? std::optional(proto::ServiceState::kRunning) : std::nullopt, wait);
 }
 
-void AddGlobals(CLI::App& app, Globals& g) {
-  if (const char* b = std::getenv("SPAWNPOINT_BROKER")) g.broker = b;
-  if (const char* u = std::getenv("SPAWNPOINT_DEFAULT_URI")) g.uri = u;
-  app.add_option("-b,--broker", g.broker, "MQTT broker URI (env SPAWNPOINT_BROKER)")
-      ->capture_default_str();
-  app.add_option("--username", g.username, "broker user name");
-  app.add_option("--password-file", g.password_file, "file holding the broker password");
-  app.add_option("--ca-file", g.ca_file, "CA certificate for ssl:// brokers");
-  app.add_option("--cert-file", g.cert_file, "client certificate");
-  app.add_option("--key-file", g.key_file, "client private key");
-  app.add_flag("--json", g.json, "print decoded messages as JSON, one per line");
-  app.add_option("--timeout", g.timeout, "how long to wait for an answer")->capture_default_str();
+int RestartOrStop(Session& s, bool restart, const std::string& name, bool no_follow,
+                  Duration wait) {
+  const Globals& g = s.globals();
+  Status st = s.Open();
+  if (!st.ok()) return Fail(st.message());
+  auto watch = WatchPrinting(s, name);
+  if (!watch.ok()) return Fail(watch.status().message());
+  auto reply = restart ? s.client().Restart(g.uri, name, s.timeout())
+                       : s.client().Stop(g.uri, name, s.timeout());
+  const int replied = s.PrintReply(reply, restart ? "restart" : "stop");
+  if (replied != 0) return replied;
+  if (no_follow && !restart) return 0;
+  return AfterCommand(
+      s, **watch, no_follow ? std::optional(proto::ServiceState::kRunning) : std::nullopt, wait);
 }
 
 int Main(int argc, char** argv) {
+  Interrupts interrupts;
+  const CliDefaults defaults = DefaultsFromEnvironment(ProcessEnvironment());
+  Globals g;
+  g.broker = defaults.broker;
+  g.uri = defaults.uri;
+  g.history_file = defaults.history_file;
+
   CLI::App app{"spawnctl: deploy, inspect and control services on spawnpoints over MQTT"};
   app.set_version_flag("--version", SPAWN_VERSION);
   app.require_subcommand(1);
-  Globals g;
-  AddGlobals(app, g);
-  auto uri_option = [&g](CLI::App* sub) {
-    sub->add_option("-u,--uri", g.uri, "the spawnpoint's path (env SPAWNPOINT_DEFAULT_URI)");
-  };
+  app.fallthrough();
+  app.add_option("-b,--broker", g.broker, "MQTT broker URI (env SPAWNPOINT_BROKER)")
+      ->capture_default_str();
+  app.add_option("--username", g.username, "broker user name");
+  app.add_option("--password-file", g.password_file, "file holding the broker password")
+      ->check(CLI::ExistingFile);
+  app.add_option("--ca-file", g.ca_file, "CA certificate for ssl:// brokers")
+      ->check(CLI::ExistingFile);
+  app.add_option("--cert-file", g.cert_file, "client certificate")->check(CLI::ExistingFile);
+  app.add_option("--key-file", g.key_file, "client private key")->check(CLI::ExistingFile);
+  app.add_flag("--json", g.json, "print decoded messages as JSON, one per line");
+  app.add_option("--timeout", g.timeout, "how long to wait for a spawnpoint's answer")
+      ->capture_default_str()
+      ->check([](const std::string& v) {
+        auto d = ParseDuration(v);
+        return d.ok() ? std::string() : d.status().message();
+      });
+  const std::string uri_help = "the spawnpoint's path (env SPAWNPOINT_DEFAULT_URI)";
 
-  std::string base, yaml, name, since = "0s", wait = "10m";
+  std::string base, yaml, name, since = "0s", wait = "10m", down_after = "15s";
   bool all = false, replace = false, no_follow = false;
-  std::string down_after = "15s";
-  auto* scan =
-      app.add_subcommand("scan", "List the spawnpoints under a base path, and their services");
-  scan->add_option("base", base, "base path (a spawnpoint's path shows it in detail)");
-  uri_option(scan);
+  auto* scan = app.add_subcommand("scan", "List the spawnpoints under a base path");
+  scan->add_option("base", base, "base path; a spawnpoint's own path shows it in detail");
+  scan->add_option("-u,--uri", g.uri, uri_help);
   scan->add_flag("-a,--all", all, "include zombie services");
-  scan->add_option("--down-after", down_after, "a spawnpoint silent this long appears to be down")
+  scan->add_option("--down-after", down_after,
+                   "a spawnpoint silent this long appears to be down (3 heartbeats)")
       ->capture_default_str();
 
   auto* deploy = app.add_subcommand("deploy", "Deploy a service from its deploy.yml");
-  uri_option(deploy);
+  deploy->add_option("-u,--uri", g.uri, uri_help);
   deploy->add_option("-c,--config", yaml, "the service's deploy.yml")
       ->required()
       ->check(CLI::ExistingFile);
   deploy->add_option("-n,--name", name, "service name (overrides the file's)");
   deploy->add_flag("--replace", replace, "replace a service of the same name");
-  deploy->add_flag("--no-follow", no_follow,
-                   "return once the service runs instead of tailing its log");
-  deploy->add_option("--wait", wait, "with --no-follow: how long to wait for it to run")
-      ->capture_default_str();
+
+  auto* deploy_last = app.add_subcommand(
+      "deploy-last", "Deploy the last deployment again (from ~/.spawnpoint_history)");
+  deploy_last->add_flag("--replace", replace, "replace the service if it exists");
 
   auto* restart = app.add_subcommand("restart", "Restart a service (or revive a zombie)");
   auto* stop = app.add_subcommand("stop", "Stop a service (it stays a zombie for a while)");
-  auto* tail = app.add_subcommand("tail", "Follow a service's log");
-  auto* logs = app.add_subcommand("logs", "Print a service's recent log history");
+  auto* tail = app.add_subcommand("tail", "Follow a service's log until Ctrl-C");
+  auto* logs = app.add_subcommand("logs", "Print the log history a spawnpoint keeps for a service");
   auto* inspect =
-      app.add_subcommand("inspect", "Show a service's original config and its current heartbeat");
+      app.add_subcommand("inspect", "Show a service's original config and current heartbeat");
   for (auto* sub : {restart, stop, tail, logs, inspect}) {
-    uri_option(sub);
+    sub->add_option("-u,--uri", g.uri, uri_help);
     sub->add_option("-n,--name", name, "service name")->required();
   }
-  for (auto* sub : {restart, stop})
-    sub->add_flag("--no-follow", no_follow, "return after the reply");
+  for (auto* sub : {deploy, deploy_last, restart, stop}) {
+    sub->add_flag("--no-follow", no_follow,
+                  "do not tail the log: return once the service runs (stop: after the reply)");
+    sub->add_option("--wait", wait, "with --no-follow: how long to wait for it to run")
+        ->capture_default_str();
+  }
   logs->add_option("--since", since, "only lines newer than this, e.g. 10m (0s: all kept)")
       ->capture_default_str();
-  auto* deploy_last =
-      app.add_subcommand("deploy-last", "Deploy again the last deployment (~/.spawnpoint_history)");
-  deploy_last->add_flag("--no-follow", no_follow, "return once the service runs");
-  deploy_last->add_flag("--replace", replace, "replace the running service");
 
   CLI11_PARSE(app, argc, argv);
-  std::signal(SIGINT, OnInterrupt);
-  std::signal(SIGTERM, OnInterrupt);
 
-  if (scan->parsed() && base.empty()) base = g.uri;
-  if (deploy_last->parsed()) {
-    std::ifstream in(HistoryPath());
-    std::string line, last;
-    while (std::getline(in, line)) {
-      if (!line.empty()) last = line;
-    }
-    if (last.empty()) return Fail("no deployment recorded in " + HistoryPath() + " yet");
-    std::stringstream fields(last);
-    std::getline(fields, g.uri, '\t');
-    std::getline(fields, yaml, '\t');
-    std::getline(fields, name, '\t');
-  }
-  if (!scan->parsed() && g.uri.empty())
-    return Fail("no spawnpoint given: use -u PATH or set SPAWNPOINT_DEFAULT_URI");
-  if (ParseDuration(g.timeout).status().code() != Code::kOk)
-    return Fail("--timeout: " + ParseDuration(g.timeout).status().message());
-
-  Session session(g);
-  Status connected = session.Open();
-  if (!connected.ok()) return Fail(connected.message());
+  auto wait_limit = ParseDuration(wait);
+  if (!wait_limit.ok()) return Fail("--wait: " + wait_limit.status().message());
+  Session session(g, interrupts);
 
   if (scan->parsed()) {
+    if (base.empty()) base = g.uri;
+    if (base.empty())
+      return Fail("scan: no base path: give one, use -u or set SPAWNPOINT_DEFAULT_URI");
+    auto down = ParseDuration(down_after);
+    if (!down.ok()) return Fail("--down-after: " + down.status().message());
+    Status st = session.Open();
+    if (!st.ok()) return Fail(st.message());
     auto found = session.client().Scan(base, session.timeout());
     if (!found.ok()) return Fail(found.status().message());
     if (g.json) {
-      std::cout << ToJson(*found) << std::endl;
+      session.Print(ToJson(*found, NowNs(), *down));
     } else {
       FormatOptions f = session.format();
       f.show_zombies = all;
-      f.down_after = ParseDuration(down_after).value_or(std::chrono::seconds(15));
-      std::cout << FormatScan(*found, NowNs(), f);
+      f.down_after = *down;
+      std::cout << FormatScan(*found, NowNs(), f) << std::flush;
     }
-    return found->empty() ? 1 : 0;
+    return 0;
   }
-  if (deploy->parsed() || deploy_last->parsed()) {
-    return Deploy(session, g, yaml, name.empty() ? std::nullopt : std::optional<std::string>(name),
-                  replace, no_follow, wait);
+
+  std::optional<std::string> name_override = name.empty() ? std::nullopt : std::optional(name);
+  if (deploy_last->parsed()) {
+    auto last = LastHistoryEntry(g.history_file);
+    if (!last.ok()) return Fail("deploy-last: " + last.status().message());
+    g.uri = last->uri;
+    yaml = last->config_path;
+    name_override = last->name.empty() ? std::nullopt : std::optional(last->name);
+    if (!g.json) std::cerr << "Deploying " << yaml << " to " << g.uri << " again" << std::endl;
   }
-  if (restart->parsed() || stop->parsed()) {
-    auto reply = restart->parsed() ? session.client().Restart(g.uri, name, session.timeout())
-                                   : session.client().Stop(g.uri, name, session.timeout());
-    const int code = PrintReply(session, g, reply);
-    if (code != 0 || (no_follow && stop->parsed())) return code;
-    return Follow(session, g, name, no_follow,
-                  ParseDuration(wait).value_or(std::chrono::minutes(10)));
+  if (g.uri.empty()) return Fail("no spawnpoint given: use -u PATH or set SPAWNPOINT_DEFAULT_URI");
+
+  if (deploy->parsed() || deploy_last->parsed())
+    return Deploy(session, yaml, name_override, replace, no_follow, *wait_limit);
+  if (restart->parsed() || stop->parsed())
+    return RestartOrStop(session, restart->parsed(), name, no_follow, *wait_limit);
+
+  Status st = session.Open();
+  if (!st.ok()) return Fail(st.message());
+  if (tail->parsed()) {
+    auto watch = WatchPrinting(session, name);
+    if (!watch.ok()) return Fail(watch.status().message());
+    return AfterCommand(session, **watch, std::nullopt, Duration(0));
   }
-  if (tail->parsed()) return Follow(session, g, name, false, std::chrono::milliseconds(0));
   if (logs->parsed()) {
-    auto window = ParseDuration(since);
-    if (!window.ok()) return Fail("--since: " + window.status().message());
-    const int64_t since_ns = window->count() == 0 ? 0 : NowNs() - window->count() * 1000000;
-    auto lines = session.client().Logs(g.uri, name, since_ns, session.timeout());
+    auto since_ns = SinceToUnixNs(since, NowNs());
+    if (!since_ns.ok()) return Fail(since_ns.status().message());
+    auto lines = session.client().Logs(g.uri, name, *since_ns, session.timeout());
     if (!lines.ok()) return Fail(lines.status().message());
-    for (const auto& m : *lines)
-      std::cout << (g.json ? ToJson(m) : FormatLogLine(m, session.format())) << "\n";
+    for (const auto& m : *lines) session.PrintLog(m);
     return 0;
   }
   if (inspect->parsed()) {
     auto hb = session.client().Inspect(g.uri, name, session.timeout());
     if (!hb.ok()) return Fail(hb.status().message());
     if (g.json) {
-      std::cout << ToJson(*hb) << std::endl;
+      session.Print(ToJson(*hb));
     } else {
-      std::cout << FormatServiceHeartbeat(*hb, NowNs(), session.format())
-                << "\n\nOriginal config:\n"
-                << ServiceConfigToYaml(hb->original_config);
+      std::cout << FormatInspect(*hb, NowNs(), session.format()) << std::flush;
     }
     return 0;
   }

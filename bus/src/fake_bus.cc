@@ -34,6 +34,8 @@ void FakeBroker::Detach(FakeBus* bus) {
 FakeBus::FakeBus(FakeBroker& broker, BusOptions options)
     : broker_(broker), options_(std::move(options)) {}
 
+FakeBus::FakeBus() : own_broker_(std::make_unique<FakeBroker>()), broker_(*own_broker_) {}
+
 FakeBus::~FakeBus() { broker_.Detach(this); }
 
 Status FakeBus::Connect() {

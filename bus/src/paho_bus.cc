@@ -33,19 +33,21 @@ class PahoBus final : public Bus {
     });
     client_.set_connected_handler([this](const std::string&) {
       connected_ = true;
-      // A clean session forgets subscriptions: renew them, without waiting (this is Paho's thread).
-      std::set<std::string> filters;
+      // After a reconnection, renew every remembered filter. A clean session forgot them; a
+      // persistent one normally kept them, but the broker may have lost it (restarted without
+      // persistence, session expired) and Paho does not tell us whether CONNACK's session-present
+      // was set on an automatic reconnect. Re-subscribing is idempotent and keeps queued messages.
+      // Never wait here: this is Paho's thread.
+      std::set<std::pair<std::string, int>> filters;
       {
         std::lock_guard lock(mu_);
         filters = filters_;
       }
-      if (options_.clean_session || options_.client_id.empty()) {
-        for (const auto& f : filters) {
-          try {
-            client_.subscribe(f, 1);
-          } catch (const mqtt::exception& e) {
-            spdlog::warn("bus: cannot renew subscription {}: {}", f, e.what());
-          }
+      for (const auto& [filter, qos] : filters) {
+        try {
+          client_.subscribe(filter, qos);
+        } catch (const mqtt::exception& e) {
+          spdlog::warn("bus: cannot renew subscription {}: {}", filter, e.what());
         }
       }
       Notify(true);
@@ -70,6 +72,11 @@ class PahoBus final : public Bus {
   }
 
   Status Connect() override {
+    // A connect that timed out may still have succeeded later (Paho kept trying): then we are done.
+    if (client_.is_connected()) {
+      connected_ = true;
+      return Status::Ok();
+    }
     auto builder = mqtt::connect_options_builder()
                        .clean_session(options_.clean_session || options_.client_id.empty())
                        .keep_alive_interval(options_.keep_alive)
@@ -95,10 +102,13 @@ class PahoBus final : public Bus {
         return Status::Timeout("no answer from the broker at " + options_.uri);
       }
       connected_ = true;
+      ever_connected_ = true;
       return Status::Ok();
     } catch (const mqtt::exception& e) {
-      return Status::Unavailable("cannot connect to the broker at " + options_.uri + ": " +
-                                 e.get_message() + " (" + e.get_reason_code_str() + ")");
+      const std::string reason = e.get_reason_code_str();
+      return Status::Unavailable(
+          "cannot connect to the broker at " + options_.uri + ": " + e.get_message() +
+          (reason.empty() || reason == "Success" ? "" : " (" + reason + ")"));
     }
   }
 
@@ -118,7 +128,8 @@ class PahoBus final : public Bus {
   Status Subscribe(const std::string& filter, int qos) override {
     {
       std::lock_guard lock(mu_);
-      filters_.insert(filter);
+      std::erase_if(filters_, [&](const auto& f) { return f.first == filter; });
+      filters_.emplace(filter, qos);
     }
     try {
       if (!client_.subscribe(filter, qos)->wait_for(kAckTimeout)) {
@@ -133,7 +144,7 @@ class PahoBus final : public Bus {
   Status Unsubscribe(const std::string& filter) override {
     {
       std::lock_guard lock(mu_);
-      filters_.erase(filter);
+      std::erase_if(filters_, [&](const auto& f) { return f.first == filter; });
     }
     try {
       client_.unsubscribe(filter)->wait_for(kAckTimeout);
@@ -145,10 +156,14 @@ class PahoBus final : public Bus {
 
   Status Disconnect() override {
     connected_ = false;
+    if (!ever_connected_) return Status::Ok();  // no connection and no reconnection to end
     try {
-      if (client_.is_connected()) client_.disconnect()->wait_for(std::chrono::seconds(5));
+      // Also when not connected: it ends automatic reconnection attempts.
+      client_.disconnect()->wait_for(std::chrono::seconds(5));
     } catch (const mqtt::exception& e) {
-      return Status::Unavailable(std::string("disconnect failed: ") + e.get_message());
+      // Already disconnected (never connected, lost, or disconnected before): nothing to do.
+      if (client_.is_connected())
+        return Status::Unavailable(std::string("disconnect failed: ") + e.get_message());
     }
     return Status::Ok();
   }
@@ -168,10 +183,11 @@ class PahoBus final : public Bus {
   const BusOptions options_;
   mqtt::async_client client_;
   std::atomic<bool> connected_{false};
+  std::atomic<bool> ever_connected_{false};  // automatic reconnection runs only after a success
   std::mutex mu_;
-  MessageHandler on_message_;        // guarded by mu_
-  ConnectionHandler on_connection_;  // guarded by mu_
-  std::set<std::string> filters_;    // guarded by mu_
+  MessageHandler on_message_;                      // guarded by mu_
+  ConnectionHandler on_connection_;                // guarded by mu_
+  std::set<std::pair<std::string, int>> filters_;  // (filter, qos), guarded by mu_
 };
 
 }  // namespace

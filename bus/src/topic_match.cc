@@ -4,6 +4,8 @@
 
 namespace spawn {
 
+// MQTT 3.1.1 section 4.7: levels split on '/', '+' matches exactly one level (possibly empty), a
+// final '#' matches any number of levels including none. Malformed filters match nothing.
 bool TopicMatches(const std::string& filter, const std::string& topic) {
   std::string_view f(filter), t(topic);
   // Wildcards at the first level do not match topics that start with '$' (MQTT 4.7.2).
@@ -11,7 +13,8 @@ bool TopicMatches(const std::string& filter, const std::string& topic) {
   while (true) {
     const size_t fs = f.find('/');
     const std::string_view flevel = f.substr(0, fs);
-    if (flevel == "#") return true;  // matches the parent level too: "a/#" matches "a"
+    // "#" matches the parent level too ("a/#" matches "a"); anywhere but last it is invalid.
+    if (flevel == "#") return fs == std::string_view::npos;
     const size_t ts = t.find('/');
     const std::string_view tlevel = t.substr(0, ts);
     if (flevel != "+" && flevel != tlevel) return false;

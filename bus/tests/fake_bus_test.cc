@@ -40,5 +40,50 @@ TEST(FakeBusTest, FailsWhenToldAndSendsTheWillOnALostConnection) {
   EXPECT_EQ(a.Publish({"t", "x", 1, false}).code(), Code::kUnavailable);
 }
 
+TEST(FakeBusTest, DeliverInjectsOnlyWhatMatchesAndFiltersSurviveAReconnection) {
+  FakeBus bus;  // a broker of its own
+  std::vector<std::string> got;
+  std::vector<bool> connections;
+  bus.SetMessageHandler([&](const BusMessage& m) { got.push_back(m.topic); });
+  bus.SetConnectionHandler([&](bool up) { connections.push_back(up); });
+  bus.Deliver({"a/b", "x", 1, false});  // not connected: dropped
+  ASSERT_TRUE(bus.Connect().ok());
+  ASSERT_TRUE(bus.Subscribe("a/+", 1).ok());
+  bus.Deliver({"a/b", "x", 1, false});
+  bus.Deliver({"a/b/c", "x", 1, false});
+  bus.DropConnection();
+  bus.Deliver({"a/c", "x", 1, false});  // away: not queued
+  ASSERT_TRUE(bus.Connect().ok());
+  bus.Deliver({"a/d", "x", 1, false});
+  EXPECT_EQ(got, (std::vector<std::string>{"a/b", "a/d"}));
+  EXPECT_EQ(connections, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(bus.Subscriptions(), (std::set<std::string>{"a/+"}));
+  ASSERT_TRUE(bus.Unsubscribe("a/+").ok());
+  bus.Deliver({"a/e", "x", 1, false});
+  EXPECT_EQ(got.size(), 2u);
+}
+
+TEST(FakeBusTest, RetainedMessagesArriveFlaggedOnSubscribeAndPublishersCanBeFailedAndHealed) {
+  FakeBroker broker;
+  FakeBus a(broker), b(broker);
+  ASSERT_TRUE(a.Connect().ok());
+  ASSERT_TRUE(b.Connect().ok());
+  ASSERT_TRUE(a.Publish({"s/hb", "v1", 1, true}).ok());
+  ASSERT_TRUE(a.Publish({"s/hb", "v2", 1, true}).ok());  // replaces
+  std::vector<BusMessage> got;
+  b.SetMessageHandler([&](const BusMessage& m) { got.push_back(m); });
+  ASSERT_TRUE(b.Subscribe("s/#", 1).ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "v2");
+  EXPECT_TRUE(got[0].retained);
+  a.FailPublishes(true);
+  EXPECT_FALSE(a.Publish({"s/x", "1", 1, false}).ok());
+  a.FailPublishes(false);
+  ASSERT_TRUE(a.Publish({"s/x", "1", 0, false}).ok());
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_FALSE(got[1].retained);
+  EXPECT_EQ(a.Published().size(), 3u);  // failed publishes are not recorded
+}
+
 }  // namespace
 }  // namespace spawn

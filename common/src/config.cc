@@ -4,13 +4,18 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <regex>
 #include <sstream>
 
 #include "spawn/common/units.h"
 
 namespace spawn {
 namespace {
+
+// The value in quotes, cut short: a message quoting a megabyte-long value helps nobody.
+std::string Quoted(const std::string& s) {
+  constexpr size_t kMax = 100;
+  return "\"" + (s.size() > kMax ? s.substr(0, kMax) + "..." : s) + "\"";
+}
 
 // Reads one mapping node key by key. Every error carries "<source>:<line>: <key>: ..." so a person
 // can find the spot, and names the value and what was expected.
@@ -20,7 +25,12 @@ class FieldReader {
 
   explicit FieldReader(std::string source) : source_(std::move(source)) {}
 
-  void On(const std::string& key, Setter setter) { setters_[key] = std::move(setter); }
+  // `same_as` makes `key` another name for that key (image/container): giving both is an error,
+  // as giving one key twice is; YAML itself would let the last one win without a word.
+  void On(const std::string& key, Setter setter, const std::string& same_as = "") {
+    setters_[key] = std::move(setter);
+    if (!same_as.empty()) canonical_[key] = same_as;
+  }
 
   Status Read(const YAML::Node& root) {
     if (!root.IsDefined() || root.IsNull())
@@ -34,13 +44,21 @@ class FieldReader {
       if (it == setters_.end()) {
         std::string known;
         for (const auto& [name, unused] : setters_) known += (known.empty() ? "" : ", ") + name;
-        return Status::BadRequest(Where(entry.first) + "unknown key \"" + key +
-                                  "\"; expected one of " + known);
+        return Status::BadRequest(Where(entry.first) + "unknown key " + Quoted(key) +
+                                  "; expected one of " + known);
+      }
+      const auto alias = canonical_.find(key);
+      const std::string canonical = alias == canonical_.end() ? key : alias->second;
+      if (Seen(canonical)) {
+        const std::string also =
+            canonical == key ? "" : " (" + key + " is another name for " + canonical + ")";
+        return Status::BadRequest(Where(entry.first) + key + ": given twice" + also +
+                                  "; expected each key once");
       }
       Status status = it->second(entry.second);
       if (!status.ok())
         return Status(status.code(), Where(entry.second) + key + ": " + status.message());
-      seen_.push_back(key);
+      seen_.push_back(canonical);
     }
     return Status::Ok();
   }
@@ -61,11 +79,12 @@ class FieldReader {
  private:
   std::string source_;
   std::map<std::string, Setter> setters_;
-  std::vector<std::string> seen_;
+  std::map<std::string, std::string> canonical_;  // alias -> the key it stands for
+  std::vector<std::string> seen_;                 // canonical names, at most one per setter
 };
 
 std::string Describe(const YAML::Node& node) {
-  if (node.IsScalar()) return "\"" + node.Scalar() + "\"";
+  if (node.IsScalar()) return Quoted(node.Scalar());
   if (node.IsSequence()) return "a list";
   if (node.IsMap()) return "a map";
   return "nothing";
@@ -82,9 +101,9 @@ FieldReader::Setter String(std::string* out) {
 FieldReader::Setter Bool(bool* out) {
   return [out](const YAML::Node& v) {
     const std::string s = v.IsScalar() ? v.Scalar() : "";
-    if (s == "true" || s == "True" || s == "yes")
+    if (s == "true" || s == "True" || s == "TRUE" || s == "yes")
       *out = true;
-    else if (s == "false" || s == "False" || s == "no")
+    else if (s == "false" || s == "False" || s == "FALSE" || s == "no")
       *out = false;
     else
       return Status::BadRequest(Describe(v) + " is not a boolean; expected true or false");
@@ -94,11 +113,17 @@ FieldReader::Setter Bool(bool* out) {
 
 FieldReader::Setter PositiveInt(int64_t* out) {
   return [out](const YAML::Node& v) {
-    static const std::regex kDigits("[0-9]{1,12}");
-    if (!v.IsScalar() || !std::regex_match(v.Scalar(), kDigits) || std::stoll(v.Scalar()) <= 0) {
+    const std::string s = v.IsScalar() ? v.Scalar() : "";
+    int64_t n = 0;
+    bool digits = !s.empty() && s.size() <= 12;
+    for (char c : s) {
+      if (c < '0' || c > '9') digits = false;
+      if (digits) n = n * 10 + (c - '0');
+    }
+    if (!digits || n <= 0) {
       return Status::BadRequest(Describe(v) + " is not a positive integer; expected e.g. 1024");
     }
-    *out = std::stoll(v.Scalar());
+    *out = n;
     return Status::Ok();
   };
 }
@@ -128,17 +153,23 @@ FieldReader::Setter DurationOf(Duration* out) {
   };
 }
 
-// A list of strings. `check` validates each element (empty status message = fine).
+constexpr const char* kAnyList = "a list of strings, like [a, b]";
+// `run` is argv: a single string is refused rather than split, since splitting would need shell
+// quoting rules the original never had.
+constexpr const char* kArgvList =
+    "the command as a list of strings (a single string is not split), like [./svc, -v]";
+
+// A list of strings. `check` validates each element; `expected` describes the list in errors.
 FieldReader::Setter StringList(std::vector<std::string>* out,
-                               std::function<Status(const std::string&)> check = nullptr) {
-  return [out, check](const YAML::Node& v) {
+                               std::function<Status(const std::string&)> check = nullptr,
+                               const char* expected = kAnyList) {
+  return [out, check, expected](const YAML::Node& v) {
     if (v.IsNull()) {
       out->clear();
       return Status::Ok();
     }
     if (!v.IsSequence()) {
-      return Status::BadRequest(Describe(v) +
-                                " is not a list; expected a list of strings, like [a, b]");
+      return Status::BadRequest(Describe(v) + " is not a list; expected " + expected);
     }
     std::vector<std::string> items;
     for (size_t i = 0; i < v.size(); ++i) {
@@ -158,21 +189,39 @@ FieldReader::Setter StringList(std::vector<std::string>* out,
   };
 }
 
+// Hand-written matchers rather than std::regex: libstdc++'s regex recurses per character and
+// overflows the stack on long input, and these strings come from the bus.
+bool IsAlnum(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// [A-Za-z0-9][A-Za-z0-9_.-]*, between `min` and `max` characters long.
+bool IsDockerName(const std::string& s, size_t min, size_t max) {
+  if (s.size() < min || s.size() > max || !IsAlnum(s[0])) return false;
+  for (char c : s) {
+    if (!IsAlnum(c) && c != '_' && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
 Status CheckEnv(const std::string& item) {
-  static const std::regex kEnv("[A-Za-z_][A-Za-z0-9_]*=.*");
-  if (!std::regex_match(item, kEnv)) {
-    return Status::BadRequest("\"" + item + "\" is not an environment entry; expected KEY=value");
+  const size_t eq = item.find('=');
+  bool ok = eq != std::string::npos && eq > 0 && !(item[0] >= '0' && item[0] <= '9') &&
+            item.find('\0') == std::string::npos;
+  for (size_t i = 0; ok && i < eq; ++i) ok = IsAlnum(item[i]) || item[i] == '_';
+  if (!ok) {
+    return Status::BadRequest(Quoted(item) + " is not an environment entry; expected KEY=value");
   }
   return Status::Ok();
 }
 
+// Docker's own rule for volume names ([a-zA-Z0-9][a-zA-Z0-9_.-]+), checked here so that a bad
+// name fails the deploy with a message instead of failing container creation.
 Status CheckVolume(const std::string& item) {
-  static const std::regex kVolume("[A-Za-z0-9][A-Za-z0-9_.-]*");
-  if (!std::regex_match(item, kVolume)) {
-    return Status::BadRequest(
-        "\"" + item +
-        "\" is not a volume name; expected letters, digits, _ . - (mounted at "
-        "/srv/<name>)");
+  if (!IsDockerName(item, 2, 255)) {
+    return Status::BadRequest(Quoted(item) +
+                              " is not a volume name; expected 2 or more letters, digits, _ . - "
+                              "starting with a letter or digit (mounted at /srv/<name>)");
   }
   return Status::Ok();
 }
@@ -184,7 +233,7 @@ Status CheckRelativePath(const std::string& item) {
 
 Status CheckDevice(const std::string& item) {
   if (item.rfind("/dev/", 0) != 0) {
-    return Status::BadRequest("\"" + item + "\" is not a device; expected /dev/x[:/dev/y[:rwm]]");
+    return Status::BadRequest(Quoted(item) + " is not a device; expected /dev/x[:/dev/y[:rwm]]");
   }
   return Status::Ok();
 }
@@ -193,10 +242,17 @@ Result<YAML::Node> LoadYaml(const std::string& text, const std::string& source) 
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return Status::BadRequest(source + ":" + std::to_string(e.mark.line + 1) +
-                              ": not valid YAML: " + e.msg);
+    const std::string line = e.mark.line >= 0 ? ":" + std::to_string(e.mark.line + 1) : "";
+    return Status::BadRequest(source + line + ": not valid YAML: " + e.msg);
+  } catch (const std::exception& e) {  // e.g. bad_alloc on absurd nesting: still a bad file
+    return Status::BadRequest(source + ": not valid YAML: " + e.what());
   }
 }
+
+const std::pair<const char*, const char*> kSpawndRequired[] = {
+    {"path", "scratch.ns/spawnpoint/alpha"}, {"memAlloc", "4G"}, {"cpuShares", "4096"}};
+const std::pair<const char*, const char*> kServiceRequired[] = {
+    {"run", "[./svc, --flag]"}, {"memAlloc", "512M"}, {"cpuShares", "512"}};
 
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -218,7 +274,7 @@ Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
   r.On("alias", String(&c.alias));
   r.On("broker", String(&c.broker));
   r.On("containerBroker", String(&c.container_broker));
-  r.On("containerRouter", String(&c.container_broker));
+  r.On("containerRouter", String(&c.container_broker), "containerBroker");
   r.On("username", String(&c.username));
   r.On("passwordFile", String(&c.password_file));
   r.On("caFile", String(&c.ca_file));
@@ -233,28 +289,44 @@ Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
   r.On("stateDir", String(&c.state_dir));
   r.On("dockerSocket", String(&c.docker_socket));
   r.On("defaultImage", String(&c.default_image));
-  SPAWN_RETURN_IF_ERROR(r.Read(*root));
-  for (const char* required : {"path", "memAlloc", "cpuShares"}) {
+  try {
+    SPAWN_RETURN_IF_ERROR(r.Read(*root));
+  } catch (const YAML::Exception& e) {
+    return Status::BadRequest(source_name + ": not a valid config: " + e.msg);
+  }
+  for (const auto& [required, example] : kSpawndRequired) {
     if (!r.Seen(required)) {
-      return Status::BadRequest(source_name + ": " + required + " is required");
+      return Status::BadRequest(source_name + ": " + required + " is required; expected e.g. " +
+                                required + ": " + example);
     }
   }
   while (!c.path.empty() && c.path.back() == '/') c.path.pop_back();
   if (c.path.empty() || c.path.find_first_of("+#") != std::string::npos) {
-    return Status::BadRequest(source_name + ": path: \"" + c.path +
-                              "\" is not a topic path; expected e.g. scratch.ns/spawnpoint/alpha");
+    return Status::BadRequest(source_name + ": path: " + Quoted(c.path) +
+                              " is not a topic path; expected e.g. scratch.ns/spawnpoint/alpha");
   }
-  if (c.alias.empty()) c.alias = c.path.substr(c.path.rfind('/') + 1);
+  const bool alias_given = !c.alias.empty();
+  if (!alias_given) c.alias = c.path.substr(c.path.rfind('/') + 1);
+  // The alias names containers (spawnpoint_<alias>_<name>), so it obeys Docker's name rule.
+  if (!IsDockerName(c.alias, 1, 63)) {
+    return Status::BadRequest(
+        source_name + ": " + (alias_given ? "alias: " : "alias (the last element of path): ") +
+        Quoted(c.alias) +
+        " is not an alias; expected 1-63 letters, digits, _ . - starting with a letter or digit");
+  }
   if (c.container_broker.empty()) c.container_broker = c.broker;
-  for (const std::string* uri : {&c.broker, &c.container_broker}) {
+  for (const auto& [key, uri] : {std::pair<const char*, const std::string*>{"broker", &c.broker},
+                                 {"containerBroker", &c.container_broker}}) {
     if (uri->rfind("tcp://", 0) != 0 && uri->rfind("ssl://", 0) != 0) {
       return Status::BadRequest(
-          source_name + ": broker: \"" + *uri +
-          "\" is not a broker URI; expected tcp://host:port or ssl://host:port");
+          source_name + ": " + key + ": " + Quoted(*uri) +
+          " is not a broker URI; expected tcp://host:port or ssl://host:port");
     }
   }
   if (c.heartbeat_interval.count() <= 0) {
-    return Status::BadRequest(source_name + ": heartbeatInterval: must be more than zero");
+    return Status::BadRequest(
+        source_name + ": heartbeatInterval: " + Quoted(FormatDuration(c.heartbeat_interval)) +
+        " is too short; expected at least 1ms, like 5s");
   }
   return c;
 }
@@ -272,11 +344,11 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
   try {
     r.On("name", String(&c.name));
     r.On("image", String(&c.image));
-    r.On("container", String(&c.image));
+    r.On("container", String(&c.image), "image");
     r.On("source", String(&c.source));
     r.On("aptRequires", StringList(&c.apt_requires));
     r.On("build", StringList(&c.build));
-    r.On("run", StringList(&c.run));
+    r.On("run", StringList(&c.run, nullptr, kArgvList));
     r.On("memAlloc", Size(&c.mem_alloc_bytes));
     r.On("cpuShares", PositiveInt(&c.cpu_shares));
     r.On("autoRestart", Bool(&c.auto_restart));
@@ -300,9 +372,10 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
   }
   Status name_ok = ValidateServiceName(c.name);
   if (!name_ok.ok()) return Status::BadRequest(source_name + ": name: " + name_ok.message());
-  for (const char* required : {"run", "memAlloc", "cpuShares"}) {
+  for (const auto& [required, example] : kServiceRequired) {
     if (!r.Seen(required)) {
-      return Status::BadRequest(source_name + ": " + required + " is required");
+      return Status::BadRequest(source_name + ": " + required + " is required; expected e.g. " +
+                                required + ": " + example);
     }
   }
   if (c.run.empty()) {
@@ -310,8 +383,8 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
         source_name + ": run: an empty list; expected the command as a list, like [./svc, -v]");
   }
   if (!c.source.empty() && c.source.rfind("https://", 0) != 0) {
-    return Status::BadRequest(source_name + ": source: \"" + c.source +
-                              "\" is not an https git URL; expected https://host/repo.git");
+    return Status::BadRequest(source_name + ": source: " + Quoted(c.source) +
+                              " is not an https git URL; expected https://host/repo.git");
   }
   return c;
 }
@@ -372,10 +445,9 @@ std::string ServiceConfigToYaml(const ServiceConfig& config) {
 }
 
 Status ValidateServiceName(const std::string& name) {
-  static const std::regex kName("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
-  if (!std::regex_match(name, kName)) {
-    return Status::BadRequest("\"" + name +
-                              "\" is not a service name; expected 1-63 letters, digits, _ . - "
+  if (!IsDockerName(name, 1, 63)) {
+    return Status::BadRequest(Quoted(name) +
+                              " is not a service name; expected 1-63 letters, digits, _ . - "
                               "starting with a letter or digit");
   }
   if (name == "server") {

@@ -5,9 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+#include <vector>
 
 namespace spawn {
 namespace {
@@ -66,21 +72,79 @@ std::string CString(const char* field, size_t width) {
   return std::string(field, strnlen(field, width));
 }
 
-// A safe relative path: no absolute path, no "..", no empty result.
-bool SafeRelative(const std::string& path) {
+// Splits a '/'-separated path into its components, dropping empty and "." ones. False for an
+// absolute path or one with a ".." component: no entry may reach above the archive's root.
+bool SplitSafe(const std::string& path, std::vector<std::string>* parts) {
+  parts->clear();
   if (path.empty() || path[0] == '/') return false;
-  std::stringstream ss(path);
-  std::string part;
-  while (std::getline(ss, part, '/')) {
+  size_t start = 0;
+  while (start <= path.size()) {
+    const size_t slash = std::min(path.find('/', start), path.size());
+    std::string part = path.substr(start, slash - start);
     if (part == "..") return false;
+    if (!part.empty() && part != ".") parts->push_back(std::move(part));
+    start = slash + 1;
   }
   return true;
 }
 
-std::string Normalize(std::string path) {
-  while (path.rfind("./", 0) == 0) path = path.substr(2);
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  return path;
+std::string Join(const std::vector<std::string>& parts, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) out += (i ? "/" : "") + parts[i];
+  return out;
+}
+
+// Resolves a symlink's target lexically from the link's own folder. False when it leaves the
+// archive (absolute, or more ".." than the folder is deep). With `links`, also false when a step
+// would continue from a folder that is itself one of `links` (stored in *through): lexical
+// resolution is exact only while no folder on the way is a link.
+bool ResolveLink(const std::vector<std::string>& link_parts, const std::string& target,
+                 std::vector<std::string>* resolved, const std::set<std::string>* links = nullptr,
+                 std::string* through = nullptr) {
+  if (target.empty() || target[0] == '/') return false;
+  resolved->assign(link_parts.begin(), link_parts.end() - 1);
+  size_t start = 0;
+  while (start <= target.size()) {
+    const size_t slash = std::min(target.find('/', start), target.size());
+    const std::string part = target.substr(start, slash - start);
+    start = slash + 1;
+    if (part.empty() || part == ".") continue;
+    if (links && !resolved->empty()) {
+      const std::string folder = Join(*resolved, resolved->size());
+      if (links->count(folder)) {
+        *through = folder;
+        return false;
+      }
+    }
+    if (part == "..") {
+      if (resolved->empty()) return false;
+      resolved->pop_back();
+    } else {
+      resolved->push_back(part);
+    }
+  }
+  return true;
+}
+
+// Pax extended header records: "<length> <key>=<value>\n". Only the keys that change what an entry
+// is (its path and link target) matter here; tar implementations honour them over the ustar
+// fields, so ignoring them would validate a different name than the one extracted.
+void ParsePax(const std::string& data, std::string* path, std::string* linkpath) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    const size_t space = data.find(' ', pos);
+    if (space == std::string::npos) return;
+    const size_t length = std::strtoul(data.c_str() + pos, nullptr, 10);
+    if (length == 0 || pos + length > data.size() || length <= space - pos + 1) return;
+    const std::string record = data.substr(space + 1, pos + length - space - 2);  // without '\n'
+    const size_t eq = record.find('=');
+    if (eq != std::string::npos) {
+      const std::string key = record.substr(0, eq);
+      if (key == "path") *path = record.substr(eq + 1);
+      if (key == "linkpath") *linkpath = record.substr(eq + 1);
+    }
+    pos += length;
+  }
 }
 
 }  // namespace
@@ -160,12 +224,13 @@ Result<std::vector<TarEntry>> ReadTar(const std::string& bytes, size_t max_bytes
                               " bytes is larger than the limit of " + std::to_string(max_bytes));
   }
   std::vector<TarEntry> entries;
-  std::string long_name, long_link;
+  std::map<std::string, size_t> files;  // path -> index in entries, for hard links
+  std::string long_name, long_link;     // from GNU 'L'/'K' records or pax path/linkpath
+  std::vector<std::string> parts;
   size_t pos = 0;
   while (true) {
     if (pos + kBlock > bytes.size()) {
-      if (pos == bytes.size() && !bytes.empty()) break;  // tolerate a missing end marker
-      if (bytes.empty()) break;
+      if (pos == bytes.size()) break;  // tolerate a missing end marker (and an empty archive)
       return Status::BadRequest("archive is truncated at byte " + std::to_string(pos));
     }
     const char* h = bytes.data() + pos;
@@ -180,37 +245,42 @@ Result<std::vector<TarEntry>> ReadTar(const std::string& bytes, size_t max_bytes
     }
     const uint64_t size = ParseOctal(h + 124, 12);
     if (size == UINT64_MAX || size > bytes.size()) {
-      return Status::BadRequest("archive entry at byte " + std::to_string(pos) + " has a bad size");
+      return Status::BadRequest("archive entry \"" + CString(h, 100) + "\" at byte " +
+                                std::to_string(pos) + " has a bad size");
     }
     const char type = h[156];
     const size_t data_start = pos + kBlock;
     const size_t padded = (size + kBlock - 1) / kBlock * kBlock;
     if (data_start + size > bytes.size()) {
-      return Status::BadRequest("archive is truncated inside entry " + CString(h, 100));
+      return Status::BadRequest("archive is truncated inside entry \"" + CString(h, 100) + "\"");
     }
     std::string data = bytes.substr(data_start, size);
     pos = data_start + padded;
     if (type == 'L' || type == 'K') {
-      std::string value = data.substr(0, strnlen(data.c_str(), data.size()));
-      (type == 'L' ? long_name : long_link) = value;
+      (type == 'L' ? long_name : long_link) = data.substr(0, strnlen(data.c_str(), data.size()));
       continue;
     }
-    if (type == 'x' || type == 'g') continue;  // pax headers: attributes we do not need
+    if (type == 'x') {
+      ParsePax(data, &long_name, &long_link);
+      continue;
+    }
+    if (type == 'g') continue;  // global pax attributes: none that matter here
     std::string name = long_name.empty() ? CString(h, 100) : long_name;
     const std::string prefix = CString(h + 345, 155);
     if (long_name.empty() && !prefix.empty()) name = prefix + "/" + name;
-    std::string link = long_link.empty() ? CString(h + 157, 100) : long_link;
+    const std::string link = long_link.empty() ? CString(h + 157, 100) : long_link;
     long_name.clear();
     long_link.clear();
-    const std::string raw = name;
-    name = Normalize(name);
-    if (name.empty() && type == '5') continue;  // "./" itself
-    if (!SafeRelative(raw) || !SafeRelative(name)) {
-      return Status::BadRequest("archive entry \"" + raw +
+    if (!SplitSafe(name, &parts)) {
+      return Status::BadRequest("archive entry \"" + name +
                                 "\" is refused: absolute paths and .. are not allowed");
     }
+    if (parts.empty()) {
+      if (type == '5') continue;  // "./" itself
+      return Status::BadRequest("archive entry \"" + name + "\" has no name");
+    }
     TarEntry e;
-    e.path = name;
+    e.path = Join(parts, parts.size());
     e.mode = static_cast<uint32_t>(ParseOctal(h + 100, 8) & 07777);
     switch (type) {
       case '0':
@@ -224,40 +294,71 @@ Result<std::vector<TarEntry>> ReadTar(const std::string& bytes, size_t max_bytes
         break;
       case '2': {
         e.type = TarEntry::Type::kSymlink;
-        // The target is resolved from the link's own folder; it must stay inside the archive.
-        const std::string folder =
-            name.find('/') == std::string::npos ? "" : name.substr(0, name.rfind('/'));
-        std::string resolved = folder.empty() ? link : folder + "/" + link;
-        int depth = 0;
-        std::stringstream ss(resolved);
-        std::string part;
-        bool escapes = link.empty() || link[0] == '/';
-        while (!escapes && std::getline(ss, part, '/')) {
-          if (part == "..")
-            escapes = --depth < 0;
-          else if (!part.empty() && part != ".")
-            ++depth;
-        }
-        if (escapes) {
-          return Status::BadRequest("archive entry \"" + name + "\" is refused: its link to \"" +
+        std::vector<std::string> resolved;
+        if (!ResolveLink(parts, link, &resolved)) {
+          return Status::BadRequest("archive entry \"" + e.path + "\" is refused: its link to \"" +
                                     link + "\" points outside the archive");
         }
         e.link_target = link;
         break;
       }
-      case '1':
-        return Status::BadRequest("archive entry \"" + name +
-                                  "\" is refused: hard links are not allowed");
+      case '1': {
+        // A hard link names an earlier entry by its archive path; it becomes a copy of that file,
+        // so nothing outside the archive can be reached through it.
+        std::vector<std::string> target;
+        auto it = SplitSafe(link, &target) ? files.find(Join(target, target.size())) : files.end();
+        if (it == files.end()) {
+          return Status::BadRequest("archive entry \"" + e.path +
+                                    "\" is refused: hard links are not allowed, except to an "
+                                    "earlier file of the archive (this one names \"" +
+                                    link + "\")");
+        }
+        e.type = TarEntry::Type::kFile;
+        e.contents = entries[it->second].contents;
+        break;
+      }
       case '3':
       case '4':
       case '6':
-        return Status::BadRequest("archive entry \"" + name +
+        return Status::BadRequest("archive entry \"" + e.path +
                                   "\" is refused: device and fifo entries are not allowed");
       default:
-        return Status::BadRequest("archive entry \"" + name + "\" has an unsupported type '" +
+        return Status::BadRequest("archive entry \"" + e.path + "\" has an unsupported type '" +
                                   std::string(1, type) + "'");
     }
+    if (e.type == TarEntry::Type::kFile) files[e.path] = entries.size();
     entries.push_back(std::move(e));
+  }
+
+  // Each link was checked lexically from its own folder, which is exact only while no folder on
+  // the way is itself a link: "a" -> "." makes "a/.." the archive's parent. So no entry may lie
+  // under a link, and no link may resolve through another link.
+  std::set<std::string> links;
+  for (const auto& e : entries) {
+    if (e.type == TarEntry::Type::kSymlink) links.insert(e.path);
+  }
+  if (links.empty()) return entries;
+  // The first strict prefix of `p` that is a link.
+  auto through_link = [&](const std::vector<std::string>& p) -> const std::string* {
+    for (size_t n = 1; n < p.size(); ++n) {
+      auto it = links.find(Join(p, n));
+      if (it != links.end()) return &*it;
+    }
+    return nullptr;
+  };
+  std::vector<std::string> resolved;
+  for (const auto& e : entries) {
+    if (!SplitSafe(e.path, &parts)) continue;  // cannot happen: checked above
+    if (const std::string* l = through_link(parts)) {
+      return Status::BadRequest("archive entry \"" + e.path +
+                                "\" is refused: it lies beneath a symbolic link (\"" + *l + "\")");
+    }
+    std::string via;
+    if (e.type == TarEntry::Type::kSymlink &&
+        !ResolveLink(parts, e.link_target, &resolved, &links, &via)) {
+      return Status::BadRequest("archive entry \"" + e.path + "\" is refused: its link to \"" +
+                                e.link_target + "\" passes through another link (\"" + via + "\")");
+    }
   }
   return entries;
 }

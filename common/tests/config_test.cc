@@ -90,16 +90,32 @@ TEST(SpawndConfigTest, ErrorsNameTheKeyTheValueAndWhatWasExpected) {
        "zombiePeriod: \"soon\" is not a duration"},
       {"path: a\nmemAlloc: 1G\ncpuShares: 1\nallowHostNet: maybe",
        "allowHostNet: \"maybe\" is not a boolean; expected true or false"},
-      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nfoo: 1", "unknown key \"foo\"; expected one of"},
-      {"memAlloc: 1G\ncpuShares: 1", "spawnd.yml: path is required"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nfoo: 1",
+       "spawnd.yml:4: unknown key \"foo\"; expected one of alias, allowDeviceMappings"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nheartbeatInterval: 0s",
+       "heartbeatInterval: \"0s\" is too short; expected at least 1ms, like 5s"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nusername: [a, b]",
+       "spawnd.yml:4: username: a list is not a string; expected text"},
+      {"memAlloc: 1G\ncpuShares: 1",
+       "spawnd.yml: path is required; expected e.g. path: scratch.ns/spawnpoint/alpha"},
       {"path: a\ncpuShares: 1", "spawnd.yml: memAlloc is required"},
       {"path: a\nmemAlloc: 1G", "spawnd.yml: cpuShares is required"},
       {"path: a\nmemAlloc: 1G\ncpuShares: 1\nbroker: mqtt.local",
        "broker: \"mqtt.local\" is not a broker URI"},
       {"path: a/#\nmemAlloc: 1G\ncpuShares: 1", "path: \"a/#\" is not a topic path"},
+      {"path: a/b c\nmemAlloc: 1G\ncpuShares: 1",
+       "spawnd.yml: alias (the last element of path): \"b c\" is not an alias; expected 1-63"},
+      {"path: a\nalias: x/y\nmemAlloc: 1G\ncpuShares: 1", "alias: \"x/y\" is not an alias"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\ncontainerBroker: localhost",
+       "containerBroker: \"localhost\" is not a broker URI; expected tcp://host:port"},
       {"path: [a\n", "spawnd.yml:"},
       {"", "spawnd.yml: the file is empty"},
       {"- a\n- b", "expected a map of key: value pairs"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nbroker: tcp://a:1\ncontainerBroker: tcp://b:1\n"
+       "containerRouter: tcp://c:1",
+       "spawnd.yml:6: containerRouter: given twice (containerRouter is another name for "
+       "containerBroker)"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\npath: b", "spawnd.yml:4: path: given twice"},
   };
   for (const auto& c : cases) {
     auto parsed = ParseSpawndConfig(c.yaml, "spawnd.yml");
@@ -191,7 +207,18 @@ TEST(ServiceConfigTest, ErrorsNameTheKeyTheValueAndWhatWasExpected) {
        "source: \"git@github.com:x/y\" is not an https git URL"},
       {base + "memAlloc: 1G\nimage: [a]", "image: a list is not a string"},
       {base + "memAlloc: 1G\nextra: 1", "unknown key \"extra\""},
-      {"name: s\nmemAlloc: 1G\ncpuShares: 1", "deploy.yml: run is required"},
+      {"name: s\nmemAlloc: 1G\ncpuShares: 1",
+       "deploy.yml: run is required; expected e.g. run: [./svc, --flag]"},
+      {base + "memAlloc: 1G\nvolumes: [v]", "volumes: item 1: \"v\" is not a volume name"},
+      {base + "memAlloc: 1G\nenv: [1A=x]", "env: item 1: \"1A=x\" is not an environment entry"},
+      {base + "memAlloc: 1G\nenv: [=x]", "env: item 1: \"=x\" is not an environment entry"},
+      {base + "memAlloc: 1G\nmaxRestartInt: -5s", "maxRestartInt: \"-5s\" is negative"},
+      {base + "memAlloc: 1G\nstopTimeout: [1s]", "stopTimeout: a list is not a duration"},
+      {"name: s\nrun: [x]\nmemAlloc: 1G\ncpuShares: 1.5",
+       "cpuShares: \"1.5\" is not a positive integer"},
+      {base + "memAlloc: 0M", "memAlloc: \"0M\" is not a size; expected a number more than zero"},
+      {base + "memAlloc: 1G\n  bad: indent", "deploy.yml:5: not valid YAML"},
+      {"just text", "deploy.yml:1: expected a map of key: value pairs"},
       {"name: s\nrun: []\nmemAlloc: 1G\ncpuShares: 1", "run: an empty list"},
       {"name: s\nrun: [x]\ncpuShares: 1", "memAlloc is required"},
       {"name: s\nrun: [x]\nmemAlloc: 1G", "cpuShares is required"},
@@ -201,6 +228,14 @@ TEST(ServiceConfigTest, ErrorsNameTheKeyTheValueAndWhatWasExpected) {
       {"name: server\nrun: [x]\nmemAlloc: 1G\ncpuShares: 1", "\"server\" is reserved"},
       {"name: a/b\nrun: [x]\nmemAlloc: 1G\ncpuShares: 1", "\"a/b\" is not a service name"},
       {"name: s\nrun: [x\n", "not valid YAML"},
+      {"name: s\nrun: ./svc -v\nmemAlloc: 1G\ncpuShares: 1",
+       "deploy.yml:2: run: \"./svc -v\" is not a list; expected the command as a list of strings "
+       "(a single string is not split), like [./svc, -v]"},
+      {base + "memAlloc: 1G\ncpuShares: 2",
+       "deploy.yml:5: cpuShares: given twice; expected each key once"},
+      {base + "memAlloc: 1G\nimage: a\ncontainer: b",
+       "deploy.yml:6: container: given twice (container is another name for image); expected "
+       "each key once"},
   };
   for (const auto& c : cases) {
     auto parsed = ParseServiceConfig(c.yaml, "deploy.yml");
@@ -224,7 +259,7 @@ TEST(ServiceConfigTest, NodeRoundTripKeepsEveryField) {
   c.restart_interval = seconds(2);
   c.included_files = {"a"};
   c.included_dirs = {"d"};
-  c.volumes = {"v"};
+  c.volumes = {"vol"};
   c.use_host_net = true;
   c.devices = {"/dev/null"};
   c.env = {"A=1"};
@@ -234,6 +269,111 @@ TEST(ServiceConfigTest, NodeRoundTripKeepsEveryField) {
   auto back = ParseServiceConfig(ServiceConfigToYaml(c), "round-trip");
   ASSERT_TRUE(back.ok()) << back.status().message() << "\n" << ServiceConfigToYaml(c);
   EXPECT_EQ(*back, c);
+}
+
+TEST(ServiceConfigTest, ContainerIsAnAliasOfImage) {
+  auto c = ParseServiceConfig("name: s\ncontainer: busybox\nrun: [sh]\nmemAlloc: 8M\ncpuShares: 2",
+                              "deploy.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->image, "busybox");
+}
+
+TEST(ServiceConfigTest, DefaultsFollowTheDesign) {
+  auto c = ParseServiceConfig("name: s\nrun: [sh]\nmemAlloc: 8M\ncpuShares: 2", "deploy.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->image.empty());
+  EXPECT_FALSE(c->auto_restart);
+  EXPECT_EQ(c->restart_interval, seconds(0));
+  EXPECT_FALSE(c->use_host_net);
+  EXPECT_EQ(c->stop_timeout, seconds(10));
+  EXPECT_EQ(c->max_restart_interval, minutes(5));
+  // Only non-default keys are written back; required ones always are.
+  EXPECT_EQ(ServiceConfigToYaml(*c), "name: s\nrun:\n  - sh\nmemAlloc: 8M\ncpuShares: 2\n");
+}
+
+TEST(ServiceConfigTest, EnvValuesMayHoldAnything) {
+  auto c = ParseServiceConfig(
+      "name: s\nrun: [sh]\nmemAlloc: 8M\ncpuShares: 2\nenv: [\"URL=a=b c\", EMPTY=]", "deploy.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_THAT(c->env, ElementsAre("URL=a=b c", "EMPTY="));
+}
+
+// Values from the bus can be megabytes long: checking them must not recurse per character.
+TEST(ServiceConfigTest, LongValuesAreCheckedWithoutRecursion) {
+  const std::string long_value(1 << 20, 'a');
+  const std::string base = "name: s\nrun: [sh]\nmemAlloc: 8M\ncpuShares: 2\n";
+  auto c = ParseServiceConfig(base + "env: [A=" + long_value + "]", "deploy.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->env[0].size(), long_value.size() + 2);
+  auto volume = ParseServiceConfig(base + "volumes: [" + long_value + "]", "deploy.yml");
+  ASSERT_FALSE(volume.ok());
+  // The message quotes the start of the value only.
+  EXPECT_THAT(volume.status().message(),
+              HasSubstr("volumes: item 1: \"" + std::string(100, 'a') + "...\" is not a volume"));
+  EXPECT_LT(volume.status().message().size(), 400u);
+  EXPECT_FALSE(ParseServiceConfig(base + "source: " + long_value, "deploy.yml").ok());
+  EXPECT_FALSE(ValidateServiceName(long_value).ok());
+}
+
+TEST(ServiceConfigTest, ValuesThatLookLikeOtherTypesRoundTrip) {
+  ServiceConfig c;
+  c.name = "123";
+  c.image = "true";
+  c.run = {"null", "0x10", "- a", "a: b"};
+  c.mem_alloc_bytes = 3 * 1024 * kMiB;
+  c.cpu_shares = 7;
+  c.env = {"A=#not a comment"};
+  c.restart_interval = std::chrono::milliseconds(1500);
+  auto back = ParseServiceConfigNode(ServiceConfigToNode(c), "node");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, c);
+  auto text = ParseServiceConfig(ServiceConfigToYaml(c), "text");
+  ASSERT_TRUE(text.ok()) << text.status().message() << "\n" << ServiceConfigToYaml(c);
+  EXPECT_EQ(*text, c);
+}
+
+TEST(ServiceNameTest, Rules) {
+  for (const char* good : {"a", "demo", "my-svc_2.0", "A1"}) {
+    EXPECT_TRUE(ValidateServiceName(good).ok()) << good;
+  }
+  for (const char* bad : {"", "-a", ".a", "a/b", "a b", "a+", "a#", "\xc3\xa9"}) {
+    EXPECT_FALSE(ValidateServiceName(bad).ok()) << bad;
+  }
+  EXPECT_TRUE(ValidateServiceName(std::string(63, 'a')).ok());
+  EXPECT_FALSE(ValidateServiceName(std::string(64, 'a')).ok());
+  EXPECT_EQ(ValidateServiceName("server").message(),
+            "\"server\" is reserved (it is the spawnpoint's own topic)");
+  // The override wins over the file's name, and is validated too.
+  auto c = ParseServiceConfig("name: server\nrun: [sh]\nmemAlloc: 8M\ncpuShares: 2", "deploy.yml",
+                              std::string("fine"));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->name, "fine");
+  EXPECT_FALSE(
+      ParseServiceConfig("run: [sh]\nmemAlloc: 8M\ncpuShares: 2", "deploy.yml", std::string("a/b"))
+          .ok());
+}
+
+TEST(SpawndConfigTest, ContainerBrokerDefaultsToBrokerAndAliasToPath) {
+  auto c = ParseSpawndConfig(
+      "path: x/y/zeta\nbroker: ssl://b:8883\nmemAlloc: 1G\ncpuShares: 1\ncontainerBroker: "
+      "tcp://c:1883",
+      "spawnd.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->container_broker, "tcp://c:1883");
+  auto d = ParseSpawndConfig("path: x/y/zeta\nbroker: ssl://b:8883\nmemAlloc: 1G\ncpuShares: 1",
+                             "spawnd.yml");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->alias, "zeta");
+  EXPECT_EQ(d->container_broker, "ssl://b:8883");
+}
+
+TEST(SpawndConfigTest, LoadFileUsesThePathInMessages) {
+  const std::string path = ::testing::TempDir() + "/spawnd.yml";
+  std::ofstream(path) << "path: a\nmemAlloc: 1G\ncpuShares: none\n";
+  auto c = LoadSpawndConfigFile(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr(path + ":3: cpuShares: \"none\""));
+  EXPECT_EQ(LoadSpawndConfigFile("/nonexistent/spawnd.yml").status().code(), Code::kNotFound);
 }
 
 TEST(ServiceConfigTest, LoadFileReportsMissingFile) {

@@ -1,5 +1,6 @@
 #include "spawn/proto/messages.h"
 
+#include <algorithm>
 #include <functional>
 #include <msgpack.hpp>
 
@@ -18,44 +19,30 @@ void PackBin(Packer& p, const std::string& s) {
   p.pack_bin(static_cast<uint32_t>(s.size()));
   p.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
 }
-void PackYaml(Packer& p, const YAML::Node& n);
-
-// Scalars keep their YAML form, except integers and booleans, which travel as such (design.md:
-// "numbers as integers"); sizes and durations are strings like "64M" and "30s".
-void PackScalar(Packer& p, const YAML::Node& n) {
-  const std::string& s = n.Scalar();
-  if (n.Tag() != "!") {  // unquoted
-    if (s == "true" || s == "false") {
-      s == "true" ? p.pack_true() : p.pack_false();
-      return;
-    }
-    if (!s.empty() && s.size() < 19 &&
-        std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(), ::isdigit) && s != "-") {
-      p.pack_int64(std::stoll(s));
-      return;
+// The config as design.md puts it on the bus: deploy.yml's keys (only those ServiceConfigToNode
+// emits, i.e. non-default ones) with typed values: cpuShares an integer, flags booleans, lists
+// arrays of strings, everything else (sizes "64M", durations "30s", names) a string. Typed by key,
+// not guessed from the text, so a name such as "123" or "true" stays a string.
+void PackConfig(Packer& p, const ServiceConfig& c) {
+  const YAML::Node node = ServiceConfigToNode(c);
+  p.pack_map(static_cast<uint32_t>(node.size()));
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    PackStr(p, key);
+    if (kv.second.IsSequence()) {
+      p.pack_array(static_cast<uint32_t>(kv.second.size()));
+      for (const auto& item : kv.second) PackStr(p, item.Scalar());
+    } else if (key == "cpuShares") {
+      p.pack_int64(c.cpu_shares);
+    } else if (key == "autoRestart") {
+      c.auto_restart ? p.pack_true() : p.pack_false();
+    } else if (key == "useHostNet") {
+      c.use_host_net ? p.pack_true() : p.pack_false();
+    } else {
+      PackStr(p, kv.second.Scalar());
     }
   }
-  PackStr(p, s);
 }
-
-void PackYaml(Packer& p, const YAML::Node& n) {
-  if (n.IsMap()) {
-    p.pack_map(static_cast<uint32_t>(n.size()));
-    for (const auto& kv : n) {
-      PackStr(p, kv.first.Scalar());
-      PackYaml(p, kv.second);
-    }
-  } else if (n.IsSequence()) {
-    p.pack_array(static_cast<uint32_t>(n.size()));
-    for (const auto& item : n) PackYaml(p, item);
-  } else if (n.IsScalar()) {
-    PackScalar(p, n);
-  } else {
-    p.pack_nil();
-  }
-}
-
-void PackConfig(Packer& p, const ServiceConfig& c) { PackYaml(p, ServiceConfigToNode(c)); }
 
 // Writes a map whose size is known up front; Field() calls must match the declared count.
 class MapWriter {
@@ -139,6 +126,37 @@ Status WrongType(const std::string& key, const char* expected, const msgpack::ob
   return Status::BadRequest(key + ": expected " + expected + ", got " + TypeName(o));
 }
 
+// A first pass that allocates nothing and refuses payloads whose containers claim more elements
+// than the bytes could hold, or more objects than any real message has. msgpack::unpack reserves
+// a container's claimed size before reading it, so without this a few bytes could make it
+// allocate megabytes.
+class BoundsVisitor : public msgpack::null_visitor {
+ public:
+  explicit BoundsVisitor(size_t budget) : budget_(budget) {}
+  bool start_array(uint32_t n) { return Take(n) && Enter(); }
+  bool start_map(uint32_t n) { return Take(uint64_t{n} * 2) && Enter(); }
+  bool end_array() { return --depth_, true; }
+  bool end_map() { return --depth_, true; }
+  bool over() const { return over_; }
+
+ private:
+  bool Take(uint64_t n) {
+    if (n > budget_) return over_ = true, false;
+    budget_ -= n;
+    return true;
+  }
+  bool Enter() {
+    if (++depth_ > kMaxDepth) return over_ = true, false;
+    return true;
+  }
+  static constexpr int kMaxDepth = 32;
+  uint64_t budget_;
+  int depth_ = 0;
+  bool over_ = false;
+};
+
+constexpr size_t kMaxObjects = 1 << 20;
+
 Result<msgpack::object_handle> Unpack(const std::string& bytes, size_t max_bytes) {
   if (bytes.size() > max_bytes) {
     return Status::BadRequest("message of " + std::to_string(bytes.size()) +
@@ -146,6 +164,16 @@ Result<msgpack::object_handle> Unpack(const std::string& bytes, size_t max_bytes
   }
   if (bytes.empty()) return Status::BadRequest("empty message; expected a msgpack map");
   try {
+    BoundsVisitor bounds(std::min(bytes.size(), kMaxObjects));
+    std::size_t checked = 0;
+    if (!msgpack::parse(bytes.data(), bytes.size(), checked, bounds)) {
+      if (bounds.over()) {
+        return Status::BadRequest(
+            "message nests deeper than 32 levels or claims more elements than it holds");
+      }
+      if (checked >= bytes.size()) return Status::BadRequest("message is truncated");
+      // Let unpack below name the error.
+    }
     // Limits bound what a hostile payload can make the decoder allocate.
     const msgpack::unpack_limit limit(100000, 100000, max_bytes, max_bytes, 1000, 32);
     std::size_t offset = 0;
@@ -300,7 +328,8 @@ Result<YAML::Node> ToYaml(const msgpack::object& o, const std::string& where) {
         if (kv.key.type != msgpack::type::STR) return WrongType(where + " key", "a string", kv.key);
         auto value = ToYaml(kv.val, where);
         if (!value.ok()) return value.status();
-        map[std::string(kv.key.via.str.ptr, kv.key.via.str.size)] = *value;
+        // force_insert: operator[] searches the map, quadratic in a hostile number of keys.
+        map.force_insert(std::string(kv.key.via.str.ptr, kv.key.via.str.size), *value);
       }
       return map;
     }
@@ -332,6 +361,50 @@ Result<T> Decode(const std::string& bytes, size_t max_bytes, const char* what,
 }
 
 constexpr size_t kMaxSmallMessage = 1024 * 1024;
+
+std::string TrimSpace(const std::string& s) {
+  const char* space = " \t\r\n";
+  const size_t begin = s.find_first_not_of(space);
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(space) - begin + 1);
+}
+
+// Non-empty, well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF), no control
+// characters.
+bool IsPrintableUtf8(const std::string& s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
 
 Status FillLogMessage(const MapReader& r, LogMessage& m) {
   SPAWN_RETURN_IF_ERROR(r.Int("Time", &m.time_unix_ns));
@@ -366,7 +439,9 @@ Result<ServiceState> ParseServiceState(const std::string& text) {
                  ServiceState::kExited, ServiceState::kRestarting, ServiceState::kZombie}) {
     if (text == ToString(s)) return s;
   }
-  return Status::BadRequest("State: \"" + text +
+  // Cut short: the text comes from the bus and may be megabytes long.
+  const std::string shown = text.size() > 100 ? text.substr(0, 100) + "..." : text;
+  return Status::BadRequest("State: \"" + shown +
                             "\" is not a state; expected building, starting, running, exited, "
                             "restarting or zombie");
 }
@@ -476,23 +551,45 @@ Result<DeployRequest> DecodeDeployRequest(const std::string& bytes) {
       });
 }
 
+// The service name is validated here, whatever the form: it becomes part of topic names (log
+// lines, heartbeats), where "+", "#" or "/" would be wrong, so no caller should see one.
+Result<ServiceCommand> CheckedCommand(ServiceCommand m) {
+  Status valid = ValidateServiceName(m.service);
+  if (!valid.ok()) return valid.WithContext("command: Service");
+  return m;
+}
+
 Result<ServiceCommand> DecodeServiceCommand(const std::string& bytes) {
   if (bytes.size() > kMaxSmallMessage) {
-    return Status::BadRequest("command of " + std::to_string(bytes.size()) + " bytes is too large");
+    return Status::BadRequest("command of " + std::to_string(bytes.size()) +
+                              " bytes is larger than the limit of " +
+                              std::to_string(kMaxSmallMessage));
   }
-  // A bare UTF-8 service name is accepted, as the original's clients sent.
-  if (!bytes.empty() && ValidateServiceName(bytes).ok()) return ServiceCommand{"", bytes};
+  if (bytes.empty()) {
+    return Status::BadRequest("command: empty message; expected {RequestId, Service} or a name");
+  }
   auto handle = Unpack(bytes, kMaxSmallMessage);
+  if (handle.ok()) {
+    const msgpack::object& o = handle->get();
+    if (o.type == msgpack::type::STR) {
+      return CheckedCommand({"", std::string(o.via.str.ptr, o.via.str.size)});
+    }
+    if (o.type == msgpack::type::MAP) {
+      auto reader = MapReader::Of(o, "command");
+      ServiceCommand m;
+      SPAWN_RETURN_IF_ERROR(reader->Str("RequestId", &m.request_id).WithContext("command"));
+      SPAWN_RETURN_IF_ERROR(reader->Str("Service", &m.service, true).WithContext("command"));
+      return CheckedCommand(std::move(m));
+    }
+  }
+  // A bare UTF-8 name, as the original's clients sent it (mosquitto_pub -m demo). Valid UTF-8
+  // text never starts with a msgpack map's first byte (0x80-0x8f, 0xde, 0xdf followed by a
+  // complete map), so the two forms cannot be confused. Surrounding whitespace (a newline from
+  // `echo`) is dropped.
+  const std::string name = TrimSpace(bytes);
+  if (IsPrintableUtf8(name)) return CheckedCommand({"", name});
   if (!handle.ok()) return handle.status().WithContext("command");
-  const msgpack::object& o = handle->get();
-  if (o.type == msgpack::type::STR)
-    return ServiceCommand{"", std::string(o.via.str.ptr, o.via.str.size)};
-  auto reader = MapReader::Of(o, "command");
-  if (!reader.ok()) return reader.status();
-  ServiceCommand m;
-  SPAWN_RETURN_IF_ERROR(reader->Str("RequestId", &m.request_id).WithContext("command"));
-  SPAWN_RETURN_IF_ERROR(reader->Str("Service", &m.service, true).WithContext("command"));
-  return m;
+  return WrongType("command", "a map or a service name", handle->get());
 }
 
 Result<LogsRequest> DecodeLogsRequest(const std::string& bytes) {
@@ -550,10 +647,15 @@ Result<ServiceHeartbeat> DecodeServiceHeartbeat(const std::string& bytes) {
         SPAWN_RETURN_IF_ERROR(r.Int("Restarts", &m.restarts));
         SPAWN_RETURN_IF_ERROR(r.Int("ExitCode", &m.exit_code));
         SPAWN_RETURN_IF_ERROR(r.Str("Backoff", &m.backoff));
+        // OriginalConfig is shown, never acted on: a config this reader cannot parse (say, a
+        // newer spawnd's key) must not hide the state and usage, so it is reported beside them.
         if (r.Find("OriginalConfig")) {
           auto config = DecodeConfig(r, "OriginalConfig");
-          if (!config.ok()) return config.status();
-          m.original_config = std::move(*config);
+          if (config.ok()) {
+            m.original_config = std::move(*config);
+          } else {
+            m.original_config_error = config.status().message();
+          }
         }
         return Status::Ok();
       });

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <msgpack.hpp>
 
 #include "spawn/common/units.h"
@@ -238,6 +239,316 @@ TEST(DecodeTest, GarbageAndOversizedInputAreErrors) {
   // A map that claims a billion entries must be refused by the limits, not allocated.
   const std::string claims_huge_map("\xdf\x3b\x9a\xca\x00", 5);
   EXPECT_FALSE(DecodeDeployRequest(claims_huge_map).ok());
+}
+
+// Packs a msgpack value from a lambda, as another language's client would.
+template <typename Fn>
+std::string Packed(Fn fn) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> p(buffer);
+  fn(p);
+  return std::string(buffer.data(), buffer.size());
+}
+
+TEST(ConfigOnTheWireTest, ValuesAreTypedByKeyNotGuessedFromText) {
+  ServiceConfig c = DemoConfig();
+  c.name = "123";
+  c.image = "true";
+  c.auto_restart = true;
+  c.restart_interval = std::chrono::seconds(30);
+  const std::string bytes = Encode(DeployRequest{"r", c, "", false, ""});
+  msgpack::object_handle handle = msgpack::unpack(bytes.data(), bytes.size());
+  const auto config = handle->via.map.ptr[1].val.as<std::map<std::string, msgpack::object>>();
+  EXPECT_EQ(config.at("name").type, msgpack::type::STR);
+  EXPECT_EQ(config.at("image").type, msgpack::type::STR);
+  EXPECT_EQ(config.at("cpuShares").type, msgpack::type::POSITIVE_INTEGER);
+  EXPECT_EQ(config.at("autoRestart").type, msgpack::type::BOOLEAN);
+  EXPECT_EQ(config.at("restartInt").as<std::string>(), "30s");
+  EXPECT_EQ(config.at("memAlloc").as<std::string>(), "64M");
+  EXPECT_EQ(config.at("run").type, msgpack::type::ARRAY);
+  auto back = DecodeDeployRequest(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->config, c);
+}
+
+// What a client in another language sends: a map written by hand, in any key order.
+TEST(ConfigOnTheWireTest, AcceptsAHandWrittenMap) {
+  const std::string bytes = Packed([](auto& p) {
+    p.pack_map(3);
+    p.pack(std::string("Replace"));
+    p.pack(false);
+    p.pack(std::string("Config"));
+    p.pack_map(6);
+    p.pack(std::string("cpuShares"));
+    p.pack(256);
+    p.pack(std::string("memAlloc"));
+    p.pack(std::string("1g"));
+    p.pack(std::string("run"));
+    p.pack(std::vector<std::string>{"python3", "svc.py"});
+    p.pack(std::string("name"));
+    p.pack(std::string("py"));
+    p.pack(std::string("autoRestart"));
+    p.pack(true);
+    p.pack(std::string("restartInt"));
+    p.pack(std::string("1h30m"));
+    p.pack(std::string("Archive"));
+    p.pack(std::string("tar as str"));  // str accepted where bin is expected
+  });
+  auto d = DecodeDeployRequest(bytes);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->config.name, "py");
+  EXPECT_EQ(d->config.cpu_shares, 256);
+  EXPECT_EQ(d->config.mem_alloc_bytes, 1024 * kMiB);
+  EXPECT_TRUE(d->config.auto_restart);
+  EXPECT_EQ(d->config.restart_interval, std::chrono::minutes(90));
+  EXPECT_EQ(d->archive, "tar as str");
+  EXPECT_TRUE(d->request_id.empty());
+}
+
+TEST(ConfigOnTheWireTest, ErrorsNameTheKey) {
+  struct Case {
+    std::string bytes;
+    std::string expected;
+  } cases[] = {
+      {Packed([](auto& p) {
+         p.pack_map(1);
+         p.pack(std::string("Config"));
+         p.pack(5);
+       }),
+       "deploy request: Config: expected a map, got integer"},
+      {Packed([](auto& p) {
+         p.pack_map(1);
+         p.pack(std::string("RequestId"));
+         p.pack(std::string("r"));
+       }),
+       "deploy request: Config is required"},
+      {Packed([](auto& p) {
+         p.pack_map(1);
+         p.pack(std::string("Config"));
+         p.pack_map(5);
+         p.pack(std::string("name"));
+         p.pack(std::string("s"));
+         p.pack(std::string("run"));
+         p.pack(std::vector<std::string>{"x"});
+         p.pack(std::string("memAlloc"));
+         p.pack(std::string("1G"));
+         p.pack(std::string("cpuShares"));
+         p.pack(1);
+         p.pack(std::string("frobnicate"));
+         p.pack(1);
+       }),
+       "deploy request: Config: unknown key \"frobnicate\"; expected one of"},
+      {Packed([](auto& p) {
+         p.pack_map(1);
+         p.pack(std::string("Config"));
+         p.pack_map(4);
+         p.pack(std::string("name"));
+         p.pack(std::string("s"));
+         p.pack(std::string("run"));
+         p.pack(std::string("x"));
+         p.pack(std::string("memAlloc"));
+         p.pack(std::string("1G"));
+         p.pack(std::string("cpuShares"));
+         p.pack(1);
+       }),
+       "Config: run: \"x\" is not a list; expected the command as a list of strings"},
+      {Packed([](auto& p) {
+         p.pack_map(1);
+         p.pack(std::string("Config"));
+         p.pack_map(1);
+         p.pack(7);
+         p.pack(1);
+       }),
+       "Config key: expected a string, got integer"},
+      {Packed([](auto& p) {
+         p.pack_map(2);
+         p.pack(std::string("Config"));
+         p.pack_map(4);
+         p.pack(std::string("name"));
+         p.pack(std::string("s"));
+         p.pack(std::string("run"));
+         p.pack(std::vector<std::string>{"x"});
+         p.pack(std::string("memAlloc"));
+         p.pack(std::string("1G"));
+         p.pack(std::string("cpuShares"));
+         p.pack(1);
+         p.pack(std::string("Replace"));
+         p.pack(std::string("yes"));
+       }),
+       "deploy request: Replace: expected a boolean, got string"},
+  };
+  for (const auto& c : cases) {
+    auto decoded = DecodeDeployRequest(c.bytes);
+    ASSERT_FALSE(decoded.ok()) << c.expected;
+    EXPECT_EQ(decoded.status().code(), Code::kBadRequest);
+    EXPECT_THAT(decoded.status().message(), HasSubstr(c.expected));
+  }
+}
+
+TEST(DecodeTest, EntityTravelsAsBin) {
+  DeployRequest d = DemoDeploy();
+  d.entity = std::string("key\0bytes", 9);
+  auto back = DecodeDeployRequest(Encode(d));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->entity, d.entity);
+}
+
+TEST(DecodeTest, BareNameForms) {
+  EXPECT_EQ(DecodeServiceCommand("demo\n")->service, "demo");  // echo demo | mosquitto_pub -s
+  EXPECT_EQ(DecodeServiceCommand("1")->service, "1");          // also a msgpack integer
+  EXPECT_EQ(DecodeServiceCommand(" my-svc.2 \r\n")->service, "my-svc.2");
+  EXPECT_EQ(DecodeServiceCommand("caf\xc3\xa9").status().message(),
+            "command: Service: \"caf\xc3\xa9\" is not a service name; expected 1-63 letters, "
+            "digits, _ . - starting with a letter or digit");
+  EXPECT_THAT(DecodeServiceCommand("server").status().message(), HasSubstr("is reserved"));
+  EXPECT_THAT(DecodeServiceCommand(Encode(ServiceCommand{"r", "a/#"})).status().message(),
+              HasSubstr("command: Service: \"a/#\" is not a service name"));
+  for (const std::string& bad :
+       {std::string(""), std::string("  \n"), std::string("\xff\xfe"), std::string("a\0b", 3),
+        std::string("\xc0\xaf"), std::string(300, 'a')}) {
+    EXPECT_FALSE(DecodeServiceCommand(bad).ok()) << Hex(bad);
+  }
+  auto missing = DecodeServiceCommand(Packed([](auto& p) {
+    p.pack_map(1);
+    p.pack(std::string("RequestId"));
+    p.pack(std::string("r"));
+  }));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "command: Service is required");
+  auto typed = DecodeServiceCommand(Packed([](auto& p) {
+    p.pack_map(1);
+    p.pack(std::string("Service"));
+    p.pack(3);
+  }));
+  EXPECT_EQ(typed.status().message(), "command: Service: expected a string, got integer");
+}
+
+// A heartbeat is display data: a config this reader rejects (say, a newer spawnd's key) must not
+// hide the state and usage.
+TEST(DecodeTest, ServiceHeartbeatWithAnUnreadableOriginalConfigKeepsTheRest) {
+  std::string bytes = Encode(DemoServiceHeartbeat());
+  bytes.replace(bytes.find("64M"), 3, "64X");
+  auto hb = DecodeServiceHeartbeat(bytes);
+  ASSERT_TRUE(hb.ok()) << hb.status().message();
+  EXPECT_EQ(hb->state, ServiceState::kRunning);
+  EXPECT_EQ(hb->restarts, 2);
+  EXPECT_EQ(hb->original_config, ServiceConfig{});
+  EXPECT_THAT(hb->original_config_error, HasSubstr("OriginalConfig: memAlloc: \"64X\""));
+  auto good = DecodeServiceHeartbeat(Encode(DemoServiceHeartbeat()));
+  ASSERT_TRUE(good.ok());
+  EXPECT_TRUE(good->original_config_error.empty());
+  // Without OriginalConfig (an older spawnd) the rest still decodes.
+  auto bare = DecodeServiceHeartbeat(Packed([](auto& p) {
+    p.pack_map(2);
+    p.pack(std::string("Name"));
+    p.pack(std::string("demo"));
+    p.pack(std::string("State"));
+    p.pack(std::string("zombie"));
+  }));
+  ASSERT_TRUE(bare.ok()) << bare.status().message();
+  EXPECT_EQ(bare->state, ServiceState::kZombie);
+  EXPECT_TRUE(bare->original_config_error.empty());
+  auto bad_state = DecodeServiceHeartbeat(Packed([](auto& p) {
+    p.pack_map(1);
+    p.pack(std::string("State"));
+    p.pack(std::string("dead"));
+  }));
+  EXPECT_THAT(bad_state.status().message(), HasSubstr("State: \"dead\" is not a state"));
+}
+
+TEST(DecodeTest, EveryTruncationOfEveryMessageIsAnError) {
+  const std::pair<std::string, std::function<bool(const std::string&)>> cases[] = {
+      {Encode(ServiceCommand{"r", "demo"}),
+       [](const std::string& b) { return DecodeServiceCommand(b).ok(); }},
+      {Encode(LogsRequest{"r", "demo", 5}),
+       [](const std::string& b) { return DecodeLogsRequest(b).ok(); }},
+      {Encode(Reply{"r", true, 200, "ok"}),
+       [](const std::string& b) { return DecodeReply(b).ok(); }},
+      {Encode(LogMessage{1, "a", "s", "stdout", "x"}),
+       [](const std::string& b) { return DecodeLogMessage(b).ok(); }},
+      {Encode(DemoDeploy()), [](const std::string& b) { return DecodeDeployRequest(b).ok(); }},
+      {Encode(DemoServiceHeartbeat()),
+       [](const std::string& b) { return DecodeServiceHeartbeat(b).ok(); }},
+  };
+  for (const auto& [full, decodes] : cases) {
+    ASSERT_TRUE(decodes(full)) << Hex(full);
+    for (size_t n = 0; n < full.size(); ++n) {
+      EXPECT_FALSE(decodes(full.substr(0, n))) << Hex(full) << " cut at " << n;
+    }
+    EXPECT_FALSE(decodes(full + '\x00')) << "trailing byte after " << Hex(full);
+  }
+}
+
+TEST(DecodeTest, WrongTypesAndRangesNameTheKey) {
+  auto hb = DecodeSpawnpointHeartbeat(Packed([](auto& p) {
+    p.pack_map(1);
+    p.pack(std::string("Services"));
+    p.pack(std::vector<int>{1});
+  }));
+  EXPECT_EQ(hb.status().message(), "heartbeat: Services[0]: expected a string, got integer");
+  auto time = DecodeLogMessage(Packed([](auto& p) {
+    p.pack_map(1);
+    p.pack(std::string("Time"));
+    p.pack(uint64_t{1} << 63);
+  }));
+  EXPECT_EQ(time.status().message(), "log message: Time: expected a 64-bit integer, got integer");
+  auto code = DecodeReply(Packed([](auto& p) {
+    p.pack_map(1);
+    p.pack(std::string("Code"));
+    p.pack(int64_t{1} << 40);
+  }));
+  EXPECT_THAT(code.status().message(), HasSubstr("Code: out of range"));
+  auto logs = DecodeLogsReply(Packed([](auto& p) {
+    p.pack_map(1);
+    p.pack(std::string("Messages"));
+    p.pack_array(1);
+    p.pack(std::string("line"));
+  }));
+  EXPECT_EQ(logs.status().message(), "logs reply: Messages[0]: expected a map, got string");
+  auto not_a_map = DecodeReply(Packed([](auto& p) { p.pack(std::vector<int>{1, 2}); }));
+  EXPECT_EQ(not_a_map.status().message(), "reply: expected a map, got array");
+  // Numbers where floats are expected are accepted, as other encoders pick the narrowest type.
+  auto usage = DecodeServiceHeartbeat(Packed([](auto& p) {
+    p.pack_map(1);
+    p.pack(std::string("CpuPercent"));
+    p.pack(150);
+  }));
+  ASSERT_TRUE(usage.ok()) << usage.status().message();
+  EXPECT_EQ(usage->cpu_percent, 150.0);
+}
+
+TEST(DecodeTest, HostileShapesAreRefusedCheaply) {
+  // 40 nested arrays: deeper than any message.
+  const std::string deep = std::string(40, '\x91') + '\xc0';
+  EXPECT_THAT(DecodeReply(deep).status().message(), HasSubstr("deeper than 32 levels"));
+  // An array claiming 2^32-1 elements in 5 bytes, inside a map value.
+  const std::string claims("\x81\xa1x\xdd\xff\xff\xff\xff", 8);
+  EXPECT_THAT(DecodeDeployRequest(claims).status().message(),
+              HasSubstr("claims more elements than it holds"));
+  // A config map with many keys decodes in linear time and fails on the first unknown key.
+  const std::string many_keys = Packed([](auto& p) {
+    p.pack_map(1);
+    p.pack(std::string("Config"));
+    p.pack_map(100000);
+    for (int i = 0; i < 100000; ++i) {
+      p.pack(std::to_string(i));
+      p.pack(i);
+    }
+  });
+  EXPECT_THAT(DecodeDeployRequest(many_keys).status().message(), HasSubstr("unknown key \"0\""));
+  EXPECT_TRUE(PeekRequestId(deep).empty());
+}
+
+TEST(ReplyTest, FromStatus) {
+  Reply ok = Reply::FromStatus("r", Status::Ok(), "deployed demo");
+  EXPECT_TRUE(ok.ok);
+  EXPECT_EQ(ok.code, 200);
+  EXPECT_EQ(ok.message, "deployed demo");
+  EXPECT_EQ(ok.request_id, "r");
+  Reply no = Reply::FromStatus("r", Status::Unavailable("Insufficient resources"), "unused");
+  EXPECT_FALSE(no.ok);
+  EXPECT_EQ(no.code, 503);
+  EXPECT_EQ(no.message, "Insufficient resources");
 }
 
 TEST(StateTest, NamesRoundTrip) {

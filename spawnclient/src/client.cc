@@ -1,18 +1,21 @@
 #include "spawn/client/client.h"
 
-#include <condition_variable>
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include "spawn/bus/paho_bus.h"
 #include "spawn/common/tar.h"
+#include "spawn/common/units.h"
 #include "spawn/proto/topics.h"
 
 namespace spawn {
 namespace {
 
-// Values arriving on the bus thread, waited for on the caller's.
+// A value arriving on the bus thread, waited for on the caller's.
 template <typename T>
 class Waiter {
  public:
@@ -21,7 +24,7 @@ class Waiter {
     if (!value_) value_ = std::move(value);
     cv_.notify_all();
   }
-  std::optional<T> Wait(std::chrono::milliseconds timeout) {
+  std::optional<T> Wait(Duration timeout) {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, timeout, [this] { return value_.has_value(); });
     return value_;
@@ -34,18 +37,46 @@ class Waiter {
 };
 
 std::string BaseName(std::string path) {
-  while (!path.empty() && path.back() == '/') path.pop_back();
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
   return std::filesystem::path(path).filename().string();
 }
 
+std::string Seconds(Duration d) { return FormatDuration(d); }
+
+// "<path>/s.spawnpoint/server/i.spawnpoint/<rest>" -> {path, rest}.
+std::optional<std::pair<std::string, std::string>> SplitServerTopic(const std::string& topic) {
+  static const std::string kMarker = "/s.spawnpoint/server/i.spawnpoint/";
+  const size_t at = topic.rfind(kMarker);
+  if (at == std::string::npos || at == 0) return std::nullopt;
+  return std::make_pair(topic.substr(0, at), topic.substr(at + kMarker.size()));
+}
+
+bool HasWildcard(const std::string& s) { return s.find_first_of("+#") != std::string::npos; }
+
 }  // namespace
 
+bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns, Duration down_after) {
+  if (!info.online) return true;
+  return now_unix_ns - info.last_seen_unix_ns >
+         std::chrono::duration_cast<std::chrono::nanoseconds>(down_after).count();
+}
+
 std::string NewRequestId() {
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  static std::mutex mu;
+  static std::mt19937_64 gen = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }();
+  uint64_t a, b;
+  {
+    std::lock_guard lock(mu);
+    a = gen();
+    b = gen();
+  }
   char id[33];
-  std::snprintf(id, sizeof id, "%016llx%016llx", static_cast<unsigned long long>(gen()),
-                static_cast<unsigned long long>(gen()));
+  std::snprintf(id, sizeof id, "%016llx%016llx", static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(b));
   return id;
 }
 
@@ -56,7 +87,7 @@ Result<proto::DeployRequest> PrepareDeploy(const std::string& yaml_path,
   if (!config.ok()) return config.status();
   const std::filesystem::path dir = std::filesystem::path(yaml_path).parent_path();
   auto resolve = [&](const std::string& p) {
-    return std::filesystem::path(p).is_absolute() ? p : (dir / p).string();
+    return std::filesystem::path(p).is_absolute() || dir.empty() ? p : (dir / p).string();
   };
   TarWriter archive;
   for (const auto& file : config->included_files) {
@@ -64,40 +95,151 @@ Result<proto::DeployRequest> PrepareDeploy(const std::string& yaml_path,
       return Status::BadRequest(yaml_path + ": includedFiles: \"" + file +
                                 "\" is not a file (looked at " + resolve(file) + ")");
     }
-    SPAWN_RETURN_IF_ERROR(archive.AddPathFromDisk(resolve(file), BaseName(file)));
+    Status added = archive.AddPathFromDisk(resolve(file), BaseName(file));
+    if (!added.ok()) return added.WithContext(yaml_path + ": includedFiles: \"" + file + "\"");
   }
   for (const auto& d : config->included_dirs) {
     if (!std::filesystem::is_directory(resolve(d))) {
       return Status::BadRequest(yaml_path + ": includedDirs: \"" + d +
                                 "\" is not a directory (looked at " + resolve(d) + ")");
     }
-    SPAWN_RETURN_IF_ERROR(archive.AddPathFromDisk(resolve(d), BaseName(d)));
+    Status added = archive.AddPathFromDisk(resolve(d), BaseName(d));
+    if (!added.ok()) return added.WithContext(yaml_path + ": includedDirs: \"" + d + "\"");
   }
   proto::DeployRequest request;
   request.request_id = NewRequestId();
   request.config = *config;
-  request.archive = archive.Finish();
+  if (!config->included_files.empty() || !config->included_dirs.empty())
+    request.archive = archive.Finish();
   request.replace = replace;
   if (!config->entity.empty()) {
     std::ifstream in(resolve(config->entity), std::ios::binary);
-    if (!in)
-      return Status::BadRequest(yaml_path + ": entity: cannot read \"" + config->entity + "\"");
+    if (!in) {
+      return Status::BadRequest(yaml_path + ": entity: cannot read \"" + config->entity +
+                                "\" (looked at " + resolve(config->entity) + ")");
+    }
     std::stringstream ss;
     ss << in.rdbuf();
     request.entity = ss.str();
   }
   if (request.archive.size() > proto::kMaxArchiveBytes) {
     return Status::BadRequest(yaml_path + ": the included files and dirs add up to " +
-                              std::to_string(request.archive.size() / (1024 * 1024)) +
+                              std::to_string(request.archive.size() / kMiB) +
                               " MiB; the limit is " +
-                              std::to_string(proto::kMaxArchiveBytes / (1024 * 1024)) + " MiB");
+                              std::to_string(proto::kMaxArchiveBytes / kMiB) + " MiB");
   }
   return request;
 }
 
+// ---- ServiceWatch ----
+
+ServiceWatch::ServiceWatch(LogCallback on_log, HeartbeatCallback on_heartbeat)
+    : on_log_(std::move(on_log)), on_heartbeat_(std::move(on_heartbeat)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+ServiceWatch::~ServiceWatch() {
+  Cancel();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ServiceWatch::Cancel() {
+  std::function<void()> unsubscribe;
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    unsubscribe = std::move(unsubscribe_);
+    unsubscribe_ = nullptr;
+  }
+  cv_.notify_all();
+  if (unsubscribe) unsubscribe();  // after this no more Push()
+}
+
+bool ServiceWatch::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+std::optional<proto::ServiceHeartbeat> ServiceWatch::Latest() const {
+  std::lock_guard lock(mu_);
+  return latest_;
+}
+
+void ServiceWatch::Push(Event event) {
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return;
+    if (event.cleared) {
+      cleared_ = true;
+    } else if (event.heartbeat) {
+      cleared_ = false;
+      latest_ = *event.heartbeat;
+    } else if (event.log && event.log->stream == "spawnd" &&
+               event.log->contents.rfind("[ERROR", 0) == 0) {
+      last_error_line_ = event.log->contents;
+    }
+    if (event.log || (event.heartbeat && on_heartbeat_)) queue_.push_back(std::move(event));
+  }
+  cv_.notify_all();
+}
+
+void ServiceWatch::Run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return cancelled_ || !queue_.empty(); });
+    if (cancelled_) return;
+    Event event = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    if (event.log && on_log_) on_log_(*event.log);
+    if (event.heartbeat && on_heartbeat_) on_heartbeat_(*event.heartbeat);
+    lock.lock();
+  }
+}
+
+Status ServiceWatch::WaitForState(proto::ServiceState state, Duration timeout) {
+  using proto::ServiceState;
+  std::unique_lock lock(mu_);
+  Status outcome;
+  auto decided = [&] {
+    if (cancelled_) {
+      outcome = Status::Internal("interrupted");
+      return true;
+    }
+    if (cleared_) {
+      outcome = Status::NotFound("the service is gone (its heartbeat was cleared)" +
+                                 (last_error_line_.empty() ? "" : ": " + last_error_line_));
+      return true;
+    }
+    if (!latest_) return false;
+    if (latest_->state == state) {
+      outcome = Status::Ok();
+      return true;
+    }
+    if (state == ServiceState::kRunning && latest_->state == ServiceState::kZombie) {
+      outcome = Status::Unavailable("service " + latest_->name +
+                                    " did not start: it is a zombie (exit code " +
+                                    std::to_string(latest_->exit_code) + ")" +
+                                    (last_error_line_.empty() ? "" : ": " + last_error_line_));
+      return true;
+    }
+    return false;
+  };
+  if (cv_.wait_for(lock, timeout, decided)) return outcome;
+  return Status::Timeout(
+      "the service is not " + std::string(proto::ToString(state)) + " after " + Seconds(timeout) +
+      (latest_ ? std::string(" (it is ") + proto::ToString(latest_->state) + ")" : "") +
+      (last_error_line_.empty() ? "" : "; last error: " + last_error_line_));
+}
+
+// ---- SpawnClient ----
+
 SpawnClient::SpawnClient(Bus& bus) : bus_(bus) {
   bus_.SetMessageHandler([this](const BusMessage& m) {
-    std::vector<std::function<void(const BusMessage&)>> handlers;
+    // Runs on the bus thread: handlers only queue or notify. dispatch_mu_ is held while they run
+    // so RemoveRoute() can guarantee a handler is not running once it returns.
+    std::lock_guard dispatch(dispatch_mu_);
+    std::vector<Handler> handlers;
     {
       std::lock_guard lock(mu_);
       for (const auto& [id, route] : routes_) {
@@ -108,10 +250,21 @@ SpawnClient::SpawnClient(Bus& bus) : bus_(bus) {
   });
 }
 
-SpawnClient::~SpawnClient() { bus_.SetMessageHandler(nullptr); }
+SpawnClient::~SpawnClient() {
+  bus_.SetMessageHandler(nullptr);
+  if (owned_bus_) owned_bus_->Disconnect().IgnoreError();
+}
 
-int SpawnClient::AddRoute(const std::string& filter,
-                          std::function<void(const BusMessage&)> handler) {
+Result<std::unique_ptr<SpawnClient>> SpawnClient::Connect(const BusOptions& options) {
+  std::unique_ptr<Bus> bus = MakePahoBus(options);
+  auto client = std::make_unique<SpawnClient>(*bus);
+  client->owned_bus_ = std::move(bus);
+  Status s = client->bus_.Connect();
+  if (!s.ok()) return s.WithContext("cannot connect to the broker at " + options.uri);
+  return client;
+}
+
+int SpawnClient::AddRoute(const std::string& filter, Handler handler) {
   std::lock_guard lock(mu_);
   routes_[next_route_] = Route{filter, std::move(handler)};
   return next_route_++;
@@ -122,69 +275,95 @@ void SpawnClient::RemoveRoute(int id) {
   bool still_used = false;
   {
     std::lock_guard lock(mu_);
-    filter = routes_[id].filter;
-    routes_.erase(id);
+    auto it = routes_.find(id);
+    if (it == routes_.end()) return;
+    filter = it->second.filter;
+    routes_.erase(it);
     for (const auto& [other, route] : routes_) still_used = still_used || route.filter == filter;
   }
-  if (!still_used) bus_.Unsubscribe(filter).IgnoreError();
+  { std::lock_guard wait_for_dispatch(dispatch_mu_); }
+  if (!still_used && bus_.IsConnected()) bus_.Unsubscribe(filter).IgnoreError();
 }
 
-Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base,
-                                                      std::chrono::milliseconds timeout) {
+Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base, Duration timeout) {
   std::string prefix = base;
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   const std::string filter = prefix.empty() ? "#" : prefix + "/#";
-  const std::string sentinel = "spawnpoint/scan/" + NewRequestId();
+  // Under the base when we can (ACLs that let a user see the base likely let them publish there),
+  // else a topic of our own.
+  const std::string sentinel =
+      (prefix.empty() || HasWildcard(prefix) ? std::string("spawnctl") : prefix + "/s.spawnctl") +
+      "/sync/" + NewRequestId();
   std::mutex mu;
-  std::vector<BusMessage> retained;
+  std::vector<BusMessage> received;
   Waiter<bool> done;
   const int data = AddRoute(filter, [&](const BusMessage& m) {
+    if (m.topic == sentinel) return;
     std::lock_guard lock(mu);
-    retained.push_back(m);
+    received.push_back(m);
   });
   const int end = AddRoute(sentinel, [&](const BusMessage&) { done.Set(true); });
   Status s = bus_.Subscribe(sentinel, 1);
   if (s.ok()) s = bus_.Subscribe(filter, 1);
-  // The broker sends a subscription's retained messages before anything published after it.
-  if (s.ok()) s = bus_.Publish({sentinel, "end", 1, false});
+  // A broker sends a subscription's retained messages before anything published after it.
+  if (s.ok()) s = bus_.Publish({sentinel, "sync", 1, false});
   const bool finished = s.ok() && done.Wait(timeout).has_value();
   RemoveRoute(data);
   RemoveRoute(end);
-  if (!s.ok()) return s;
-  if (!finished)
-    return Status::Timeout("the broker did not finish sending retained heartbeats in time");
-
-  std::map<std::string, SpawnpointInfo> found;
-  std::lock_guard lock(mu);
-  for (const auto& m : retained) {
-    if (auto path = topics::PathOfHeartbeat(m.topic)) {
-      auto hb = proto::DecodeSpawnpointHeartbeat(m.payload);
-      if (!hb.ok()) continue;
-      found[*path].path = *path;
-      found[*path].heartbeat = *hb;
-    }
+  if (!s.ok()) return s.WithContext("scan of " + base);
+  if (!finished) {
+    return Status::Timeout("scan of " + base + ": the broker did not finish sending within " +
+                           Seconds(timeout));
   }
-  for (auto& [path, info] : found) {
-    const std::string service_prefix = topics::ServiceHeartbeat(path, "");
-    const std::string meta_prefix = topics::Meta(path, "");
-    for (const auto& m : retained) {
-      if (m.topic == topics::Presence(path)) info.presence_online = m.payload != "offline";
-      if (m.topic.rfind(service_prefix, 0) == 0 && !m.payload.empty()) {
-        auto hb = proto::DecodeServiceHeartbeat(m.payload);
-        if (hb.ok()) info.services[hb->name] = *hb;
+
+  struct Parts {
+    std::optional<proto::SpawnpointHeartbeat> heartbeat;
+    SpawnpointInfo info;
+  };
+  std::map<std::string, Parts> by_path;
+  std::lock_guard lock(mu);
+  for (const auto& m : received) {
+    auto split = SplitServerTopic(m.topic);
+    if (!split) continue;
+    const auto& [path, rest] = *split;
+    Parts& parts = by_path[path];
+    if (rest == "signal/heartbeat") {
+      if (m.payload.empty()) {
+        parts.heartbeat.reset();
+      } else if (auto hb = proto::DecodeSpawnpointHeartbeat(m.payload); hb.ok()) {
+        parts.heartbeat = *hb;
       }
-      if (m.topic.rfind(meta_prefix, 0) == 0)
-        info.metadata[m.topic.substr(meta_prefix.size())] = m.payload;
+    } else if (rest == "signal/presence") {
+      parts.info.online = m.payload != "offline";
+    } else if (rest.rfind("signal/heartbeat/", 0) == 0) {
+      const std::string name = rest.substr(std::string("signal/heartbeat/").size());
+      if (m.payload.empty()) {
+        parts.info.services.erase(name);
+      } else if (auto hb = proto::DecodeServiceHeartbeat(m.payload); hb.ok()) {
+        parts.info.services[name] = *hb;
+      }
+    } else if (rest.rfind("!meta/", 0) == 0) {
+      const std::string key = rest.substr(std::string("!meta/").size());
+      if (m.payload.empty())
+        parts.info.metadata.erase(key);
+      else
+        parts.info.metadata[key] = m.payload;
     }
   }
   std::vector<SpawnpointInfo> out;
-  for (auto& [path, info] : found) out.push_back(std::move(info));
+  for (auto& [path, parts] : by_path) {
+    if (!parts.heartbeat) continue;  // not a spawnpoint (or one whose heartbeat was cleared)
+    parts.info.path = path;
+    parts.info.heartbeat = std::move(*parts.heartbeat);
+    parts.info.last_seen_unix_ns = parts.info.heartbeat.time_unix_ns;
+    out.push_back(std::move(parts.info));
+  }
   return out;
 }
 
 Result<proto::Reply> SpawnClient::Command(const std::string& uri, const std::string& slot,
                                           const std::string& payload, const std::string& request_id,
-                                          std::chrono::milliseconds timeout) {
+                                          Duration timeout) {
   const std::string reply_topic = topics::Reply(uri, request_id);
   Waiter<proto::Reply> reply;
   const int route = AddRoute(reply_topic, [&](const BusMessage& m) {
@@ -198,27 +377,27 @@ Result<proto::Reply> SpawnClient::Command(const std::string& uri, const std::str
   if (!s.ok()) return s;
   if (!got) {
     return Status::Timeout("no answer from the spawnpoint at " + uri + " within " +
-                           std::to_string(timeout.count() / 1000) +
-                           "s; is it running? (spawnctl scan " + uri + ")");
+                           Seconds(timeout) + "; is it up? (spawnctl scan " + uri + ")");
   }
   return *got;
 }
 
 Result<proto::Reply> SpawnClient::Deploy(const std::string& uri, proto::DeployRequest request,
-                                         std::chrono::milliseconds timeout) {
+                                         Duration timeout) {
   if (request.request_id.empty()) request.request_id = NewRequestId();
-  return Command(uri, topics::ConfigSlot(uri), proto::Encode(request), request.request_id, timeout);
+  const std::string id = request.request_id;
+  return Command(uri, topics::ConfigSlot(uri), proto::Encode(request), id, timeout);
 }
 
 Result<proto::Reply> SpawnClient::Restart(const std::string& uri, const std::string& service,
-                                          std::chrono::milliseconds timeout) {
+                                          Duration timeout) {
   const std::string id = NewRequestId();
   return Command(uri, topics::RestartSlot(uri), proto::Encode(proto::ServiceCommand{id, service}),
                  id, timeout);
 }
 
 Result<proto::Reply> SpawnClient::Stop(const std::string& uri, const std::string& service,
-                                       std::chrono::milliseconds timeout) {
+                                       Duration timeout) {
   const std::string id = NewRequestId();
   return Command(uri, topics::StopSlot(uri), proto::Encode(proto::ServiceCommand{id, service}), id,
                  timeout);
@@ -226,87 +405,108 @@ Result<proto::Reply> SpawnClient::Stop(const std::string& uri, const std::string
 
 Result<std::vector<proto::LogMessage>> SpawnClient::Logs(const std::string& uri,
                                                          const std::string& service,
-                                                         int64_t since_unix_ns,
-                                                         std::chrono::milliseconds timeout) {
+                                                         int64_t since_unix_ns, Duration timeout) {
   const std::string id = NewRequestId();
   const std::string topic = topics::LogsReply(uri, id);
   std::mutex mu;
   std::vector<proto::LogMessage> lines;
-  Waiter<bool> done;
+  Waiter<Status> done;
   const int route = AddRoute(topic, [&](const BusMessage& m) {
     auto reply = proto::DecodeLogsReply(m.payload);
-    if (!reply.ok()) return;
+    if (!reply.ok()) {
+      // spawnd answers a request it cannot read with a plain Reply on the same id.
+      if (auto refused = proto::DecodeReply(m.payload); refused.ok() && !refused->ok)
+        done.Set(Status(static_cast<Code>(refused->code), refused->message));
+      return;
+    }
     if (reply->messages.empty()) {
-      done.Set(true);
+      done.Set(Status::Ok());
       return;
     }
     std::lock_guard lock(mu);
     lines.insert(lines.end(), reply->messages.begin(), reply->messages.end());
   });
   Status s = bus_.Subscribe(topic, 1);
-  if (s.ok())
+  if (s.ok()) {
     s = bus_.Publish({topics::LogsSlot(uri),
                       proto::Encode(proto::LogsRequest{id, service, since_unix_ns}), 1, false});
-  const bool finished = s.ok() && done.Wait(timeout).has_value();
+  }
+  std::optional<Status> finished = s.ok() ? done.Wait(timeout) : std::nullopt;
   RemoveRoute(route);
   if (!s.ok()) return s;
-  if (!finished)
-    return Status::Timeout("no log history from the spawnpoint at " + uri + " in time");
+  if (!finished) {
+    return Status::Timeout("no log history from the spawnpoint at " + uri + " within " +
+                           Seconds(timeout) + "; is it up? (spawnctl scan " + uri + ")");
+  }
+  if (!finished->ok()) return *finished;
   std::lock_guard lock(mu);
   return lines;
 }
 
 Result<proto::ServiceHeartbeat> SpawnClient::Inspect(const std::string& uri,
-                                                     const std::string& service,
-                                                     std::chrono::milliseconds timeout) {
+                                                     const std::string& service, Duration timeout) {
   auto found = Scan(uri, timeout);
   if (!found.ok()) return found.status();
   for (const auto& sp : *found) {
     if (sp.path != uri) continue;
     auto it = sp.services.find(service);
     if (it != sp.services.end()) return it->second;
+    return Status::NotFound("no service named " + service + " at " + uri + " (spawnctl scan " +
+                            uri + " lists them)");
   }
-  return Status::NotFound("no service named " + service + " at " + uri + " (spawnctl scan " + uri +
-                          " lists them)");
+  return Status::NotFound("no spawnpoint at " + uri + " (no heartbeat found; spawnctl scan " +
+                          "lists the spawnpoints under a base path)");
 }
 
-namespace {
-class RouteWatch final : public SpawnClient::Watch {
- public:
-  explicit RouteWatch(std::function<void()> undo) : undo_(std::move(undo)) {}
-  ~RouteWatch() override { undo_(); }
-
- private:
-  std::function<void()> undo_;
-};
-}  // namespace
-
-Result<std::unique_ptr<SpawnClient::Watch>> SpawnClient::Follow(const std::string& uri,
-                                                                const std::string& service,
-                                                                LogHandler on_log,
-                                                                HeartbeatHandler on_heartbeat) {
+Result<std::unique_ptr<ServiceWatch>> SpawnClient::Watch(
+    const std::string& uri, const std::string& service, ServiceWatch::LogCallback on_log,
+    ServiceWatch::HeartbeatCallback on_heartbeat) {
+  std::unique_ptr<ServiceWatch> watch(new ServiceWatch(std::move(on_log), std::move(on_heartbeat)));
+  ServiceWatch* w = watch.get();
   const std::string log_topic = topics::ServiceLog(uri, service);
   const std::string hb_topic = topics::ServiceHeartbeat(uri, service);
-  const int logs = AddRoute(log_topic, [on_log](const BusMessage& m) {
+  const int logs = AddRoute(log_topic, [w](const BusMessage& m) {
     auto line = proto::DecodeLogMessage(m.payload);
-    if (line.ok() && on_log) on_log(*line);
+    if (!line.ok()) return;
+    ServiceWatch::Event e;
+    e.log = std::move(*line);
+    w->Push(std::move(e));
   });
-  const int beats = AddRoute(hb_topic, [on_heartbeat](const BusMessage& m) {
-    if (m.payload.empty()) return;
-    auto hb = proto::DecodeServiceHeartbeat(m.payload);
-    if (hb.ok() && on_heartbeat) on_heartbeat(*hb);
+  const int beats = AddRoute(hb_topic, [w](const BusMessage& m) {
+    ServiceWatch::Event e;
+    if (m.payload.empty()) {
+      e.cleared = true;
+    } else {
+      auto hb = proto::DecodeServiceHeartbeat(m.payload);
+      if (!hb.ok()) return;
+      e.heartbeat = std::move(*hb);
+    }
+    w->Push(std::move(e));
   });
-  auto undo = [this, logs, beats] {
-    RemoveRoute(logs);
-    RemoveRoute(beats);
-  };
+  {
+    std::lock_guard lock(w->mu_);
+    w->unsubscribe_ = [this, logs, beats] {
+      RemoveRoute(logs);
+      RemoveRoute(beats);
+    };
+  }
   Status s = bus_.Subscribe(log_topic, 1);
   if (s.ok()) s = bus_.Subscribe(hb_topic, 1);
-  if (!s.ok()) {
-    undo();
-    return s;
-  }
-  return std::unique_ptr<Watch>(std::make_unique<RouteWatch>(undo));
+  if (!s.ok()) return s;  // the watch's destructor removes the routes
+  return watch;
+}
+
+Result<std::unique_ptr<ServiceWatch>> SpawnClient::Tail(const std::string& uri,
+                                                        const std::string& service,
+                                                        ServiceWatch::LogCallback on_log) {
+  return Watch(uri, service, std::move(on_log));
+}
+
+Status SpawnClient::WaitForState(const std::string& uri, const std::string& service,
+                                 proto::ServiceState state, Duration timeout) {
+  auto watch = Watch(uri, service);
+  if (!watch.ok()) return watch.status();
+  return (*watch)->WaitForState(state, timeout);
 }
 
 }  // namespace spawn

@@ -46,6 +46,9 @@ class EngineTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(engine_.Connect().ok()); }
   void TearDown() override {
     for (const auto& id : created_) engine_.RemoveContainer(id, true).IgnoreError();
+    for (const auto& tag : images_)
+      engine_.Call("DELETE", "/images/" + tag + "?force=1").status().IgnoreError();
+    for (const auto& v : volumes_) engine_.Call("DELETE", "/volumes/" + v).status().IgnoreError();
   }
   std::string Create(const std::string& suffix, std::vector<std::string> cmd, int64_t memory = 0,
                      int64_t shares = 0, const std::string& image = SPAWN_TEST_IMAGE) {
@@ -76,6 +79,8 @@ class EngineTest : public ::testing::Test {
 
   CurlDockerEngine engine_{"/var/run/docker.sock"};
   std::vector<std::string> created_;
+  std::vector<std::string> images_;   // removed after the test, whatever happened
+  std::vector<std::string> volumes_;  // likewise
 };
 
 TEST_F(EngineTest, BuildsWithAnIncludedFileAndDirectoryAndTheyAreInside) {
@@ -84,7 +89,8 @@ TEST_F(EngineTest, BuildsWithAnIncludedFileAndDirectoryAndTheyAreInside) {
   config.image = SPAWN_TEST_IMAGE;
   config.included_files = {"hello.txt"};
   config.included_dirs = {"data"};
-  config.run = {"sh", "-c", "cat hello.txt data/inner.txt; ls -l data/run.sh"};
+  config.build = {"set -e\nmkdir -p made\necho built in two lines > made/it"};  // one script
+  config.run = {"sh", "-c", "cat hello.txt data/inner.txt; ls -l data/run.sh; cat made/it"};
   TarWriter archive;
   archive.AddFile("hello.txt", "hello from a file\n");
   archive.AddDirectory("data");
@@ -92,7 +98,10 @@ TEST_F(EngineTest, BuildsWithAnIncludedFileAndDirectoryAndTheyAreInside) {
   archive.AddFile("data/run.sh", "#!/bin/sh\n", 0755);
   const std::string tar = archive.Finish();
   const std::string dockerfile = GenerateDockerfile(config, "unused");
-  const std::string tag = ImageTag(config, dockerfile, tar + std::to_string(getpid()));
+  // The tag as spawnd makes it, under this test's own prefix so no service image is touched.
+  std::string tag = ImageTag(config, dockerfile, tar + std::to_string(getpid()));
+  tag.replace(0, tag.find('/'), "spawntest-engine");
+  images_.push_back(tag);
   Inbox<std::string> output;
   Inbox<Status> done;
   auto build = engine_.Build(
@@ -105,13 +114,13 @@ TEST_F(EngineTest, BuildsWithAnIncludedFileAndDirectoryAndTheyAreInside) {
 
   const std::string id = Create("build", {}, 0, 0, tag);
   ASSERT_TRUE(engine_.StartContainer(id).ok());
-  auto lines = Lines(id, 3);
-  ASSERT_GE(lines.size(), 3u);
+  auto lines = Lines(id, 4);
+  ASSERT_GE(lines.size(), 4u);
   EXPECT_EQ(lines[0], "stdout:hello from a file");
   EXPECT_EQ(lines[1], "stdout:inside a dir");
   EXPECT_THAT(lines[2], HasSubstr("-rwxr-xr-x"));  // modes survive the trip
+  EXPECT_EQ(lines[3], "stdout:built in two lines");
   EXPECT_TRUE(engine_.RemoveContainer(id, true).ok());
-  engine_.Call("DELETE", "/images/" + tag + "?force=1").status().IgnoreError();
 }
 
 TEST_F(EngineTest, BuildErrorCarriesTheEnginesMessage) {
@@ -192,6 +201,51 @@ TEST_F(EngineTest, StopOfAProcessIgnoringTermEndsByKillAfterTheTimeout) {
   EXPECT_FALSE(info->running);
   EXPECT_EQ(info->exit_code, 137);                  // 128 + SIGKILL
   EXPECT_TRUE(engine_.StopContainer(id, 1s).ok());  // stopping a stopped container is fine
+}
+
+TEST_F(EngineTest, NamedVolumesAreCreatedAndMountedUnderSrv) {
+  const std::string volume = "spawntest-engine-vol-" + std::to_string(getpid());
+  volumes_.push_back(volume);
+  ContainerSpec spec;
+  spec.name = "spawntest-engine-" + std::to_string(getpid()) + "-volume";
+  spec.image = SPAWN_TEST_IMAGE;
+  spec.network_mode = "none";
+  spec.volumes = {volume};
+  spec.cmd = {"sh", "-c", "echo kept > /srv/" + volume + "/f && cat /srv/" + volume + "/f"};
+  auto id = engine_.CreateContainer(spec);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  created_.push_back(*id);
+  ASSERT_TRUE(engine_.StartContainer(*id).ok());
+  EXPECT_EQ(Lines(*id, 1), std::vector<std::string>{"stdout:kept"});
+  // A second container sees what the first one wrote: the volume outlives containers.
+  spec.name += "2";
+  spec.cmd = {"cat", "/srv/" + volume + "/f"};
+  auto second = engine_.CreateContainer(spec);
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  created_.push_back(*second);
+  ASSERT_TRUE(engine_.StartContainer(*second).ok());
+  EXPECT_EQ(Lines(*second, 1), std::vector<std::string>{"stdout:kept"});
+}
+
+TEST_F(EngineTest, KillDeliversTheSignalAndRestartRunsAgain) {
+  const std::string id = Create("kill", {"sh", "-c", "echo up; while true; do sleep 1; done"});
+  ASSERT_TRUE(engine_.StartContainer(id).ok());
+  Lines(id, 1);
+  ASSERT_TRUE(engine_.RestartContainer(id, 1s).ok());
+  auto info = engine_.InspectContainer(id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->running);
+  ASSERT_TRUE(engine_.KillContainer(id, "KILL").ok());
+  Inbox<Status> ended;
+  // The kill is asynchronous; the container's log stream ends when its process is gone.
+  auto stream = engine_.FollowLogs(
+      id, 1, [](const LogLine&) {}, [&](const Status& s) { ended.Push(s); });
+  ASSERT_TRUE(ended.WaitFor([](const auto& v) { return !v.empty(); }));
+  info = engine_.InspectContainer(id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->running);
+  EXPECT_EQ(info->exit_code, 137);
+  EXPECT_EQ(engine_.KillContainer(id, "KILL").code(), Code::kConflict);  // not running
 }
 
 TEST_F(EngineTest, UnknownImageAndContainerAreNotFound) {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,9 +96,12 @@ class FileStateStore final : public StateStore {
       if (record.ok()) {
         state.records.push_back(std::move(*record));
       } else {
+        spdlog::error("state: {}", record.status().message());
         state.damaged.insert(name);
       }
     }
+    // An empty directory after services existed means the state was lost: recover from labels.
+    state.missing = state.records.empty() && state.damaged.empty();
     return state;
   }
 
@@ -106,7 +110,14 @@ class FileStateStore final : public StateStore {
     const std::string& name = r.config.name;
     if (with_blobs) {
       SPAWN_RETURN_IF_ERROR(WriteAtomically(dir_, name + ".archive.tar", r.archive, 0600));
-      SPAWN_RETURN_IF_ERROR(WriteAtomically(dir_, name + ".entity", r.entity, 0600));
+      if (r.entity.empty()) {
+        const std::string path = dir_ + "/" + name + ".entity";
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+          return Status::Internal("cannot remove " + path + ": " + std::strerror(errno));
+        }
+      } else {
+        SPAWN_RETURN_IF_ERROR(WriteAtomically(dir_, name + ".entity", r.entity, 0600));
+      }
     }
     json j = {{"config", ServiceConfigToYaml(r.config)},
               {"imageTag", r.image_tag},

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
@@ -21,21 +23,72 @@ using std::chrono::seconds;
 // A service that dies within this long of its start counts as failing; one that stays up this long
 // has its failures forgotten.
 constexpr auto kStableUptime = std::chrono::minutes(10);
+// The engine refuses containers with less memory than this.
+constexpr int64_t kMinMemory = 6 * kMiB;
+// Executor key for cancelling streams (which may join a thread): off the loop, off the services'.
+constexpr const char* kReaperKey = "spawnd.reaper";
 
 std::string Mib(int64_t bytes) { return std::to_string(bytes / kMiB); }
+
+std::string Short(const std::string& id) { return id.substr(0, 12); }
+
+// The checks a deploy must pass before anything happens (400 with the reason).
+Status ValidateDeploy(const ServiceConfig& c) {
+  SPAWN_RETURN_IF_ERROR(ValidateServiceName(c.name));
+  const std::string who = "service " + c.name + ": ";
+  if (c.run.empty()) {
+    return Status::BadRequest(who + "run is required (a list: the command and its arguments)");
+  }
+  if (c.mem_alloc_bytes < kMinMemory) {
+    return Status::BadRequest(who + "memAlloc " + FormatSize(c.mem_alloc_bytes) +
+                              " is too small; expected at least 6M");
+  }
+  if (c.cpu_shares < 2) {
+    return Status::BadRequest(who + "cpuShares " + std::to_string(c.cpu_shares) +
+                              " is too small; expected at least 2 (1024 is one core)");
+  }
+  if (c.restart_interval.count() < 0 || c.max_restart_interval.count() < 0 ||
+      c.stop_timeout.count() < 0) {
+    return Status::BadRequest(who +
+                              "restartInt, maxRestartInt and stopTimeout must not be negative");
+  }
+  for (const auto& e : c.env) {
+    if (e.empty() || e.front() == '=' || e.find('=') == std::string::npos) {
+      return Status::BadRequest(who + "env entry \"" + e + "\" is not KEY=value");
+    }
+  }
+  for (const auto& v : c.volumes) {
+    if (!ValidateServiceName(v).ok()) {
+      return Status::BadRequest(who + "volume \"" + v +
+                                "\" is not a volume name; expected letters, digits, '_', '.', '-'");
+    }
+  }
+  return Status::Ok();
+}
 
 struct Service {
   ServiceRecord record;
   ServiceState state = ServiceState::kBuilding;
-  uint64_t generation = 0;  // bumped on every transition; stale async results compare and drop
+  // One per deployment (deploy, replace, adoption): results meant for a replaced deployment, or a
+  // purged one, compare and are dropped (and the containers they made are removed).
+  uint64_t incarnation = 0;
+  // Bumped on every transition: a result that finds another generation is stale.
+  uint64_t generation = 0;
   SteadyTime started_at;
-  int quick_deaths = 0;
+  int quick_deaths = 0;  // deaths in a row, each soon after its start
   Duration backoff{0};
-  int expected_dies = 0;                // dies caused by our own restart, not failures
+  bool die_seen = false;                // a die event came while starting: check once running
   int64_t start_requested_unix_ns = 0;  // output from here on belongs to the current run
-  EventLoop::TimerId timer = 0;
+  EventLoop::TimerId timer = 0;         // restart delay or zombie expiry
   std::shared_ptr<Stream> build, logs, stats;
+  uint64_t stream_token = 0;  // which Attach the log and stats callbacks belong to
   ContainerStats usage;
+};
+
+// What a create-and-start on the executor reports back.
+struct Launch {
+  std::string id;  // empty if the container could not be created
+  Status status;
 };
 
 class SupervisorImpl final : public Supervisor {
@@ -56,61 +109,72 @@ class SupervisorImpl final : public Supervisor {
   ~SupervisorImpl() override { Shutdown(); }
 
   Status Start() override {
+    auto post = Poster();
     events_ = engine_.FollowEvents(
-        [this](const EngineEvent& e) { loop_.Post([this, e] { OnEngineEvent(e); }); },
-        [this] { loop_.Post([this] { Resync(); }); });
+        [this, post](const EngineEvent& e) { post([this, e] { OnEngineEvent(e); }); },
+        [this, post] { post([this] { Resync(); }); });
     auto loaded = store_.Load();
     if (!loaded.ok()) {
-      spdlog::error("state: cannot read the state directory: {}", loaded.status().message());
+      spdlog::error(
+          "state: cannot read the state directory: {}; recovering services from their "
+          "containers' labels",
+          loaded.status().message());
       loaded = LoadedState{{}, {}, true};
     }
     for (const auto& name : loaded->damaged) {
       spdlog::error("state: the record of service {} is damaged; recovering it from its container",
                     name);
     }
+    // Listing is the one blocking engine call on this thread: Start runs before the loop does.
     auto containers = engine_.ListContainers(kPathLabel, config_.path);
     if (!containers.ok()) return containers.status().WithContext("cannot list containers");
-    std::map<std::string, ContainerInfo> by_service;
+    std::map<std::string, std::vector<ContainerInfo>> by_service;
     for (const auto& c : *containers) {
       auto it = c.labels.find(kServiceLabel);
-      if (it != c.labels.end()) by_service[it->second] = c;
+      by_service[it == c.labels.end() ? std::string() : it->second].push_back(c);
     }
     for (auto& record : loaded->records) {
       const std::string name = record.config.name;
-      auto container = by_service.find(name);
-      std::optional<ContainerInfo> info;
-      if (container != by_service.end()) {
-        info = container->second;
-        by_service.erase(container);
-      }
-      Adopt(std::move(record), info);
-    }
-    for (const auto& [name, info] : by_service) {
-      const bool recoverable = loaded->missing || loaded->damaged.count(name);
-      auto label = info.labels.find(kConfigLabel);
-      if (recoverable && label != info.labels.end()) {
-        auto config = ParseServiceConfig(label->second, "label of " + info.name);
-        if (config.ok()) {
-          spdlog::warn("state: recovered service {} from its container's labels", name);
-          ServiceRecord record;
-          record.config = *config;
-          record.container_id = info.id;
-          record.image_tag = info.image;
-          Adopt(std::move(record), info);
-          continue;
+      std::optional<ContainerInfo> mine;
+      for (const auto& c : by_service[name]) {
+        if (!record.container_id.empty() && c.id == record.container_id) {
+          mine = c;
+        } else {
+          RemoveStray(c, "an earlier container of service " + name);
         }
       }
-      spdlog::warn(
-          "adopt: removing container {} ({}): it carries this spawnpoint's label but no service "
-          "knows it",
-          info.name, info.id.substr(0, 12));
-      const std::string id = info.id;
-      executor_.Run(name, [this, id] { engine_.RemoveContainer(id, true).IgnoreError(); });
+      by_service.erase(name);
+      Adopt(std::move(record), mine);
+    }
+    for (const auto& [name, infos] : by_service) {
+      const bool recoverable = !name.empty() && (loaded->missing || loaded->damaged.count(name));
+      std::optional<ServiceRecord> recovered;
+      if (recoverable) recovered = Recover(name, infos);
+      for (const auto& c : infos) {
+        if (!recovered || c.id != recovered->container_id) {
+          RemoveStray(c, "it carries this spawnpoint's label but no service knows it");
+        }
+      }
+      if (recovered) {
+        spdlog::warn("state: recovered service {} from the labels of container {}", name,
+                     Short(recovered->container_id));
+        const std::string id = recovered->container_id;
+        Adopt(std::move(*recovered), FindInfo(infos, id));
+        if (Service* s = Find(name)) Persist(*s, true);
+      } else if (recoverable) {
+        spdlog::error("state: service {} is lost: no record and no readable config label", name);
+      }
+    }
+    for (const auto& name : loaded->damaged) {
+      if (!services_.count(name))
+        spdlog::error("state: service {} is lost: its record is damaged and it has no container",
+                      name);
     }
     return Status::Ok();
   }
 
   void Shutdown() override {
+    *alive_ = false;  // results still on their way are dropped
     events_.reset();
     for (auto& [name, s] : services_) {
       if (s.timer) loop_.Cancel(s.timer);
@@ -123,7 +187,7 @@ class SupervisorImpl final : public Supervisor {
 
   Status Deploy(const proto::DeployRequest& request) override {
     const ServiceConfig& c = request.config;
-    SPAWN_RETURN_IF_ERROR(ValidateServiceName(c.name));
+    SPAWN_RETURN_IF_ERROR(ValidateDeploy(c));
     auto archive = ReadTar(request.archive);
     if (!archive.ok()) return archive.status().WithContext("archive of included files");
     if (c.use_host_net && !config_.allow_host_net) {
@@ -137,7 +201,7 @@ class SupervisorImpl final : public Supervisor {
                                "not allow (allowDeviceMappings: false)");
     }
     auto existing = services_.find(c.name);
-    int64_t mem_back = 0, cpu_back = 0;  // what replacing the old one would give back
+    int64_t mem_back = 0, cpu_back = 0;  // what replacing the old one gives back
     if (existing != services_.end()) {
       if (!request.replace) {
         return Status::Conflict(
@@ -151,20 +215,22 @@ class SupervisorImpl final : public Supervisor {
     }
     SPAWN_RETURN_IF_ERROR(CheckFits(c, mem_back, cpu_back));
     if (existing != services_.end()) {
-      Log(c.name, "[INFO] Replacing the running service with the new deployment");
-      Retire(existing->second);
-      Release(existing->second);
-      const std::string old_id = existing->second.record.container_id;
-      const auto timeout = duration_cast<seconds>(existing->second.record.config.stop_timeout);
+      Service& old = existing->second;
+      Log(c.name, "[INFO] Replacing the service with the new deployment");
+      Retire(old);
+      Release(old);
+      const std::string old_id = old.record.container_id;
+      const auto timeout = duration_cast<seconds>(old.record.config.stop_timeout);
       if (!old_id.empty()) {
-        executor_.Run(c.name, [this, old_id, timeout] {
-          engine_.StopContainer(old_id, timeout).IgnoreError();
-          engine_.RemoveContainer(old_id, true).IgnoreError();
+        // Queued under the service's key: the new container is created only after this.
+        Background(c.name, [old_id, timeout](DockerEngine& engine) {
+          engine.StopContainer(old_id, timeout).IgnoreError();
+          engine.RemoveContainer(old_id, true).IgnoreError();
         });
       }
       services_.erase(existing);
     }
-    Service& s = services_[c.name];
+    Service& s = NewService(c.name);
     s.record.config = c;
     s.record.archive = request.archive;
     s.record.entity = request.entity;
@@ -176,47 +242,48 @@ class SupervisorImpl final : public Supervisor {
   }
 
   Status Restart(const std::string& name) override {
-    auto it = services_.find(name);
-    if (it == services_.end()) return UnknownService(name);
-    Service& s = it->second;
+    Service* found = Find(name);
+    if (!found) return UnknownService(name);
+    Service& s = *found;
     switch (s.state) {
       case ServiceState::kBuilding:
+        Log(name,
+            "[INFO] Restart requested while building: the service starts when its image is "
+            "ready");
+        return Status::Ok();
       case ServiceState::kStarting:
-        return Status::Ok();  // it is about to run anyway: the restart is absorbed
+        return Status::Ok();  // it is starting right now: the restart is absorbed
       case ServiceState::kRunning: {
         Log(name, "[INFO] Restarting service on request");
-        s.expected_dies++;
         s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
+        s.die_seen = false;
+        Reap(std::move(s.stats));
         SetState(s, ServiceState::kStarting);
-        const uint64_t gen = s.generation;
         const std::string id = s.record.container_id;
         const auto timeout = duration_cast<seconds>(s.record.config.stop_timeout);
-        executor_.Run(name, [this, name, id, timeout, gen] {
-          Status status = engine_.RestartContainer(id, timeout);
-          loop_.Post(
-              [this, name, gen, status] { OnContainerStarted(name, gen, "", status, true); });
-        });
+        Async(
+            name,
+            [id, timeout](DockerEngine& engine) { return engine.RestartContainer(id, timeout); },
+            [this, name, inc = s.incarnation, gen = s.generation, id](const Status& status) {
+              OnStarted(name, inc, gen, {id, status}, /*is_restart=*/true, /*created=*/false);
+            });
         return Status::Ok();
       }
       case ServiceState::kExited:
       case ServiceState::kRestarting:
-        if (s.timer) loop_.Cancel(s.timer);
-        s.timer = 0;
-        StartExisting(s);
+        CancelTimer(s);
+        Log(name, "[INFO] Restarting now, on request");
+        Relaunch(s);
         return Status::Ok();
       case ServiceState::kZombie: {
         SPAWN_RETURN_IF_ERROR(CheckFits(s.record.config, 0, 0));
-        if (s.timer) loop_.Cancel(s.timer);
-        s.timer = 0;
+        CancelTimer(s);
         Reserve(s);
         s.record.stopped = false;
         s.record.zombie_deadline_unix_ns = 0;
         s.quick_deaths = 0;
         Log(name, "[INFO] Reviving service");
-        if (s.record.container_id.empty())
-          BeginBuild(s);
-        else
-          StartExisting(s);
+        Relaunch(s);
         return Status::Ok();
       }
     }
@@ -224,25 +291,17 @@ class SupervisorImpl final : public Supervisor {
   }
 
   Status Stop(const std::string& name) override {
-    auto it = services_.find(name);
-    if (it == services_.end()) return UnknownService(name);
-    Service& s = it->second;
+    Service* found = Find(name);
+    if (!found) return UnknownService(name);
+    Service& s = *found;
     if (s.state == ServiceState::kZombie) return Status::Ok();
     Log(name, "[INFO] Stopping service");
-    const bool has_running_container =
-        !s.record.container_id.empty() &&
-        (s.state == ServiceState::kRunning || s.state == ServiceState::kStarting);
+    const std::string id = s.record.container_id;
+    const bool may_run =
+        !id.empty() && (s.state == ServiceState::kRunning || s.state == ServiceState::kStarting);
     BecomeZombie(s, "stopped on request");
-    if (has_running_container) {
-      const std::string id = s.record.container_id;
-      const auto timeout = duration_cast<seconds>(s.record.config.stop_timeout);
-      executor_.Run(name, [this, name, id, timeout] {
-        Status status = engine_.StopContainer(id, timeout);
-        if (!status.ok()) {
-          loop_.Post([this, name, status] { Log(name, status.ToString() + " while stopping"); });
-        }
-      });
-    }
+    if (may_run) StopInBackground(name, id, s.record.config.stop_timeout);
+    // A container still being created is stopped when its creation reports back (OnStarted).
     return Status::Ok();
   }
 
@@ -261,6 +320,66 @@ class SupervisorImpl final : public Supervisor {
     return Status::NotFound("no service named " + name + " on this spawnpoint");
   }
 
+  // ---- running work elsewhere ----
+
+  // Runs `work(engine)` on the executor under `key`, then `then(result)` on the loop, unless the
+  // supervisor has shut down by then. The task holds no pointer to the supervisor.
+  template <typename Work, typename Then>
+  void Async(const std::string& key, Work work, Then then) {
+    DockerEngine* engine = &engine_;
+    EventLoop* loop = &loop_;
+    std::shared_ptr<bool> alive = alive_;
+    executor_.Run(key, [engine, loop, alive, work, then] {
+      auto result = work(*engine);
+      loop->Post([alive, then, result] {
+        if (*alive) then(result);
+      });
+    });
+  }
+
+  // Runs `work(engine)` on the executor under `key`; nothing comes back.
+  template <typename Work>
+  void Background(const std::string& key, Work work) {
+    DockerEngine* engine = &engine_;
+    executor_.Run(key, [engine, work] { work(*engine); });
+  }
+
+  // For engine stream callbacks (engine threads): hands a task to the loop, dropped if the
+  // supervisor has shut down by the time it runs.
+  std::function<void(EventLoop::Task)> Poster() {
+    EventLoop* loop = &loop_;
+    std::shared_ptr<bool> alive = alive_;
+    return [loop, alive](EventLoop::Task task) {
+      loop->Post([alive, task = std::move(task)] {
+        if (*alive) task();
+      });
+    };
+  }
+
+  // Cancelling a stream may join its thread: never on the loop thread.
+  void Reap(std::shared_ptr<Stream> stream) {
+    if (stream) executor_.Run(kReaperKey, [stream] { stream->Cancel(); });
+  }
+
+  void StopInBackground(const std::string& name, const std::string& id, Duration timeout) {
+    Async(
+        name,
+        [id, t = duration_cast<seconds>(timeout)](DockerEngine& engine) {
+          return engine.StopContainer(id, t);
+        },
+        [this, name](const Status& status) {
+          if (!status.ok() && status.code() != Code::kNotFound)
+            Log(name, status.ToString() + " (while stopping the container)");
+        });
+  }
+
+  void RemoveStray(const ContainerInfo& c, const std::string& why) {
+    spdlog::warn("adopt: removing container {} ({}): {}", c.name, Short(c.id), why);
+    const std::string id = c.id;
+    Background(kReaperKey,
+               [id](DockerEngine& engine) { engine.RemoveContainer(id, true).IgnoreError(); });
+  }
+
   // ---- pool ----
 
   Status CheckFits(const ServiceConfig& c, int64_t mem_back, int64_t cpu_back) const {
@@ -274,11 +393,16 @@ class SupervisorImpl final : public Supervisor {
     return Status::Ok();
   }
 
+  // Callers check CheckFits first (adoption logs instead of reserving when it does not fit).
   void Reserve(Service& s) {
     if (s.record.reserved) return;
     free_mem_ -= s.record.config.mem_alloc_bytes;
     free_cpu_ -= s.record.config.cpu_shares;
     s.record.reserved = true;
+    if (free_mem_ < 0 || free_cpu_ < 0) {
+      spdlog::critical("pool: oversubscribed after reserving for {} (mem {} MiB, cpu {})",
+                       s.record.config.name, free_mem_ / kMiB, free_cpu_);
+    }
   }
 
   void Release(Service& s) {
@@ -288,7 +412,25 @@ class SupervisorImpl final : public Supervisor {
     s.record.reserved = false;
   }
 
-  // ---- transitions ----
+  // ---- bookkeeping ----
+
+  Service& NewService(const std::string& name) {
+    Service& s = services_[name];
+    s = Service{};
+    s.incarnation = ++last_incarnation_;
+    s.generation = ++last_generation_;
+    return s;
+  }
+
+  Service* Find(const std::string& name) {
+    auto it = services_.find(name);
+    return it == services_.end() ? nullptr : &it->second;
+  }
+
+  Service* Find(const std::string& name, uint64_t inc, uint64_t gen) {
+    Service* s = Find(name);
+    return s && s->incarnation == inc && s->generation == gen ? s : nullptr;
+  }
 
   void SetState(Service& s, ServiceState state) {
     s.state = state;
@@ -303,60 +445,64 @@ class SupervisorImpl final : public Supervisor {
 
   void Persist(Service& s, bool with_blobs) {
     Status status = store_.Save(s.record, with_blobs);
-    if (!status.ok())
+    if (!status.ok()) {
       spdlog::error("state: cannot save service {}: {}", s.record.config.name, status.message());
+    }
   }
 
-  // Drops timers and streams; their callbacks are ignored from now on (generation bumped by
-  // caller).
-  void Retire(Service& s) {
+  void CancelTimer(Service& s) {
     if (s.timer) loop_.Cancel(s.timer);
     s.timer = 0;
+  }
+
+  // Drops timers and streams of a service that is being replaced or purged.
+  void Retire(Service& s) {
+    CancelTimer(s);
     Reap(std::move(s.build));
     Reap(std::move(s.logs));
     Reap(std::move(s.stats));
+    s.stream_token = 0;
     s.generation = ++last_generation_;
   }
 
-  // Cancelling a stream joins its thread, which may take a moment: do it off the loop thread.
-  void Reap(std::shared_ptr<Stream> stream) {
-    if (stream) executor_.Run("reaper", [stream] { stream->Cancel(); });
-  }
+  // ---- building and starting ----
 
   void BeginBuild(Service& s) {
     const std::string name = s.record.config.name;
     const std::string dockerfile = GenerateDockerfile(s.record.config, config_.default_image);
-    s.record.image_tag = ImageTag(s.record.config, dockerfile, s.record.archive);
+    const std::string tag = ImageTag(s.record.config, dockerfile, s.record.archive);
+    s.record.image_tag = tag;
     s.record.container_id.clear();
     SetState(s, ServiceState::kBuilding);
-    const uint64_t gen = s.generation;
-    const std::string tag = s.record.image_tag;
     const std::string archive = s.record.archive;
-    executor_.Run(name, [this, name, gen, tag, dockerfile, archive] {
-      auto exists = engine_.ImageExists(tag);
-      loop_.Post([this, name, gen, tag, dockerfile, archive, exists] {
-        Service* s = Find(name, gen);
-        if (!s) return;
-        if (exists.ok() && *exists) {
-          Log(name, "[INFO] Image " + tag + " is up to date");
-          CreateAndStart(*s);
-          return;
-        }
-        Log(name, "[INFO] Building image " + tag);
-        s->build = engine_.Build(
-            {tag, dockerfile, archive, true},
-            [this, name](const std::string& line) {
-              loop_.Post([this, name, line] { Log(name, line); });
-            },
-            [this, name, gen](const Status& status) {
-              loop_.Post([this, name, gen, status] { OnBuildDone(name, gen, status); });
-            });
-      });
-    });
+    Async(
+        name, [tag](DockerEngine& engine) { return engine.ImageExists(tag); },
+        [this, name, inc = s.incarnation, gen = s.generation, tag, dockerfile,
+         archive](const Result<bool>& exists) {
+          Service* s = Find(name, inc, gen);
+          if (!s) return;
+          if (exists.ok() && *exists) {
+            Log(name, "[INFO] Image " + tag + " is up to date");
+            CreateAndStart(*s);
+            return;
+          }
+          Log(name, "[INFO] Building image " + tag + "...");
+          auto post = Poster();
+          s->build = engine_.Build(
+              {tag, dockerfile, archive, true},
+              [this, post, name, inc, gen](const std::string& line) {
+                post([this, name, inc, gen, line] {
+                  if (Find(name, inc, gen)) Log(name, line);
+                });
+              },
+              [this, post, name, inc, gen](const Status& status) {
+                post([this, name, inc, gen, status] { OnBuildDone(name, inc, gen, status); });
+              });
+        });
   }
 
-  void OnBuildDone(const std::string& name, uint64_t gen, const Status& status) {
-    Service* s = Find(name, gen);
+  void OnBuildDone(const std::string& name, uint64_t inc, uint64_t gen, const Status& status) {
+    Service* s = Find(name, inc, gen);
     if (!s) return;
     Reap(std::move(s->build));
     if (!status.ok()) {
@@ -374,12 +520,12 @@ class SupervisorImpl final : public Supervisor {
     spec.name = "spawnpoint_" + config_.alias + "_" + c.name;
     spec.image = s.record.image_tag;
     spec.labels = {{kPathLabel, config_.path},
-                   {"io.spawnpoint.alias", config_.alias},
+                   {kAliasLabel, config_.alias},
                    {kServiceLabel, c.name},
                    {kConfigLabel, ServiceConfigToYaml(c)}};
     spec.memory_bytes = c.mem_alloc_bytes;
     spec.cpu_shares = c.cpu_shares;
-    spec.network_mode = c.use_host_net ? "host" : "none";
+    spec.network_mode = c.use_host_net ? "host" : "";  // the engine's default otherwise
     spec.volumes = c.volumes;
     spec.devices = c.devices;
     spec.env = {"SPAWNPOINT_BROKER=" + config_.container_broker,
@@ -394,134 +540,159 @@ class SupervisorImpl final : public Supervisor {
   void CreateAndStart(Service& s) {
     const std::string name = s.record.config.name;
     s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
+    s.die_seen = false;
     SetState(s, ServiceState::kStarting);
-    const uint64_t gen = s.generation;
-    const ContainerSpec spec = SpecFor(s);
-    const std::string entity = s.record.entity;
-    executor_.Run(name, [this, name, gen, spec, entity] {
-      auto id = engine_.CreateContainer(spec);
-      if (!id.ok() && id.status().code() == Code::kConflict) {
-        // A container left behind under our name (e.g. by a crash mid-deploy): replace it.
-        engine_.RemoveContainer(spec.name, true).IgnoreError();
-        id = engine_.CreateContainer(spec);
-      }
-      Status status = id.status();
-      if (id.ok() && !entity.empty()) {
-        TarWriter tar;
-        tar.AddFile("entity.key", entity, 0600);
-        status = engine_.PutArchive(*id, kServiceWorkDir, tar.Finish());
-      }
-      if (status.ok()) status = engine_.StartContainer(*id);
-      const std::string container = id.ok() ? *id : "";
-      loop_.Post([this, name, gen, container, status] {
-        OnContainerStarted(name, gen, container, status, false);
-      });
-    });
+    Async(
+        name,
+        [spec = SpecFor(s), entity = s.record.entity](DockerEngine& engine) {
+          auto id = engine.CreateContainer(spec);
+          if (!id.ok() && id.status().code() == Code::kConflict) {
+            // A container left under our name (e.g. by a crash mid-deploy): replace it.
+            engine.RemoveContainer(spec.name, true).IgnoreError();
+            id = engine.CreateContainer(spec);
+          }
+          if (!id.ok()) return Launch{"", id.status()};
+          Status status;
+          if (!entity.empty()) {
+            TarWriter tar;
+            tar.AddFile("entity.key", entity, 0600);
+            status = engine.PutArchive(*id, kServiceWorkDir, tar.Finish());
+          }
+          if (status.ok()) status = engine.StartContainer(*id);
+          return Launch{*id, status};
+        },
+        [this, name, inc = s.incarnation, gen = s.generation](const Launch& launch) {
+          OnStarted(name, inc, gen, launch, /*is_restart=*/false, /*created=*/true);
+        });
   }
 
   void StartExisting(Service& s) {
     const std::string name = s.record.config.name;
     s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
+    s.die_seen = false;
     SetState(s, ServiceState::kStarting);
-    const uint64_t gen = s.generation;
     const std::string id = s.record.container_id;
-    executor_.Run(name, [this, name, gen, id] {
-      Status status = engine_.StartContainer(id);
-      loop_.Post(
-          [this, name, gen, id, status] { OnContainerStarted(name, gen, id, status, true); });
-    });
+    Async(
+        name, [id](DockerEngine& engine) { return engine.StartContainer(id); },
+        [this, name, inc = s.incarnation, gen = s.generation, id](const Status& status) {
+          OnStarted(name, inc, gen, {id, status}, /*is_restart=*/true, /*created=*/false);
+        });
   }
 
-  void OnContainerStarted(const std::string& name, uint64_t gen, const std::string& id,
-                          const Status& status, bool is_restart) {
-    auto it = services_.find(name);
-    if (it == services_.end()) return;
-    Service& s = it->second;
-    if (s.generation != gen) {
-      // Stopped (or replaced) while starting: make sure the new container does not keep running.
-      if (!id.empty() && id != s.record.container_id && status.ok()) {
-        executor_.Run(name, [this, id] { engine_.RemoveContainer(id, true).IgnoreError(); });
-      } else if (s.state == ServiceState::kZombie && status.ok() && !id.empty()) {
-        const auto timeout = duration_cast<seconds>(s.record.config.stop_timeout);
-        executor_.Run(name,
-                      [this, id, timeout] { engine_.StopContainer(id, timeout).IgnoreError(); });
-      }
-      if (s.state == ServiceState::kZombie && !id.empty() && s.record.container_id.empty()) {
-        s.record.container_id = id;
-        Persist(s, false);
+  // Starts the service's container again, or makes a new one if it has none.
+  void Relaunch(Service& s) {
+    if (s.record.container_id.empty()) {
+      BeginBuild(s);
+    } else {
+      StartExisting(s);
+    }
+  }
+
+  void OnStarted(const std::string& name, uint64_t inc, uint64_t gen, const Launch& launch,
+                 bool is_restart, bool created) {
+    Service* s = Find(name);
+    if (!s || s->incarnation != inc) {
+      // Replaced or purged meanwhile: what this deployment made must not linger.
+      if (created && !launch.id.empty()) {
+        spdlog::info("service {}: removing container {} of a deployment that is gone", name,
+                     Short(launch.id));
+        const std::string id = launch.id;
+        Background(name,
+                   [id](DockerEngine& engine) { engine.RemoveContainer(id, true).IgnoreError(); });
       }
       return;
     }
-    if (!id.empty()) s.record.container_id = id;
-    if (!status.ok()) {
-      Log(name, status.ToString());
-      BecomeZombie(s, "its container could not be started");
+    if (s->generation != gen) {
+      // Stopped while starting (the only command that moves a starting service on): keep the
+      // container for a revival, but do not let it run.
+      if (!launch.id.empty() && s->record.container_id.empty()) {
+        s->record.container_id = launch.id;
+        Persist(*s, false);
+      }
+      if (s->state == ServiceState::kZombie && launch.status.ok() &&
+          launch.id == s->record.container_id) {
+        StopInBackground(name, launch.id, s->record.config.stop_timeout);
+      }
       return;
     }
-    if (is_restart) ++s.record.restarts;
-    s.started_at = loop_.Now();
-    s.backoff = Duration(0);
-    SetState(s, ServiceState::kRunning);
+    if (!launch.id.empty()) s->record.container_id = launch.id;
+    if (!launch.status.ok()) {
+      Log(name, launch.status.ToString() + " (while starting the container)");
+      if (!created && launch.status.code() == Code::kNotFound) {
+        Log(name, "[INFO] The container is gone; making a new one");
+        s->record.container_id.clear();
+        BeginBuild(*s);
+        return;
+      }
+      if (s->record.config.auto_restart) {
+        ScheduleRestart(*s, /*failed_start=*/true);
+      } else {
+        BecomeZombie(*s, "its container could not be started");
+      }
+      return;
+    }
+    if (is_restart) ++s->record.restarts;
+    s->started_at = loop_.Now();
+    s->backoff = Duration(0);
+    SetState(*s, ServiceState::kRunning);
     Log(name, "[SUCCESS] Service container has started");
-    Attach(s, s.start_requested_unix_ns);
+    Attach(*s, s->start_requested_unix_ns);
+    if (s->die_seen) Verify(*s, false);  // it may have died before we knew it ran
   }
 
   // Follows the container's output from `since_unix_ns` (0: from now) and its stats.
   void Attach(Service& s, int64_t since_unix_ns) {
     const std::string name = s.record.config.name;
-    const uint64_t gen = s.generation;
+    const uint64_t token = ++last_token_;
     const std::string id = s.record.container_id;
     Reap(std::move(s.logs));
     Reap(std::move(s.stats));
+    s.stream_token = token;
+    auto post = Poster();
     s.logs = engine_.FollowLogs(
         id, since_unix_ns,
-        [this, name](const LogLine& l) {
-          loop_.Post([this, name, l] { observer_.OnServiceLog(name, l.stream, l.text); });
+        [this, post, name, token](const LogLine& l) {
+          post([this, name, token, l] {
+            Service* s = Find(name);
+            if (s && s->stream_token == token) observer_.OnServiceLog(name, l.stream, l.text);
+          });
         },
         [](const Status&) {});
     s.stats = engine_.FollowStats(
         id,
-        [this, name, gen](const ContainerStats& st) {
-          loop_.Post([this, name, gen, st] {
-            if (Service* s = Find(name, gen)) s->usage = st;
+        [this, post, name, token](const ContainerStats& st) {
+          post([this, name, token, st] {
+            Service* s = Find(name);
+            if (s && s->stream_token == token && s->state == ServiceState::kRunning) s->usage = st;
           });
         },
         [](const Status&) {});
   }
 
-  void BecomeZombie(Service& s, const std::string& why) {
-    Retire(s);
-    Release(s);
-    s.record.stopped = true;
-    s.usage = {};
-    s.backoff = Duration(0);
-    s.record.zombie_deadline_unix_ns =
-        ToUnixNanos(loop_.WallNow()) +
-        duration_cast<std::chrono::nanoseconds>(config_.zombie_period).count();
-    SetState(s, ServiceState::kZombie);
-    Log(s.record.config.name, "[INFO] Service is a zombie (" + why + "); it can be restarted for " +
-                                  FormatDuration(config_.zombie_period));
-    ArmPurge(s, config_.zombie_period);
-  }
+  // ---- death, restart, zombies ----
 
-  void ArmPurge(Service& s, Duration delay) {
+  // Asks the engine whether the running container still runs; if not, handles its death. Used on
+  // a die event (which may belong to a restart we asked for) and after the event stream was lost.
+  void Verify(Service& s, bool reattach) {
     const std::string name = s.record.config.name;
-    const uint64_t gen = s.generation;
-    s.timer = loop_.RunAfter(delay, [this, name, gen] { Purge(name, gen); });
-  }
-
-  void Purge(const std::string& name, uint64_t gen) {
-    Service* s = Find(name, gen);
-    if (!s) return;
-    const std::string id = s->record.container_id;
-    if (!id.empty())
-      executor_.Run(name, [this, id] { engine_.RemoveContainer(id, true).IgnoreError(); });
-    Status removed = store_.Remove(name);
-    if (!removed.ok())
-      spdlog::error("state: cannot remove service {}: {}", name, removed.message());
-    Retire(*s);
-    services_.erase(name);
-    observer_.OnServicePurged(name);
+    const std::string id = s.record.container_id;
+    Async(
+        name, [id](DockerEngine& engine) { return engine.InspectContainer(id); },
+        [this, name, inc = s.incarnation, gen = s.generation,
+         reattach](const Result<ContainerInfo>& info) {
+          Service* s = Find(name, inc, gen);  // anything that happened since has its own handling
+          if (!s || s->state != ServiceState::kRunning) return;
+          if (info.ok() && info->running) {
+            if (reattach) Attach(*s, 0);
+            return;
+          }
+          if (!info.ok() && info.status().code() != Code::kNotFound) {
+            spdlog::warn("service {}: cannot inspect its container: {}", name,
+                         info.status().message());
+            return;  // the engine is in trouble: its reconnection resyncs again
+          }
+          OnDeath(*s, info.ok() ? info->exit_code : -1);
+        });
   }
 
   void OnDeath(Service& s, int exit_code) {
@@ -529,135 +700,241 @@ class SupervisorImpl final : public Supervisor {
     s.record.exit_code = exit_code;
     Reap(std::move(s.stats));
     s.usage = {};
+    Log(name, "[INFO] Service exited with code " + std::to_string(exit_code));
     if (!s.record.config.auto_restart) {
-      Log(name, "[INFO] Service exited with code " + std::to_string(exit_code));
       BecomeZombie(s, "it exited and autoRestart is off");
       return;
     }
-    const auto uptime = loop_.Now() - s.started_at;
-    s.quick_deaths = uptime >= kStableUptime ? 1 : s.quick_deaths + 1;
-    Duration delay = s.record.config.restart_interval;
+    if (!s.record.reserved) {  // adopted without fitting: restart only if it fits now
+      Status fits = CheckFits(s.record.config, 0, 0);
+      if (!fits.ok()) {
+        Log(name, fits.ToString());
+        BecomeZombie(s, "it no longer fits this spawnpoint");
+        return;
+      }
+      Reserve(s);
+    }
+    ScheduleRestart(s, /*failed_start=*/false);
+  }
+
+  // restartInt after the death; doubling (with jitter, capped at maxRestartInt) while it keeps
+  // dying soon after each start.
+  void ScheduleRestart(Service& s, bool failed_start) {
+    const std::string name = s.record.config.name;
+    const ServiceConfig& c = s.record.config;
+    const bool stable = !failed_start && loop_.Now() - s.started_at >= kStableUptime;
+    s.quick_deaths = stable ? 1 : s.quick_deaths + 1;
+    Duration delay = c.restart_interval;
     s.backoff = Duration(0);
     if (s.quick_deaths > 1) {
-      const Duration base =
-          std::max<Duration>(s.record.config.restart_interval, std::chrono::seconds(1));
-      const int doublings = std::min(s.quick_deaths - 1, 30);
-      const double grown = static_cast<double>(base.count()) *
-                           static_cast<double>(int64_t{1} << std::min(doublings, 40));
-      const double capped = std::min(
-          grown * jitter_(), static_cast<double>(s.record.config.max_restart_interval.count()));
-      delay = std::max(Duration(static_cast<int64_t>(capped)), s.record.config.restart_interval);
+      const Duration base = std::max<Duration>(c.restart_interval, std::chrono::seconds(1));
+      const int doublings = std::min(s.quick_deaths - 1, 40);
+      const double grown =
+          static_cast<double>(base.count()) * static_cast<double>(1LL << doublings);
+      const double cap =
+          static_cast<double>(std::max(c.max_restart_interval, c.restart_interval).count());
+      const double jittered = std::min(grown * jitter_(), cap);
+      delay = std::max(Duration(static_cast<int64_t>(jittered)), c.restart_interval);
       s.backoff = delay;
     }
     SetState(s, ServiceState::kRestarting);
-    Log(name, "[INFO] Service exited with code " + std::to_string(exit_code) + "; restarting in " +
-                  FormatDuration(delay) + " (restart " + std::to_string(s.record.restarts + 1) +
-                  ")");
+    Log(name, "[INFO] Restarting in " + FormatDuration(delay) + " (attempt " +
+                  std::to_string(s.record.restarts + 1) + ")");
     if (s.backoff.count()) {
       Log(name, "[WARN] Service keeps dying soon after it starts (" +
-                    std::to_string(s.quick_deaths) + " times); backing off to " +
+                    std::to_string(s.quick_deaths) + " times in a row); backing off to " +
                     FormatDuration(delay));
     }
-    const uint64_t gen = s.generation;
-    s.timer = loop_.RunAfter(delay, [this, name, gen] {
-      if (Service* s = Find(name, gen)) {
+    s.timer = loop_.RunAfter(delay, [this, name, inc = s.incarnation, gen = s.generation] {
+      if (Service* s = Find(name, inc, gen)) {
         s->timer = 0;
-        StartExisting(*s);
+        Relaunch(*s);
       }
     });
   }
 
+  // Releases the reservation; the service stays visible and restartable until the deadline
+  // (0: zombiePeriod from now), then it is purged.
+  void BecomeZombie(Service& s, const std::string& why, int64_t deadline_unix_ns = 0) {
+    CancelTimer(s);
+    Reap(std::move(s.build));
+    Reap(std::move(s.stats));  // logs go on: the stream ends with the container's last line
+    Release(s);
+    s.record.stopped = true;
+    s.usage = {};
+    s.backoff = Duration(0);
+    const int64_t now_ns = ToUnixNanos(loop_.WallNow());
+    s.record.zombie_deadline_unix_ns =
+        deadline_unix_ns
+            ? deadline_unix_ns
+            : now_ns + duration_cast<std::chrono::nanoseconds>(config_.zombie_period).count();
+    SetState(s, ServiceState::kZombie);
+    const auto left = duration_cast<Duration>(
+        std::chrono::nanoseconds(std::max<int64_t>(0, s.record.zombie_deadline_unix_ns - now_ns)));
+    Log(s.record.config.name, "[INFO] Service is a zombie (" + why + "); it can be restarted for " +
+                                  FormatDuration(left));
+    const std::string name = s.record.config.name;
+    s.timer = loop_.RunAfter(
+        left, [this, name, inc = s.incarnation, gen = s.generation] { Purge(name, inc, gen); });
+  }
+
+  void Purge(const std::string& name, uint64_t inc, uint64_t gen) {
+    Service* s = Find(name, inc, gen);
+    if (!s) return;
+    s->timer = 0;
+    const std::string id = s->record.container_id;
+    Log(name, "[INFO] Service purged");
+    Retire(*s);
+    services_.erase(name);
+    observer_.OnServicePurged(name);
+    // The record goes only once the container has: a crash in between leaves a zombie to purge
+    // again, never a container nobody knows.
+    Async(
+        name,
+        [id](DockerEngine& engine) {
+          return id.empty() ? Status::Ok() : engine.RemoveContainer(id, true);
+        },
+        [this, name](const Status& removed) {
+          if (!removed.ok() && removed.code() != Code::kNotFound) {
+            spdlog::error("service {}: cannot remove its container: {}; the next start retries",
+                          name, removed.message());
+            return;
+          }
+          if (services_.count(name))
+            return;  // deployed again meanwhile: the record is the new one's
+          Status status = store_.Remove(name);
+          if (!status.ok())
+            spdlog::error("state: cannot remove service {}: {}", name, status.message());
+        });
+  }
+
   void OnEngineEvent(const EngineEvent& e) {
-    auto label = e.labels.find(kPathLabel);
-    if (label == e.labels.end() || label->second != config_.path) return;
-    for (auto& [name, s] : services_) {
-      if (s.record.container_id != e.container_id) continue;
-      if (e.kind == EngineEvent::Kind::kOom)
-        Log(name, "[WARN] Service ran out of memory (memAlloc " +
-                      FormatSize(s.record.config.mem_alloc_bytes) + ")");
-      if (e.kind != EngineEvent::Kind::kDie) return;
-      if (s.expected_dies > 0) {
-        --s.expected_dies;
-        return;
+    auto path = e.labels.find(kPathLabel);
+    if (path != e.labels.end() && path->second != config_.path) return;
+    Service* s = nullptr;
+    auto label = e.labels.find(kServiceLabel);
+    if (path != e.labels.end() && label != e.labels.end()) {
+      s = Find(label->second);
+    } else {
+      for (auto& [name, candidate] : services_) {
+        if (candidate.record.container_id == e.container_id) s = &candidate;
       }
-      if (s.state == ServiceState::kRunning)
-        OnDeath(s, e.exit_code);
-      else
-        s.record.exit_code = e.exit_code;
+    }
+    if (!s) return;
+    const std::string& name = s->record.config.name;
+    if (e.kind == EngineEvent::Kind::kOom) {
+      Log(name, "[WARN] Service ran out of memory (memAlloc " +
+                    FormatSize(s->record.config.mem_alloc_bytes) + ")");
       return;
+    }
+    if (e.kind != EngineEvent::Kind::kDie) return;
+    if (s->state == ServiceState::kStarting) {
+      // Its container id may not be known yet, and the die may be our own restart's.
+      s->die_seen = true;
+      return;
+    }
+    if (e.container_id != s->record.container_id) return;  // an earlier container's
+    if (s->state == ServiceState::kRunning) {
+      Verify(*s, false);  // the die may be our own restart's, reported late
+    } else {
+      s->record.exit_code = e.exit_code;
     }
   }
 
-  // After the event stream was lost: whatever died meanwhile is handled as if its event had come.
+  // After the event stream was lost: whatever died meanwhile is handled as if its event had come,
+  // and the log and stats streams of the living are attached again.
   void Resync() {
     spdlog::info("engine: event stream reconnected; checking every service's container");
     for (auto& [name, s] : services_) {
-      if (s.state != ServiceState::kRunning || s.record.container_id.empty()) continue;
-      auto info = engine_.InspectContainer(s.record.container_id);
-      if (info.ok() && info->running) {
-        Attach(s, 0);
-        continue;
-      }
-      s.expected_dies = 0;
-      OnDeath(s, info.ok() ? info->exit_code : -1);
+      if (s.state == ServiceState::kRunning) Verify(s, true);
     }
+  }
+
+  // ---- adoption ----
+
+  static std::optional<ContainerInfo> FindInfo(const std::vector<ContainerInfo>& infos,
+                                               const std::string& id) {
+    for (const auto& c : infos) {
+      if (c.id == id) return c;
+    }
+    return std::nullopt;
+  }
+
+  // A record rebuilt from a container's labels (the running one preferred).
+  std::optional<ServiceRecord> Recover(const std::string& name,
+                                       const std::vector<ContainerInfo>& infos) {
+    std::vector<const ContainerInfo*> order;
+    for (const auto& c : infos) {
+      if (c.running) order.push_back(&c);
+    }
+    for (const auto& c : infos) {
+      if (!c.running) order.push_back(&c);
+    }
+    for (const ContainerInfo* c : order) {
+      auto label = c->labels.find(kConfigLabel);
+      if (label == c->labels.end()) continue;
+      auto config = ParseServiceConfig(label->second, "label of container " + c->name);
+      if (!config.ok() || config->name != name) continue;
+      ServiceRecord record;
+      record.config = *config;
+      record.container_id = c->id;
+      record.image_tag = c->image;
+      return record;
+    }
+    return std::nullopt;
   }
 
   void Adopt(ServiceRecord record, const std::optional<ContainerInfo>& info) {
     const std::string name = record.config.name;
-    Service& s = services_[name];
-    const bool was_reserved = record.reserved;
+    Service& s = NewService(name);
     s.record = std::move(record);
-    s.record.reserved = false;
-    if (info) s.record.container_id = info->id;
+    s.record.reserved = false;  // taken again below, with checks
+    if (!info) s.record.container_id.clear();
     const bool alive = info && info->running;
-    if (alive || (!s.record.stopped && s.record.config.auto_restart) ||
-        (!s.record.stopped && !info)) {
-      Status fits = CheckFits(s.record.config, 0, 0);
-      if (!fits.ok()) {
-        spdlog::error("adopt: service {} no longer fits the pool ({}); it keeps running unreserved",
-                      name, fits.message());
-      } else {
-        Reserve(s);
+    if (info && !alive) s.record.exit_code = info->exit_code;
+    if (s.record.stopped) {
+      if (alive) {
+        spdlog::warn("adopt: service {} was stopped but its container runs; stopping it", name);
+        StopInBackground(name, info->id, s.record.config.stop_timeout);
       }
+      BecomeZombie(s, "stopped before spawnd restarted", s.record.zombie_deadline_unix_ns);
+      return;
     }
-    (void)was_reserved;
+    Status fits = CheckFits(s.record.config, 0, 0);
     if (alive) {
-      spdlog::info("adopt: service {} is running in {}; supervising it", name,
-                   info->id.substr(0, 12));
+      if (fits.ok()) {
+        Reserve(s);
+      } else {
+        spdlog::error(
+            "adopt: service {} no longer fits the pool ({}); it keeps running, unreserved, and is "
+            "supervised as before",
+            name, fits.message());
+        Log(name, "[WARN] " + fits.message() + " (adopted unreserved)");
+      }
+      spdlog::info("adopt: service {} is running in {}; supervising it", name, Short(info->id));
       s.started_at = loop_.Now();
       SetState(s, ServiceState::kRunning);
       Attach(s, 0);
       return;
     }
-    if (!s.record.stopped && info && s.record.config.auto_restart) {
-      spdlog::info("adopt: service {} died while spawnd was away; restarting it", name);
-      s.record.exit_code = info->exit_code;
-      StartExisting(s);
+    if (info && !s.record.config.auto_restart) {
+      BecomeZombie(s, "it exited while spawnd was away");
       return;
     }
-    if (!s.record.stopped && !info) {
+    if (!fits.ok()) {
+      spdlog::error("adopt: service {} cannot be started again: {}", name, fits.message());
+      Log(name, fits.ToString());
+      BecomeZombie(s, "it no longer fits this spawnpoint");
+      return;
+    }
+    Reserve(s);
+    if (info) {
+      spdlog::info("adopt: service {} died while spawnd was away; restarting it", name);
+      StartExisting(s);
+    } else {
       spdlog::info("adopt: service {} has no container; deploying it again", name);
       BeginBuild(s);
-      return;
     }
-    // A zombie, or dead without autoRestart: a zombie for what is left of its period.
-    Release(s);
-    if (info) s.record.exit_code = info->exit_code;
-    const int64_t now_ns = ToUnixNanos(loop_.WallNow());
-    if (!s.record.stopped || s.record.zombie_deadline_unix_ns == 0) {
-      s.record.stopped = true;
-      s.record.zombie_deadline_unix_ns =
-          now_ns + duration_cast<std::chrono::nanoseconds>(config_.zombie_period).count();
-    }
-    SetState(s, ServiceState::kZombie);
-    ArmPurge(s, duration_cast<Duration>(std::chrono::nanoseconds(
-                    std::max<int64_t>(0, s.record.zombie_deadline_unix_ns - now_ns))));
-  }
-
-  Service* Find(const std::string& name, uint64_t gen) {
-    auto it = services_.find(name);
-    return it != services_.end() && it->second.generation == gen ? &it->second : nullptr;
   }
 
   ServiceSnapshot Snapshot(const Service& s) const {
@@ -669,6 +946,7 @@ class SupervisorImpl final : public Supervisor {
     out.restarts = s.record.restarts;
     out.exit_code = s.record.exit_code;
     out.backoff = s.backoff;
+    out.reserved = s.record.reserved;
     out.usage = s.usage;
     return out;
   }
@@ -680,10 +958,15 @@ class SupervisorImpl final : public Supervisor {
   Executor& executor_;
   SupervisorObserver& observer_;
   JitterSource jitter_;
-  int64_t free_mem_;  // signed: a bug shows as a negative number in the heartbeat, not a wrap
+  // Read by tasks Posted from other threads, written only on the loop thread: false once shut down.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // Signed: a bug would show as a negative number in the heartbeat, never as a wrap-around.
+  int64_t free_mem_;
   int64_t free_cpu_;
   std::map<std::string, Service> services_;
+  uint64_t last_incarnation_ = 0;
   uint64_t last_generation_ = 0;  // generations are unique across services and their replacements
+  uint64_t last_token_ = 0;
   std::unique_ptr<Stream> events_;
 };
 

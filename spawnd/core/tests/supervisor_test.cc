@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
@@ -54,10 +55,20 @@ class SupervisorTest : public ::testing::Test {
   }
 
   void Make() {
+    Executor& executor = manual_ ? static_cast<Executor&>(manual_executor_) : executor_;
     supervisor_ =
-        MakeSupervisor(config_, engine_, loop_, store_, executor_, observer_, [] { return 1.0; });
+        MakeSupervisor(config_, engine_, loop_, store_, executor, observer_, [] { return 1.0; });
     ASSERT_TRUE(supervisor_->Start().ok());
+    Settle();
+  }
+
+  // Runs everything runnable now: loop tasks, and (with the manual executor) queued engine calls.
+  void Settle() {
     loop_.RunPending();
+    while (manual_ && manual_executor_.Pending()) {
+      manual_executor_.RunAll();
+      loop_.RunPending();
+    }
   }
 
   static ServiceConfig Config(const std::string& name, int64_t mem_mib = 64, int64_t cpu = 128) {
@@ -78,7 +89,7 @@ class SupervisorTest : public ::testing::Test {
     request.archive = std::move(archive);
     request.replace = replace;
     Status s = supervisor_->Deploy(request);
-    loop_.RunPending();
+    Settle();
     return s;
   }
 
@@ -91,10 +102,12 @@ class SupervisorTest : public ::testing::Test {
   ServiceState StateOf(const std::string& name) { return Get(name).value().state; }
   std::string ContainerOf(const std::string& name) { return Get(name).value().container_id; }
 
+  // free == total - live reservations, never negative; zombies hold nothing, the living do.
   void ExpectPoolAddsUp() {
     int64_t mem = 0, cpu = 0;
     for (const auto& s : supervisor_->Services()) {
-      if (s.state != ServiceState::kZombie) {
+      ASSERT_EQ(s.reserved, s.state != ServiceState::kZombie) << s.name;
+      if (s.reserved) {
         mem += s.config.mem_alloc_bytes;
         cpu += s.config.cpu_shares;
       }
@@ -111,6 +124,8 @@ class SupervisorTest : public ::testing::Test {
   ManualEventLoop loop_;
   MemoryStateStore store_;
   InlineExecutor executor_;
+  ManualExecutor manual_executor_;
+  bool manual_ = false;  // engine calls wait in manual_executor_ until the test runs them
   RecordingObserver observer_;
   std::unique_ptr<Supervisor> supervisor_;
 };
@@ -133,7 +148,11 @@ TEST_F(SupervisorTest, DeployBuildsCreatesAndRunsWithinLimits) {
   EXPECT_EQ(spec.name, "spawnpoint_sp_web");
   EXPECT_EQ(spec.memory_bytes, 64 * kMiB);
   EXPECT_EQ(spec.cpu_shares, 128);
-  EXPECT_EQ(spec.network_mode, "none");
+  EXPECT_EQ(spec.network_mode, "");  // the engine's default
+  EXPECT_EQ(spec.labels.at(kAliasLabel), "sp");
+  EXPECT_EQ(ParseServiceConfig(spec.labels.at(kConfigLabel), "label").value(), c);
+  EXPECT_THAT(spec.env, Contains("SPAWNPOINT_PATH=test/sp"));
+  EXPECT_TRUE(observer_.Logged("web", "spawnd: Step 1/1 : FROM fake"));  // build output
   EXPECT_EQ(spec.labels.at(kPathLabel), "test/sp");
   EXPECT_EQ(spec.labels.at(kServiceLabel), "web");
   EXPECT_THAT(spec.env, Contains("SPAWNPOINT_SERVICE_TOPIC=test/sp/s.spawnpoint/web"));
@@ -510,6 +529,371 @@ TEST_F(SupervisorTest, RandomInterleavingsNeverOversubscribeOrLeak) {
       ADD_FAILURE() << "pool broken at step " << step;
       return;
     }
+  }
+}
+
+// ---- more refusals, entity, persistence failures ----
+
+TEST_F(SupervisorTest, InvalidConfigsAreRefusedWithTheReason) {
+  Make();
+  ServiceConfig no_run = Config("norun");
+  no_run.run.clear();
+  Status s = Deploy(no_run);
+  EXPECT_EQ(s.code(), Code::kBadRequest);
+  EXPECT_THAT(s.message(), HasSubstr("run is required"));
+  ServiceConfig tiny = Config("tiny");
+  tiny.mem_alloc_bytes = 0;
+  EXPECT_EQ(Deploy(tiny).code(), Code::kBadRequest);
+  ServiceConfig env = Config("env");
+  env.env = {"NOEQUALS"};
+  EXPECT_THAT(Deploy(env).message(), HasSubstr("KEY=value"));
+  EXPECT_EQ(Deploy(Config("bad/name")).code(), Code::kBadRequest);
+  EXPECT_TRUE(supervisor_->Services().empty());
+  EXPECT_EQ(engine_.CountCalls("CreateContainer"), 0u);
+  ExpectPoolAddsUp();
+}
+
+TEST_F(SupervisorTest, EntityIsCopiedInBeforeTheContainerStarts) {
+  Make();
+  proto::DeployRequest request;
+  request.config = Config("secret");
+  request.archive = TarWriter().Finish();
+  request.entity = "private key bytes";
+  ASSERT_TRUE(supervisor_->Deploy(request).ok());
+  loop_.RunPending();
+  ASSERT_EQ(StateOf("secret"), ServiceState::kRunning);
+  const auto calls = engine_.Calls();
+  auto put = std::find_if(calls.begin(), calls.end(),
+                          [](const std::string& c) { return c.rfind("PutArchive", 0) == 0; });
+  auto start = std::find_if(calls.begin(), calls.end(),
+                            [](const std::string& c) { return c.rfind("StartContainer", 0) == 0; });
+  ASSERT_NE(put, calls.end());
+  EXPECT_LT(put, start);
+  EXPECT_THAT(*put, HasSubstr("/srv/spawnpoint"));
+  EXPECT_THAT(engine_.Containers().begin()->second.spec.env,
+              Contains("SPAWNPOINT_ENTITY=/srv/spawnpoint/entity.key"));
+  EXPECT_EQ(store_.records["secret"].entity, "private key bytes");
+}
+
+TEST_F(SupervisorTest, AFailingStateStoreIsLoggedAndServicesGoOn) {
+  Make();
+  store_.fail_writes = true;
+  ASSERT_TRUE(Deploy(Config("w")).ok());
+  EXPECT_EQ(StateOf("w"), ServiceState::kRunning);
+  ExpectPoolAddsUp();
+}
+
+TEST_F(SupervisorTest, OomIsReportedInTheServiceLog) {
+  Make();
+  ASSERT_TRUE(Deploy(Config("hungry")).ok());
+  engine_.EmitEvent({EngineEvent::Kind::kOom, "oom", ContainerOf("hungry"), 0,
+                     engine_.Containers()[ContainerOf("hungry")].spec.labels, 0});
+  loop_.RunPending();
+  EXPECT_TRUE(observer_.Logged("hungry", "ran out of memory"));
+}
+
+TEST_F(SupervisorTest, RestartDuringABuildStartsOnceBuiltAndRestartWhileWaitingRestartsNow) {
+  Make();
+  engine_.HoldBuilds(true);
+  ServiceConfig c = Config("b");
+  c.auto_restart = true;
+  c.restart_interval = minutes(1);
+  ASSERT_TRUE(Deploy(c).ok());
+  ASSERT_TRUE(supervisor_->Restart("b").ok());  // never a 404 while building
+  loop_.RunPending();
+  engine_.CompleteBuild(0, Status::Ok());
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("b"), ServiceState::kRunning);
+  EXPECT_EQ(engine_.CountCalls("StartContainer"), 1u);
+  loop_.AdvanceBy(minutes(20));
+  engine_.Die(ContainerOf("b"), 1);
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("b"), ServiceState::kRestarting);
+  ASSERT_TRUE(supervisor_->Restart("b").ok());  // no need to wait out restartInt
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("b"), ServiceState::kRunning);
+  loop_.AdvanceBy(minutes(2));  // the cancelled timer does not start it a second time
+  EXPECT_EQ(engine_.CountCalls("StartContainer"), 2u);
+}
+
+TEST_F(SupervisorTest, RestartLogsTheDelayAndAttempt) {
+  Make();
+  ServiceConfig c = Config("s");
+  c.auto_restart = true;
+  c.restart_interval = seconds(2);
+  ASSERT_TRUE(Deploy(c).ok());
+  engine_.Die(ContainerOf("s"), 1);
+  loop_.RunPending();
+  EXPECT_TRUE(observer_.Logged("s", "spawnd: [INFO] Restarting in 2s (attempt 1)"));
+}
+
+TEST_F(SupervisorTest, ZombieWhoseContainerVanishedGetsANewOneOnRevival) {
+  Make();
+  ASSERT_TRUE(Deploy(Config("v")).ok());
+  ASSERT_TRUE(supervisor_->Stop("v").ok());
+  loop_.RunPending();
+  const std::string old_id = ContainerOf("v");
+  ASSERT_TRUE(engine_.RemoveContainer(old_id, true).ok());  // someone ran docker rm
+  ASSERT_TRUE(supervisor_->Restart("v").ok());
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("v"), ServiceState::kRunning);
+  EXPECT_NE(ContainerOf("v"), old_id);
+  ExpectPoolAddsUp();
+}
+
+// ---- races, with engine calls held in a ManualExecutor ----
+
+TEST_F(SupervisorTest, StopWhileTheContainerIsBeingCreatedKeepsItStoppedForARevival) {
+  manual_ = true;
+  Make();
+  ASSERT_TRUE(supervisor_->Deploy({"r", Config("s"), TarWriter().Finish(), false, ""}).ok());
+  // ImageExists, then the build: the create-and-start is queued, not run.
+  manual_executor_.RunAll();
+  loop_.RunPending();
+  ASSERT_EQ(StateOf("s"), ServiceState::kStarting);
+  ASSERT_THAT(manual_executor_.PendingKeys(), Contains("s"));  // the create-and-start
+  ASSERT_TRUE(supervisor_->Stop("s").ok());
+  EXPECT_EQ(StateOf("s"), ServiceState::kZombie);
+  Settle();  // the container is made and started, then stopped
+  EXPECT_EQ(StateOf("s"), ServiceState::kZombie);
+  auto containers = engine_.Containers();
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_FALSE(containers.begin()->second.running);
+  EXPECT_EQ(ContainerOf("s"), containers.begin()->first);
+  ExpectPoolAddsUp();
+  ASSERT_TRUE(supervisor_->Restart("s").ok());
+  Settle();
+  EXPECT_EQ(StateOf("s"), ServiceState::kRunning);
+  EXPECT_EQ(ContainerOf("s"), containers.begin()->first);
+}
+
+TEST_F(SupervisorTest, ReplaceWhileTheOldContainerIsBeingCreatedLeavesOnlyTheNewOne) {
+  manual_ = true;
+  Make();
+  ASSERT_TRUE(supervisor_->Deploy({"r", Config("s"), TarWriter().Finish(), false, ""}).ok());
+  manual_executor_.RunAll();
+  loop_.RunPending();
+  ASSERT_EQ(StateOf("s"), ServiceState::kStarting);
+  ASSERT_TRUE(Deploy(Config("s", 100), true).ok());  // settles everything
+  EXPECT_EQ(StateOf("s"), ServiceState::kRunning);
+  auto containers = engine_.Containers();
+  ASSERT_EQ(containers.size(), 1u);
+  EXPECT_EQ(containers.begin()->first, ContainerOf("s"));
+  EXPECT_EQ(containers.begin()->second.spec.memory_bytes, 100 * kMiB);
+  ExpectPoolAddsUp();
+}
+
+TEST_F(SupervisorTest, ADieEventOfOurOwnRestartArrivingLateIsNotADeath) {
+  Make();
+  ServiceConfig c = Config("r");
+  c.auto_restart = true;
+  ASSERT_TRUE(Deploy(c).ok());
+  ASSERT_TRUE(supervisor_->Restart("r").ok());
+  loop_.RunPending();
+  ASSERT_EQ(StateOf("r"), ServiceState::kRunning);
+  const std::string id = ContainerOf("r");
+  // The restart's die, delivered only now: the container runs, so nothing happens.
+  engine_.EmitEvent(
+      {EngineEvent::Kind::kDie, "die", id, 143, engine_.Containers()[id].spec.labels, 0});
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("r"), ServiceState::kRunning);
+  loop_.AdvanceBy(minutes(1));
+  EXPECT_EQ(engine_.CountCalls("StartContainer"), 1u);
+  EXPECT_EQ(Get("r")->restarts, 1);
+}
+
+TEST_F(SupervisorTest, ADeathRightAfterARestartIsNotMistakenForTheRestartsOwn) {
+  manual_ = true;
+  Make();
+  ServiceConfig c = Config("r");
+  c.auto_restart = true;
+  c.restart_interval = seconds(3);
+  ASSERT_TRUE(Deploy(c).ok());
+  const std::string id = ContainerOf("r");
+  ASSERT_TRUE(supervisor_->Restart("r").ok());
+  manual_executor_.RunAll();  // the restart (its own die event) ...
+  engine_.Die(id, 1);         // ... and a real crash just after
+  Settle();
+  EXPECT_EQ(StateOf("r"), ServiceState::kRestarting);
+  EXPECT_EQ(Get("r")->exit_code, 1);
+  loop_.AdvanceBy(seconds(3));
+  Settle();
+  EXPECT_EQ(StateOf("r"), ServiceState::kRunning);
+  EXPECT_TRUE(engine_.Containers()[id].running);
+  EXPECT_EQ(engine_.CountCalls("StartContainer"), 2u);  // one restart for one crash
+}
+
+TEST_F(SupervisorTest, OneServicesSlowEngineCallsDoNotHoldUpAnother) {
+  manual_ = true;
+  Make();
+  ASSERT_TRUE(Deploy(Config("slow")).ok());
+  ASSERT_TRUE(Deploy(Config("quick")).ok());
+  ASSERT_TRUE(supervisor_->Stop("slow").ok());
+  ASSERT_TRUE(supervisor_->Stop("quick").ok());
+  // Run only quick's queue: its stop completes while slow's stop is still pending.
+  EXPECT_THAT(manual_executor_.PendingKeys(), Contains("slow"));
+  while (manual_executor_.RunNext("quick")) loop_.RunPending();
+  EXPECT_FALSE(engine_.Containers()[ContainerOf("quick")].running);
+  EXPECT_TRUE(engine_.Containers()[ContainerOf("slow")].running);
+  Settle();
+  EXPECT_FALSE(engine_.Containers()[ContainerOf("slow")].running);
+}
+
+TEST_F(SupervisorTest, ShutdownLeavesContainersAndDropsLateResults) {
+  manual_ = true;
+  Make();
+  ASSERT_TRUE(Deploy(Config("keep")).ok());
+  ASSERT_TRUE(supervisor_->Stop("keep").ok());
+  supervisor_->Shutdown();
+  supervisor_.reset();
+  Settle();  // the queued stop still runs, its result finds nobody and is dropped
+  EXPECT_EQ(engine_.Containers().size(), 1u);
+  EXPECT_EQ(engine_.ActiveStreams(), 0);
+}
+
+// ---- more adoption ----
+
+TEST_F(AdoptionTest, StaleAndMissingContainersAndStoppedServices) {
+  // A record whose container id is not the labelled container's: that one is stale and removed,
+  // and the service, having no container, is deployed again.
+  Previous("moved", true, false);
+  store_.records["moved"].container_id = "gone";
+  // Its container vanished: deployed again.
+  const std::string vanished = Previous("vanished", false, false);
+  ASSERT_TRUE(engine_.RemoveContainer(vanished, true).ok());
+  // Stopped by the user, but its container still runs (crash before the stop went out).
+  const std::string stopped = Previous("stopped", true, false);
+  store_.records["stopped"].stopped = true;
+  store_.records["stopped"].reserved = false;
+  store_.records["stopped"].zombie_deadline_unix_ns =
+      ToUnixNanos(loop_.WallNow() + std::chrono::seconds(30));
+  Make();
+  EXPECT_EQ(StateOf("moved"), ServiceState::kRunning);
+  EXPECT_NE(ContainerOf("moved"), "gone");
+  EXPECT_EQ(StateOf("vanished"), ServiceState::kRunning);
+  EXPECT_NE(ContainerOf("vanished"), vanished);
+  EXPECT_EQ(StateOf("stopped"), ServiceState::kZombie);
+  EXPECT_FALSE(engine_.Containers()[stopped].running);
+  int of_moved = 0;
+  for (const auto& [id, c] : engine_.Containers())
+    of_moved += c.spec.labels.count(kServiceLabel) && c.spec.labels.at(kServiceLabel) == "moved";
+  EXPECT_EQ(of_moved, 1);
+  ExpectPoolAddsUp();
+  // The zombie deadline survived the restart (wall clock): 30 s left, not a fresh 2 minutes.
+  loop_.AdvanceBy(seconds(30));
+  EXPECT_FALSE(Get("stopped").has_value());
+  EXPECT_EQ(engine_.Containers().count(stopped), 0u);
+}
+
+TEST_F(AdoptionTest, LostStateIsRecoveredFromLabels) {
+  const std::string a = Previous("a", true, true);
+  const std::string b = Previous("b", false, false, 2);
+  store_.records.clear();  // the whole state directory is gone
+  Make();
+  EXPECT_EQ(StateOf("a"), ServiceState::kRunning);
+  EXPECT_EQ(ContainerOf("a"), a);
+  EXPECT_EQ(engine_.Containers()[a].starts, 1);
+  EXPECT_EQ(StateOf("b"), ServiceState::kZombie);
+  EXPECT_EQ(store_.records.count("a"), 1u);  // written back
+  ExpectPoolAddsUp();
+}
+
+TEST_F(AdoptionTest, AdoptedDeadAutoRestartServiceThatNoLongerFitsBecomesAZombie) {
+  config_.mem_alloc_bytes = 100 * kMiB;
+  Previous("a", true, false);
+  Previous("b", false, true, 1);
+  Make();
+  EXPECT_EQ(StateOf("a"), ServiceState::kRunning);
+  EXPECT_EQ(StateOf("b"), ServiceState::kZombie);
+  EXPECT_TRUE(observer_.Logged("b", "Insufficient resources"));
+  ExpectPoolAddsUp();
+}
+
+TEST_F(AdoptionTest, AdoptedUnreservedServiceIsRestartedOnlyIfItFitsThen) {
+  config_.mem_alloc_bytes = 100 * kMiB;
+  Previous("a", true, false);
+  const std::string b = Previous("b", true, true);  // does not fit: runs unreserved
+  Make();
+  EXPECT_FALSE(Get("b")->reserved);
+  EXPECT_GE(supervisor_->Pool().free_mem_bytes, 0);
+  engine_.Die(b, 1);
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("b"), ServiceState::kZombie);  // a still holds the pool
+  EXPECT_GE(supervisor_->Pool().free_mem_bytes, 0);
+}
+
+// ---- random interleavings with engine calls held and run out of order across services ----
+
+TEST_F(SupervisorTest, RandomInterleavingsWithHeldEngineCallsNeverOversubscribeOrLeak) {
+  manual_ = true;
+  Make();
+  std::mt19937 rng(7);
+  const std::vector<std::string> names = {"a", "b", "c", "d", "e"};
+  for (int step = 0; step < 4000; ++step) {
+    const std::string name = names[rng() % names.size()];
+    switch (rng() % 10) {
+      case 0:
+      case 1: {
+        ServiceConfig c = Config(name, 50 + rng() % 400, 50 + rng() % 400);
+        c.auto_restart = rng() % 2;
+        c.restart_interval = seconds(rng() % 3);
+        engine_.HoldBuilds(rng() % 3 == 0);
+        if (rng() % 5 == 0) engine_.FailNext("Build", Status::BadRequest("build failed"));
+        if (rng() % 7 == 0) engine_.FailNext("StartContainer", Status::Internal("engine hiccup"));
+        supervisor_->Deploy({"r", c, TarWriter().Finish(), rng() % 2 == 0, ""}).IgnoreError();
+        break;
+      }
+      case 2:
+        supervisor_->Stop(name).IgnoreError();
+        break;
+      case 3:
+        supervisor_->Restart(name).IgnoreError();
+        break;
+      case 4:
+        if (auto s = Get(name); s && !s->container_id.empty())
+          engine_.Die(s->container_id, rng() % 4);
+        break;
+      case 5:
+        if (engine_.PendingBuilds()) {
+          engine_.CompleteBuild(0, rng() % 3 ? Status::Ok() : Status::BadRequest("build failed"));
+        }
+        break;
+      case 6:
+        loop_.AdvanceBy(milliseconds(rng() % 200000));
+        break;
+      case 7:
+        engine_.ReconnectEvents();
+        break;
+      case 8:
+      case 9: {  // run one held engine call, of any service
+        auto keys = manual_executor_.PendingKeys();
+        if (!keys.empty()) manual_executor_.RunNext(keys[rng() % keys.size()]);
+        break;
+      }
+    }
+    loop_.RunPending();
+    ExpectPoolAddsUp();
+    if (HasFatalFailure()) {
+      ADD_FAILURE() << "pool broken at step " << step;
+      return;
+    }
+  }
+  // Let everything finish and every zombie expire: no container outlives its service.
+  engine_.HoldBuilds(false);
+  while (engine_.PendingBuilds()) engine_.CompleteBuild(0, Status::Ok());
+  for (int i = 0; i < 10; ++i) {
+    Settle();
+    loop_.AdvanceBy(minutes(10));
+  }
+  Settle();
+  ExpectPoolAddsUp();
+  std::set<std::string> known;
+  for (const auto& s : supervisor_->Services()) known.insert(s.container_id);
+  for (const auto& [id, c] : engine_.Containers()) {
+    EXPECT_TRUE(known.count(id)) << "container " << id << " (" << c.spec.name << ") leaked";
+  }
+  for (const auto& s : supervisor_->Services()) {
+    EXPECT_NE(s.state, ServiceState::kZombie) << s.name << " should have been purged";
   }
 }
 

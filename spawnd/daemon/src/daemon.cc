@@ -2,10 +2,28 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <cstdio>
+
 #include "spawn/common/units.h"
 #include "spawn/proto/topics.h"
 
 namespace spawn {
+
+namespace {
+constexpr auto kRetryWhileAway = std::chrono::milliseconds(250);
+}  // namespace
+
+std::string SpawndClientId(const std::string& path) {
+  uint32_t hash = 2166136261u;  // FNV-1a: stable across builds and hosts, unlike std::hash
+  for (unsigned char c : path) hash = (hash ^ c) * 16777619u;
+  std::string id = "spawnd-";
+  for (unsigned char c : path.substr(0, 80))
+    id.push_back(std::isalnum(c) || c == '-' || c == '_' ? static_cast<char>(c) : '_');
+  char suffix[10];
+  std::snprintf(suffix, sizeof suffix, "-%08x", hash);
+  return id + suffix;
+}
 
 Outbox::Outbox(Bus& bus, size_t capacity)
     : bus_(bus), capacity_(capacity), thread_([this] { Loop(); }) {}
@@ -24,7 +42,7 @@ void Outbox::Push(BusMessage message) {
   {
     std::lock_guard lock(mu_);
     if (queue_.size() >= capacity_) {
-      queue_.pop_front();  // the oldest goes: fresh state matters more than stale
+      queue_.pop_front();
       ++dropped_;
     }
     queue_.push_back(std::move(message));
@@ -46,16 +64,27 @@ void Outbox::Loop() {
   std::unique_lock lock(mu_);
   while (true) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;
+    if (stopping_) return;
     BusMessage message = std::move(queue_.front());
     queue_.pop_front();
     busy_ = true;
     lock.unlock();
-    Status status = bus_.Publish(message);
-    if (!status.ok())
-      spdlog::debug("bus: not published to {}: {}", message.topic, status.message());
+    const Status status = bus_.Publish(message);
+    const bool away = !status.ok() && !bus_.IsConnected();
     lock.lock();
     busy_ = false;
+    if (away) {
+      // Keep it for when the bus is back (Paho reconnects by itself), unless newer messages
+      // already fill the queue.
+      if (queue_.size() < capacity_) {
+        queue_.push_front(std::move(message));
+      } else {
+        ++dropped_;
+      }
+      wake_.wait_for(lock, kRetryWhileAway, [this] { return stopping_; });
+      continue;
+    }
+    if (!status.ok()) spdlog::warn("bus: not published to {}: {}", message.topic, status.message());
     if (queue_.empty()) drained_.notify_all();
   }
 }
@@ -66,17 +95,17 @@ Daemon::Daemon(SpawndConfig config, std::map<std::string, std::string> metadata,
       metadata_(std::move(metadata)),
       bus_(bus),
       loop_(loop),
-      outbox_(bus, 100000) {}
+      outbox_(bus, kOutboxCapacity) {}
 
 void Daemon::InstallHandlers() {
   bus_.SetMessageHandler(
       [this](const BusMessage& m) { loop_.Post([this, m] { HandleMessage(m); }); });
   bus_.SetConnectionHandler([this](bool up) {
     loop_.Post([this, up] {
-      if (!started_) return;
+      if (!started_ || stopped_) return;
       if (!up) {
         lost_connection_ = true;
-        spdlog::warn("bus: disconnected; reconnecting");
+        spdlog::warn("bus: lost the broker at {}; reconnecting", config_.broker);
       } else if (lost_connection_) {
         lost_connection_ = false;
         spdlog::info("bus: connected again; republishing presence, metadata and heartbeats");
@@ -90,17 +119,21 @@ void Daemon::InstallHandlers() {
 Status Daemon::Start() {
   for (const auto& slot : {topics::ConfigSlot(config_.path), topics::RestartSlot(config_.path),
                            topics::StopSlot(config_.path), topics::LogsSlot(config_.path)}) {
-    SPAWN_RETURN_IF_ERROR(bus_.Subscribe(slot, 1));
+    SPAWN_RETURN_IF_ERROR(bus_.Subscribe(slot, 1).WithContext("subscribing to " + slot));
   }
   started_ = true;
   PublishPresenceAndMetadata();
   PublishHeartbeats();
   ScheduleHeartbeat();
-  spdlog::info("spawnd {} serving {} ({})", SPAWN_VERSION, config_.path, config_.alias);
+  spdlog::info("spawnd {} serving {} ({}) on {}", SPAWN_VERSION, config_.path, config_.alias,
+               config_.broker);
   return Status::Ok();
 }
 
 void Daemon::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (!started_) return;  // never said `online`: nothing to take back
   if (heartbeat_timer_) loop_.Cancel(heartbeat_timer_);
   heartbeat_timer_ = 0;
   // The broker drops the will on a clean disconnect, so say it ourselves.
@@ -128,6 +161,12 @@ void Daemon::PublishPresenceAndMetadata() {
 
 void Daemon::PublishHeartbeats() {
   if (!supervisor_) return;
+  const auto services = supervisor_->Services();
+  PublishSpawnpointHeartbeat(services);
+  for (const auto& s : services) PublishServiceHeartbeat(s);
+}
+
+void Daemon::PublishSpawnpointHeartbeat(const std::vector<ServiceSnapshot>& services) {
   const PoolSnapshot pool = supervisor_->Pool();
   proto::SpawnpointHeartbeat hb;
   hb.alias = config_.alias;
@@ -137,10 +176,8 @@ void Daemon::PublishHeartbeats() {
   hb.total_cpu_shares = pool.total_cpu_shares;
   hb.available_mem_mib = pool.free_mem_bytes / kMiB;
   hb.available_cpu_shares = pool.free_cpu_shares;
-  const auto services = supervisor_->Services();
   for (const auto& s : services) hb.services.push_back(s.name);
   Publish(topics::Heartbeat(config_.path), proto::Encode(hb), 1, true);
-  for (const auto& s : services) PublishServiceHeartbeat(s);
 }
 
 void Daemon::PublishServiceHeartbeat(const ServiceSnapshot& s) {
@@ -167,29 +204,44 @@ void Daemon::PublishServiceHeartbeat(const ServiceSnapshot& s) {
 }
 
 void Daemon::OnServiceChanged(const ServiceSnapshot& service) {
-  if (!started_) return;  // Start() publishes everything at once
+  if (!started_ || stopped_ || !supervisor_) return;  // Start() publishes everything at once
   PublishServiceHeartbeat(service);
-  PublishHeartbeats();  // the pool and the list of services changed with it
+  PublishSpawnpointHeartbeat(supervisor_->Services());  // the pool and the list changed with it
 }
 
 void Daemon::OnServicePurged(const std::string& name) {
-  Publish(topics::ServiceHeartbeat(config_.path, name), "", 1,
-          true);  // clears the retained heartbeat
+  // An empty retained payload makes the broker forget the service's heartbeat.
+  Publish(topics::ServiceHeartbeat(config_.path, name), "", 1, true);
   history_.erase(name);
-  if (started_) PublishHeartbeats();
+  if (started_ && !stopped_ && supervisor_) PublishSpawnpointHeartbeat(supervisor_->Services());
 }
 
 void Daemon::OnServiceLog(const std::string& name, const std::string& stream,
                           const std::string& line) {
+  PublishLog(name, stream, line, true);
+}
+
+void Daemon::PublishLog(const std::string& name, const std::string& stream, const std::string& line,
+                        bool keep) {
   proto::LogMessage m{ToUnixNanos(loop_.WallNow()), config_.alias, name, stream, line};
-  Publish(topics::ServiceLog(config_.path, name), proto::Encode(m), 1, false);
+  // Container output may be plentiful: QoS 0 keeps it from queueing behind acknowledgements.
+  // Daemon status lines ([INFO], [SUCCESS], [ERROR]) are what clients wait for: QoS 1.
+  const int qos = stream == "spawnd" ? 1 : 0;
+  Publish(topics::ServiceLog(config_.path, name), proto::Encode(m), qos, false);
+  if (!keep) return;
   auto& kept = history_[name];
   kept.push_back(std::move(m));
   if (kept.size() > kLogLinesKept) kept.pop_front();
 }
 
+void Daemon::LogRefusal(const std::string& name, const Status& status) {
+  if (name.empty()) return;
+  // Only a service that exists gets a history: refused names must not grow memory.
+  PublishLog(name, "spawnd", status.ToString(), history_.count(name) > 0);
+}
+
 void Daemon::HandleMessage(const BusMessage& message) {
-  if (!supervisor_) return;
+  if (!supervisor_ || stopped_) return;
   if (message.topic == topics::ConfigSlot(config_.path))
     HandleDeploy(message);
   else if (message.topic == topics::RestartSlot(config_.path))
@@ -202,26 +254,32 @@ void Daemon::HandleMessage(const BusMessage& message) {
 
 bool Daemon::AnsweredBefore(const std::string& request_id) {
   if (request_id.empty()) return false;
-  auto it = replies_.find(request_id);
-  if (it == replies_.end()) return false;
-  spdlog::info("request {} was delivered again; repeating its reply", request_id);
-  Publish(topics::Reply(config_.path, request_id), it->second, 1, false);
+  auto it = reply_index_.find(request_id);
+  if (it == reply_index_.end()) return false;
+  replies_.splice(replies_.begin(), replies_, it->second);  // most recently used
+  spdlog::info("request {} was delivered again; repeating its first reply", request_id);
+  Publish(topics::Reply(config_.path, request_id), it->second->second, 1, false);
   return true;
+}
+
+void Daemon::Remember(const std::string& request_id, const std::string& reply) {
+  replies_.emplace_front(request_id, reply);
+  reply_index_[request_id] = replies_.begin();
+  if (replies_.size() > kRepliesRemembered) {
+    reply_index_.erase(replies_.back().first);
+    replies_.pop_back();
+  }
 }
 
 void Daemon::Answer(const std::string& request_id, const Status& status,
                     const std::string& ok_message) {
   if (request_id.empty()) {
+    // A bare-name command has no reply topic: the log is all there is.
     if (!status.ok()) spdlog::warn("command without RequestId failed: {}", status.ToString());
     return;
   }
   std::string reply = proto::Encode(proto::Reply::FromStatus(request_id, status, ok_message));
-  replies_[request_id] = reply;
-  reply_order_.push_back(request_id);
-  if (reply_order_.size() > kRepliesRemembered) {
-    replies_.erase(reply_order_.front());
-    reply_order_.pop_front();
-  }
+  Remember(request_id, reply);
   Publish(topics::Reply(config_.path, request_id), std::move(reply), 1, false);
 }
 
@@ -230,19 +288,20 @@ void Daemon::HandleDeploy(const BusMessage& message) {
   if (!request.ok()) {
     const std::string id = proto::PeekRequestId(message.payload);
     if (AnsweredBefore(id)) return;
-    spdlog::warn("config slot: refused a malformed deploy: {}", request.status().message());
-    if (id.empty()) return;
+    spdlog::warn("config slot: refused a malformed deploy{}{}: {}", id.empty() ? "" : " ", id,
+                 request.status().message());
     Answer(id, request.status(), "");
     return;
   }
   if (AnsweredBefore(request->request_id)) return;
   const std::string name = request->config.name;
-  Status status = supervisor_->Deploy(*request);
+  const Status status = supervisor_->Deploy(*request);
   if (!status.ok()) {
     spdlog::warn("deploy of {} refused: {}", name, status.ToString());
-    OnServiceLog(name, "spawnd", status.ToString());
+    LogRefusal(name, status);
   }
-  Answer(request->request_id, status, "service " + name + " accepted by " + config_.alias);
+  Answer(request->request_id, status,
+         "service " + name + " accepted by " + config_.alias + "; it is being built and started");
 }
 
 void Daemon::HandleCommand(const BusMessage& message, bool restart) {
@@ -251,33 +310,47 @@ void Daemon::HandleCommand(const BusMessage& message, bool restart) {
   if (!command.ok()) {
     const std::string id = proto::PeekRequestId(message.payload);
     if (AnsweredBefore(id)) return;
-    spdlog::warn("{} slot: refused a malformed command: {}", verb, command.status().message());
+    spdlog::warn("{} slot: refused a malformed command{}{}: {}", verb, id.empty() ? "" : " ", id,
+                 command.status().message());
     Answer(id, command.status(), "");
     return;
   }
   if (AnsweredBefore(command->request_id)) return;
-  Status status =
+  const Status status =
       restart ? supervisor_->Restart(command->service) : supervisor_->Stop(command->service);
-  if (!status.ok()) OnServiceLog(command->service, "spawnd", status.ToString());
+  if (!status.ok()) {
+    spdlog::warn("{} of {} refused: {}", verb, command->service, status.ToString());
+    LogRefusal(command->service, status);
+  }
   Answer(command->request_id, status,
-         std::string(restart ? "restarting " : "stopping ") + "service " + command->service);
+         std::string(restart ? "restarting " : "stopping ") + "service " + command->service +
+             " on " + config_.alias);
 }
 
 void Daemon::HandleLogs(const BusMessage& message) {
   auto request = proto::DecodeLogsRequest(message.payload);
   if (!request.ok()) {
     const std::string id = proto::PeekRequestId(message.payload);
-    spdlog::warn("logs slot: refused a malformed request: {}", request.status().message());
+    spdlog::warn("logs slot: refused a malformed request{}{}: {}", id.empty() ? "" : " ", id,
+                 request.status().message());
     Answer(id, request.status(), "");
     return;
   }
-  if (request->request_id.empty()) return;  // nowhere to send the history
+  if (request->request_id.empty()) {
+    spdlog::warn("logs slot: a request without RequestId has nowhere to be answered");
+    return;
+  }
   const std::string topic = topics::LogsReply(config_.path, request->request_id);
   proto::LogsReply reply{request->request_id, {}};
   auto it = history_.find(request->service);
   if (it != history_.end()) {
     for (const auto& m : it->second) {
-      if (m.time_unix_ns >= request->since_unix_ns) reply.messages.push_back(m);
+      if (m.time_unix_ns < request->since_unix_ns) continue;
+      reply.messages.push_back(m);
+      if (reply.messages.size() == kLogLinesPerReply) {
+        Publish(topic, proto::Encode(reply), 1, false);
+        reply.messages.clear();
+      }
     }
   }
   if (!reply.messages.empty()) Publish(topic, proto::Encode(reply), 1, false);

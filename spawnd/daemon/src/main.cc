@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -21,12 +22,6 @@
 
 namespace spawn {
 namespace {
-
-std::string ClientIdFor(const std::string& path) {
-  std::string id = "spawnd-";
-  for (char c : path) id.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
-  return id.substr(0, 120);
-}
 
 Result<std::string> ReadSecret(const std::string& path) {
   std::ifstream in(path);
@@ -60,10 +55,13 @@ int Run(const std::string& config_path, const std::string& metadata_path) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Declared first, destroyed last: the bus, the executor's tasks and the supervisor Post to it.
+  RealEventLoop loop;
   CurlDockerEngine engine(config->docker_socket);
   auto version = engine.Connect();
   if (!version.ok()) {
-    spdlog::error("{}", version.status().message());
+    spdlog::error("cannot reach the Docker engine at {}: {}", config->docker_socket,
+                  version.status().message());
     return 1;
   }
   spdlog::info("engine: Docker {} (API {}) at {}", version->version, version->api_version,
@@ -71,9 +69,9 @@ int Run(const std::string& config_path, const std::string& metadata_path) {
 
   BusOptions options;
   options.uri = config->broker;
-  options.client_id = ClientIdFor(config->path);
-  options.clean_session =
-      false;  // the broker keeps our subscriptions and queues commands meanwhile
+  options.client_id = SpawndClientId(config->path);
+  // The broker keeps our subscriptions and queues commands while we are away.
+  options.clean_session = false;
   options.username = config->username;
   if (!config->password_file.empty()) {
     auto secret = ReadSecret(config->password_file);
@@ -89,7 +87,6 @@ int Run(const std::string& config_path, const std::string& metadata_path) {
   options.will = BusMessage{topics::Presence(config->path), "offline", 1, true};
   auto bus = MakePahoBus(options);
 
-  RealEventLoop loop;
   auto store = MakeFileStateStore(config->state_dir);
   ThreadedExecutor executor;
   Daemon daemon(*config, metadata, *bus, loop);

@@ -82,12 +82,17 @@ ContainerStats ComputeStats(const nlohmann::json& s) {
   ContainerStats out;
   const auto& mem = s.value("memory_stats", nlohmann::json::object());
   const auto& mem_detail = mem.value("stats", nlohmann::json::object());
+  // As the docker CLI of the engine's release: page cache that could be dropped is not "in use".
+  // cgroup v1 reports it as total_inactive_file (older CLIs took `cache`), v2 as inactive_file.
+  const int64_t usage = Int(mem, "usage");
   int64_t cache = 0;
   if (mem_detail.contains("total_inactive_file"))
-    cache = Int(mem_detail, "total_inactive_file");  // v1
+    cache = Int(mem_detail, "total_inactive_file");
   else if (mem_detail.contains("inactive_file"))
-    cache = Int(mem_detail, "inactive_file");  // v2
-  out.memory_usage_bytes = std::max<int64_t>(0, Int(mem, "usage") - cache);
+    cache = Int(mem_detail, "inactive_file");
+  else if (mem_detail.contains("cache"))
+    cache = Int(mem_detail, "cache");
+  out.memory_usage_bytes = cache < usage ? usage - cache : usage;
   out.memory_limit_bytes = Int(mem, "limit");
   out.cpu_percent = CpuPercent(s);
   if (s.contains("networks") && s["networks"].is_object()) {

@@ -266,6 +266,11 @@ void FakeDockerEngine::EmitStats(const std::string& id, const ContainerStats& st
   }
 }
 
+void FakeDockerEngine::EmitEvent(const EngineEvent& event) {
+  std::lock_guard lock(mu_);
+  for (auto& [n, follower] : event_followers_) follower(event);
+}
+
 void FakeDockerEngine::ReconnectEvents() {
   std::lock_guard lock(mu_);
   for (auto& [n, follower] : reconnect_followers_) follower();

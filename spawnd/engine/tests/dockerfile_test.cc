@@ -59,6 +59,19 @@ TEST(DockerfileTest, ShellQuotingCannotBreakOutOfAptArguments) {
   EXPECT_THAT(GenerateDockerfile(c, "x"), HasSubstr("'jq'\\''; rm -rf /; echo '\\'''"));
 }
 
+TEST(DockerfileTest, LineEndsInValuesCannotStartNewInstructions) {
+  ServiceConfig c = Minimal();
+  c.image = "base\nRUN evil";
+  c.source = "https://example.org/x.git\nUSER root";
+  c.build = {"set -e\nmake\nmake install"};
+  const std::string d = GenerateDockerfile(c, "x");
+  EXPECT_THAT(d, HasSubstr("FROM base RUN evil\n"));
+  EXPECT_THAT(d, HasSubstr("'https://example.org/x.git USER root'"));
+  // A multi-line build step stays one script.
+  EXPECT_THAT(d, HasSubstr("RUN [\"/bin/sh\",\"-c\",\"set -e\\nmake\\nmake install\"]\n"));
+  EXPECT_THAT(d, Not(HasSubstr("\nUSER")));
+}
+
 TEST(ImageTagTest, HashesEveryInputAndIsStable) {
   const ServiceConfig c = Minimal();
   const std::string tag = ImageTag(c, "FROM a\n", "archive");
@@ -66,6 +79,17 @@ TEST(ImageTagTest, HashesEveryInputAndIsStable) {
   EXPECT_THAT(tag, ::testing::MatchesRegex("spawnpoint/demo:[0-9a-f]{16}"));
   EXPECT_NE(tag, ImageTag(c, "FROM b\n", "archive"));
   EXPECT_NE(tag, ImageTag(c, "FROM a\n", "archivE"));
+}
+
+TEST(ImageTagTest, AnyServiceNameGivesAValidRepositoryName) {
+  ServiceConfig c = Minimal();
+  for (const auto& [name, repo] : std::vector<std::pair<std::string, std::string>>{
+           {"My_Svc.v2", "my-svc-v2"}, {"a..b", "a--b"}, {"x_", "x"}, {"9-", "9"}}) {
+    c.name = name;
+    EXPECT_THAT(ImageTag(c, "FROM a\n", ""),
+                ::testing::MatchesRegex("spawnpoint/" + repo + ":[0-9a-f]{16}"))
+        << name;
+  }
 }
 
 TEST(BuildContextTest, HoldsTheDockerfileAndEveryIncludedEntry) {
@@ -91,6 +115,15 @@ TEST(BuildContextTest, RefusesAnUnsafeArchive) {
   auto context = MakeBuildContext("FROM x\n", w.Finish());
   ASSERT_FALSE(context.ok());
   EXPECT_THAT(context.status().message(), HasSubstr("included files: archive entry \"../escape\""));
+}
+
+TEST(BuildContextTest, AnIncludedFileCannotReplaceTheGeneratedDockerfile) {
+  TarWriter w;
+  w.AddFile(kDockerfileName, "FROM evil\n");
+  auto context = MakeBuildContext("FROM x\n", w.Finish());
+  ASSERT_FALSE(context.ok());
+  EXPECT_EQ(context.status().code(), Code::kBadRequest);
+  EXPECT_THAT(context.status().message(), HasSubstr("is reserved"));
 }
 
 }  // namespace

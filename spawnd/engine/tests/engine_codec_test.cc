@@ -16,7 +16,8 @@ std::string Frame(int stream, const std::string& payload) {
   return f + payload;
 }
 
-std::vector<std::string> Collect(bool tty, const std::vector<std::string>& chunks, bool flush = true) {
+std::vector<std::string> Collect(bool tty, const std::vector<std::string>& chunks,
+                                 bool flush = true) {
   std::vector<std::string> lines;
   LogDemultiplexer demux(tty, [&](const LogLine& l) { lines.push_back(l.stream + ":" + l.text); });
   for (const auto& c : chunks) demux.Feed(c);
@@ -26,8 +27,8 @@ std::vector<std::string> Collect(bool tty, const std::vector<std::string>& chunk
 
 TEST(LogDemultiplexerTest, SeparatesStreamsInOrder) {
   const std::string data = Frame(1, "out 1\n") + Frame(2, "err 1\n") + Frame(1, "out 2\nout 3\n");
-  EXPECT_EQ(Collect(false, {data}),
-            (std::vector<std::string>{"stdout:out 1", "stderr:err 1", "stdout:out 2", "stdout:out 3"}));
+  EXPECT_EQ(Collect(false, {data}), (std::vector<std::string>{"stdout:out 1", "stderr:err 1",
+                                                              "stdout:out 2", "stdout:out 3"}));
 }
 
 TEST(LogDemultiplexerTest, FramesSplitAnywhereGiveTheSameLines) {
@@ -42,14 +43,17 @@ TEST(LogDemultiplexerTest, FramesSplitAnywhereGiveTheSameLines) {
 }
 
 TEST(LogDemultiplexerTest, PartialLinesWaitForTheirEndPerStream) {
-  const std::string data = Frame(1, "par") + Frame(2, "err\n") + Frame(1, "tial\n") + Frame(1, "tail");
-  EXPECT_EQ(Collect(false, {data}, false), (std::vector<std::string>{"stderr:err", "stdout:partial"}));
+  const std::string data =
+      Frame(1, "par") + Frame(2, "err\n") + Frame(1, "tial\n") + Frame(1, "tail");
+  EXPECT_EQ(Collect(false, {data}, false),
+            (std::vector<std::string>{"stderr:err", "stdout:partial"}));
   EXPECT_EQ(Collect(false, {data}, true),
             (std::vector<std::string>{"stderr:err", "stdout:partial", "stdout:tail"}));
 }
 
 TEST(LogDemultiplexerTest, TtyStreamsAreRawStdoutWithCrLf) {
-  EXPECT_EQ(Collect(true, {"a\r\nb", "c\r\n"}), (std::vector<std::string>{"stdout:a", "stdout:bc"}));
+  EXPECT_EQ(Collect(true, {"a\r\nb", "c\r\n"}),
+            (std::vector<std::string>{"stdout:a", "stdout:bc"}));
 }
 
 TEST(StatsTest, CpuPercentAsDockerStats) {
@@ -82,6 +86,34 @@ TEST(StatsTest, MemoryNetworkAndBlockIo) {
   EXPECT_EQ(s.block_written_bytes, 8192);
   sample["memory_stats"]["stats"] = {{"inactive_file", 1048576}};  // cgroup v2 naming
   EXPECT_EQ(ComputeStats(sample).memory_usage_bytes, 9437184);
+  sample["memory_stats"]["stats"] = {{"cache", 3145728}};  // older engines
+  EXPECT_EQ(ComputeStats(sample).memory_usage_bytes, 7340032);
+  sample["memory_stats"]["stats"] = {{"inactive_file", 20971520}};  // more than usage: ignored
+  EXPECT_EQ(ComputeStats(sample).memory_usage_bytes, 10485760);
+}
+
+TEST(StatsTest, ASampleFromThisHostsEngine) {
+  // GET /containers/{id}/stats from Docker 20.10 on cgroup v1 (network none: no `networks`),
+  // trimmed to the fields docker stats reads.
+  auto sample = nlohmann::json::parse(R"({
+    "blkio_stats": {"io_service_bytes_recursive": []},
+    "cpu_stats": {"cpu_usage": {"total_usage": 36251140, "percpu_usage": [0, 36251140]},
+                  "system_cpu_usage": 13145980000000, "online_cpus": 2},
+    "precpu_stats": {"cpu_usage": {"total_usage": 35294111, "percpu_usage": [0, 35294111]},
+                     "system_cpu_usage": 13143970000000, "online_cpus": 2},
+    "memory_stats": {"usage": 512000, "max_usage": 4083712,
+                     "stats": {"cache": 28672, "inactive_file": 0, "total_cache": 28672,
+                               "total_inactive_file": 0, "total_rss": 114688},
+                     "limit": 25276502016}
+  })");
+  const ContainerStats s = ComputeStats(sample);
+  // The 20.10 CLI subtracts total_inactive_file on cgroup v1 (older ones subtracted `cache`).
+  EXPECT_EQ(s.memory_usage_bytes, 512000);
+  EXPECT_EQ(s.memory_limit_bytes, 25276502016);
+  EXPECT_DOUBLE_EQ(s.cpu_percent,
+                   (36251140.0 - 35294111.0) / (13145980000000.0 - 13143970000000.0) * 2 * 100);
+  EXPECT_EQ(s.network_rx_bytes, 0);
+  EXPECT_EQ(s.block_read_bytes, 0);
 }
 
 }  // namespace

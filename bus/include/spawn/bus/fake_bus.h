@@ -1,11 +1,18 @@
 // FakeBroker and FakeBus: an in-memory MQTT for unit tests. Messages published by one FakeBus reach
-// every FakeBus of the same broker whose filters match, synchronously, on the publisher's thread
-// (handlers in tests are expected to Post to a ManualEventLoop). Retained messages are kept (an
-// empty retained payload clears) and delivered on Subscribe. Every publish is recorded, and a
-// client can be told to fail its publishes or drop its connection.
+// every connected FakeBus of the same broker whose filters match, synchronously, on the
+// publisher's thread (handlers in tests are expected to Post to a ManualEventLoop). Retained
+// messages are kept (an empty retained payload clears) and delivered, flagged retained, on
+// Subscribe. Every publish is recorded, and a client can be told to fail its publishes or drop its
+// connection (its will is then routed). Filters survive DropConnection()/Connect(), as with a
+// persistent session; messages routed while a client is away are not queued for it.
+//
+// Thread-safety: every method may be called from any thread; handlers are called without the
+// fake's locks held, so they may publish again.
 #pragma once
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -33,7 +40,10 @@ class FakeBroker {
 
 class FakeBus final : public Bus {
  public:
+  // A client of `broker`, which must outlive it.
   explicit FakeBus(FakeBroker& broker, BusOptions options = {});
+  // A client with a broker of its own (for tests with one client: use Deliver to inject).
+  FakeBus();
   ~FakeBus() override;
 
   void SetMessageHandler(MessageHandler handler) override { on_message_ = std::move(handler); }
@@ -56,20 +66,22 @@ class FakeBus final : public Bus {
   std::vector<BusMessage> PublishedOn(const std::string& filter) const;
   void ClearPublished();
   std::set<std::string> Subscriptions() const;
+  // Injects an incoming message: the handler gets it if connected and a filter matches (the
+  // broker's retained store is not touched; publish through another client for that).
+  void Deliver(const BusMessage& message);
+  FakeBroker& broker() { return broker_; }
 
  private:
-  friend class FakeBroker;
-  void Deliver(const BusMessage& message);
-
+  std::unique_ptr<FakeBroker> own_broker_;  // only for the default constructor
   FakeBroker& broker_;
   BusOptions options_;
   MessageHandler on_message_;
   ConnectionHandler on_connection_;
   mutable std::mutex mu_;
+  std::atomic<bool> fail_publishes_{false};
   bool connected_ = false;             // guarded by mu_
   std::set<std::string> filters_;      // guarded by mu_
   std::vector<BusMessage> published_;  // guarded by mu_
-  bool fail_publishes_ = false;
 };
 
 }  // namespace spawn

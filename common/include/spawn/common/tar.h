@@ -3,7 +3,9 @@
 // that read files from disk (AddPath*).
 //
 // TarReader refuses what must never reach the host or an image: absolute paths, "..", links that
-// point outside the archive, device and fifo entries, and archives over a size bound.
+// point outside the archive (or pass through another link, or hold entries beneath a link),
+// device and fifo entries, and archives over a size bound. A hard link to an earlier file of the
+// archive becomes a copy of that file; pax `path`/`linkpath` records are honoured (and checked).
 #pragma once
 
 #include <cstdint>

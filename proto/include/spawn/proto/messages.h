@@ -90,6 +90,9 @@ struct ServiceHeartbeat {
   int64_t exit_code = 0;
   ServiceConfig original_config;  // a map, like DeployRequest's Config
   std::string backoff;  // extra key "Backoff": current restart delay ("8s") when backing off
+  // Decoding only, never encoded: why OriginalConfig could not be read (original_config is then
+  // left default); empty when it was read or absent. The rest of the heartbeat is still decoded.
+  std::string original_config_error;
 };
 
 // <svc>/i.spawnable/signal/log: one container output line or one daemon status line.
@@ -118,7 +121,10 @@ std::string Encode(const LogMessage& m);
 std::string Encode(const LogsReply& m);
 
 Result<DeployRequest> DecodeDeployRequest(const std::string& bytes);
-Result<ServiceCommand> DecodeServiceCommand(const std::string& bytes);  // map or bare name
+// A msgpack map, a msgpack string, or bare UTF-8 text (surrounding whitespace dropped) taken as
+// the service name with an empty request_id. The name must pass ValidateServiceName (else 400,
+// "command: Service: ..."), so callers may build topics from it; whether it exists is theirs.
+Result<ServiceCommand> DecodeServiceCommand(const std::string& bytes);
 Result<LogsRequest> DecodeLogsRequest(const std::string& bytes);
 Result<Reply> DecodeReply(const std::string& bytes);
 Result<SpawnpointHeartbeat> DecodeSpawnpointHeartbeat(const std::string& bytes);

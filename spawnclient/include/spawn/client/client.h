@@ -1,95 +1,179 @@
-// spawnclient: everything spawnctl does, as a C++ API over a connected Bus.
+// spawnclient: everything spawnctl does, as a C++ API over a Bus.
 //
 // Each call subscribes to the topics its answer comes on before it publishes, so no answer is
 // missed. Calls block the calling thread (never a bus thread) up to their timeout and return a
-// Status with a message a person can act on: kTimeout when no spawnpoint answered, the spawnpoint's
-// own code (400, 403, 404, 409, 503) when it refused. Thread-safe: calls may run concurrently.
+// Status with a message a person can act on: kTimeout (504) when no spawnpoint answered in time,
+// kUnavailable when the broker refused or dropped us. A spawnpoint's refusal is not a Status error:
+// it is a proto::Reply with ok == false and its code (400, 403, 404, 409, 503, 500).
+//
+// Threading: the bus handler only routes messages to per-call queues and condition variables; user
+// callbacks (ServiceWatch) run on the watch's own thread, never on the bus thread. All methods are
+// thread-safe and may run concurrently. The Bus must outlive the client.
 #pragma once
 
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "spawn/bus/bus.h"
 #include "spawn/common/config.h"
+#include "spawn/common/event_loop.h"
 #include "spawn/common/status.h"
 #include "spawn/proto/messages.h"
 
 namespace spawn {
 
+// One spawnpoint as its retained messages describe it.
 struct SpawnpointInfo {
   std::string path;
   proto::SpawnpointHeartbeat heartbeat;
-  bool presence_online = true;  // false when its presence says offline
-  std::map<std::string, proto::ServiceHeartbeat> services;
-  std::map<std::string, std::string> metadata;
+  std::map<std::string, proto::ServiceHeartbeat> services;  // by name; cleared ones left out
+  std::map<std::string, std::string> metadata;              // !meta/<key> -> value
+  bool online = true;             // false when its retained presence says "offline"
+  int64_t last_seen_unix_ns = 0;  // its heartbeat's Time
 };
 
-// Reads a deploy.yml and everything it ships: included files and dirs packed into one archive under
-// their base names (paths relative to the YAML's folder; a missing one is an error before anything
-// is sent), and the entity file's contents.
+// The design's default heartbeat interval; a spawnpoint silent for three of them is down.
+constexpr Duration kDefaultHeartbeatInterval = std::chrono::seconds(5);
+constexpr Duration kDefaultDownAfter = 3 * kDefaultHeartbeatInterval;
+
+// True when the spawnpoint said it went offline, or its heartbeat is older than `down_after`.
+bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns, Duration down_after);
+
+// Reads a deploy.yml (LoadServiceConfigFile: the same checks and errors as spawnd) and everything
+// it ships: included files and dirs packed into one archive under their base names (paths relative
+// to the YAML's folder), and the entity file's contents. A missing or unreadable file, or an
+// archive over proto::kMaxArchiveBytes, is a kBadRequest naming the key and path; nothing is sent.
 Result<proto::DeployRequest> PrepareDeploy(const std::string& yaml_path,
                                            const std::optional<std::string>& name_override,
                                            bool replace);
 
-// A fresh random RequestId (128 bits, hex).
+// A fresh random RequestId: 128 bits as 32 lowercase hex digits.
 std::string NewRequestId();
+
+class SpawnClient;
+
+// A subscription to one service's log and heartbeat. Made before a command is published (so the
+// build's log and the state changes it causes are not missed), kept until destroyed.
+// Log lines and heartbeats are queued by the bus handler and handed to the callbacks, in arrival
+// order, on the watch's own thread. Destroying the watch (or Cancel) unsubscribes, wakes
+// WaitForState and joins that thread; do not destroy it from inside a callback.
+class ServiceWatch {
+ public:
+  using LogCallback = std::function<void(const proto::LogMessage&)>;
+  using HeartbeatCallback = std::function<void(const proto::ServiceHeartbeat&)>;
+
+  ~ServiceWatch();
+  ServiceWatch(const ServiceWatch&) = delete;
+  ServiceWatch& operator=(const ServiceWatch&) = delete;
+
+  // Blocks until the latest heartbeat shows `state` (the current retained one counts), the watch is
+  // cancelled, or `timeout`. Errors: kTimeout; kInternal "interrupted" after Cancel(); kNotFound
+  // when the service's heartbeat was cleared (purged), and, when waiting for running, kUnavailable
+  // if it became a zombie — with spawnd's last [ERROR] line for this service when there was one.
+  Status WaitForState(proto::ServiceState state, Duration timeout);
+  // The latest heartbeat seen, if any.
+  std::optional<proto::ServiceHeartbeat> Latest() const;
+  // Wakes WaitForState and stops delivering; callable from any thread (not a signal handler).
+  void Cancel();
+  bool cancelled() const;
+
+ private:
+  friend class SpawnClient;
+  struct Event {
+    std::optional<proto::LogMessage> log;
+    std::optional<proto::ServiceHeartbeat> heartbeat;  // engaged; cleared => `cleared`
+    bool cleared = false;
+  };
+  ServiceWatch(LogCallback on_log, HeartbeatCallback on_heartbeat);
+  void Push(Event event);  // bus thread: queue and notify only
+  void Run();              // the callback thread
+
+  LogCallback on_log_;
+  HeartbeatCallback on_heartbeat_;
+  std::function<void()> unsubscribe_;  // set by SpawnClient
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> queue_;                        // guarded by mu_
+  std::optional<proto::ServiceHeartbeat> latest_;  // guarded by mu_
+  bool cleared_ = false;                           // guarded by mu_
+  std::string last_error_line_;                    // guarded by mu_
+  bool cancelled_ = false;                         // guarded by mu_
+  std::thread thread_;
+};
 
 class SpawnClient {
  public:
-  using LogHandler = std::function<void(const proto::LogMessage&)>;
-  using HeartbeatHandler = std::function<void(const proto::ServiceHeartbeat&)>;
-
-  // `bus` must be connected and outlive the client; the client installs its message handler.
+  // `bus` must outlive the client. The client installs the bus's message handler; construct it
+  // before bus.Connect() (after also works with PahoBus and FakeBus).
   explicit SpawnClient(Bus& bus);
   ~SpawnClient();
+  SpawnClient(const SpawnClient&) = delete;
+  SpawnClient& operator=(const SpawnClient&) = delete;
 
-  // Every spawnpoint under `base` (a path or a prefix of paths), from retained messages: one round
-  // trip, ended by a sentinel message that arrives after them.
-  Result<std::vector<SpawnpointInfo>> Scan(const std::string& base,
-                                           std::chrono::milliseconds timeout);
+  // A client with its own PahoBus (clean session, random client id), connected. kUnavailable with
+  // the broker's reason when the connection fails.
+  static Result<std::unique_ptr<SpawnClient>> Connect(const BusOptions& options);
 
+  // Every spawnpoint under `base` (a spawnpoint's path, or a prefix of paths; MQTT wildcards
+  // allowed) from the retained messages, in one round trip: a sentinel published after the
+  // subscription comes back after the broker delivered every retained message. Sorted by path.
+  // An empty vector when nothing matched; kTimeout when the sentinel did not come back.
+  Result<std::vector<SpawnpointInfo>> Scan(const std::string& base, Duration timeout);
+
+  // Commands: publish with a fresh RequestId (Deploy keeps the request's one if set) and wait for
+  // the reply.
   Result<proto::Reply> Deploy(const std::string& uri, proto::DeployRequest request,
-                              std::chrono::milliseconds timeout);
+                              Duration timeout);
   Result<proto::Reply> Restart(const std::string& uri, const std::string& service,
-                               std::chrono::milliseconds timeout);
-  Result<proto::Reply> Stop(const std::string& uri, const std::string& service,
-                            std::chrono::milliseconds timeout);
-  // The history kept by spawnd, lines at or after `since_unix_ns`.
-  Result<std::vector<proto::LogMessage>> Logs(const std::string& uri, const std::string& service,
-                                              int64_t since_unix_ns,
-                                              std::chrono::milliseconds timeout);
-  // The service's current (retained) heartbeat; kNotFound when there is none.
-  Result<proto::ServiceHeartbeat> Inspect(const std::string& uri, const std::string& service,
-                                          std::chrono::milliseconds timeout);
+                               Duration timeout);
+  Result<proto::Reply> Stop(const std::string& uri, const std::string& service, Duration timeout);
 
-  // Delivers log lines and heartbeats of a service on the bus thread (handlers must be quick) until
-  // the returned handle is destroyed. Subscribed when this returns.
-  class Watch {
-   public:
-    virtual ~Watch() = default;
-  };
-  Result<std::unique_ptr<Watch>> Follow(const std::string& uri, const std::string& service,
-                                        LogHandler on_log, HeartbeatHandler on_heartbeat);
+  // The log history spawnd keeps for the service, lines at or after `since_unix_ns` (0: all),
+  // gathered from the replies up to the empty list that ends them.
+  Result<std::vector<proto::LogMessage>> Logs(const std::string& uri, const std::string& service,
+                                              int64_t since_unix_ns, Duration timeout);
+
+  // The service's current (retained) heartbeat, which carries its original config. kNotFound
+  // naming the spawnpoint when there is none.
+  Result<proto::ServiceHeartbeat> Inspect(const std::string& uri, const std::string& service,
+                                          Duration timeout);
+
+  // Subscribes to the service's log and heartbeat; subscribed when this returns. Callbacks may be
+  // empty. See ServiceWatch.
+  Result<std::unique_ptr<ServiceWatch>> Watch(const std::string& uri, const std::string& service,
+                                              ServiceWatch::LogCallback on_log = {},
+                                              ServiceWatch::HeartbeatCallback on_heartbeat = {});
+  // Watch() with a log callback only: `spawnctl tail`. Cancel by destroying the handle.
+  Result<std::unique_ptr<ServiceWatch>> Tail(const std::string& uri, const std::string& service,
+                                             ServiceWatch::LogCallback on_log);
+  // Watch() then ServiceWatch::WaitForState().
+  Status WaitForState(const std::string& uri, const std::string& service, proto::ServiceState state,
+                      Duration timeout);
 
  private:
-  struct Route {
-    std::string filter;
-    std::function<void(const BusMessage&)> handler;
-  };
-  int AddRoute(const std::string& filter, std::function<void(const BusMessage&)> handler);
+  using Handler = std::function<void(const BusMessage&)>;
+  int AddRoute(const std::string& filter, Handler handler);
   void RemoveRoute(int id);
   Result<proto::Reply> Command(const std::string& uri, const std::string& slot,
                                const std::string& payload, const std::string& request_id,
-                               std::chrono::milliseconds timeout);
+                               Duration timeout);
 
+  struct Route {
+    std::string filter;
+    Handler handler;
+  };
   Bus& bus_;
+  std::unique_ptr<Bus> owned_bus_;  // set by Connect(): the client owns its bus
+  std::mutex dispatch_mu_;          // held while the bus handler runs routes (see RemoveRoute)
   std::mutex mu_;
   std::map<int, Route> routes_;  // guarded by mu_
   int next_route_ = 1;           // guarded by mu_

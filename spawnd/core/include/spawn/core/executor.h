@@ -1,9 +1,16 @@
 // Executor: where the supervisor runs engine calls that block (create, start, stop with its
-// timeout, remove). Tasks with the same key run one after another in submission order, so commands
-// about one service apply in order; tasks with different keys never wait for each other.
+// timeout, inspect, remove), so that they never run on the event loop's thread. The supervisor
+// hands a task in with Run() and the task Posts its result back to the loop.
 //
-// ThreadedExecutor gives each key its own worker thread (started on first use). InlineExecutor runs
-// a task at once on the caller's thread, for deterministic unit tests.
+// Contract of every implementation: tasks with the same key run one after another, in submission
+// order, so commands about one service apply in order; tasks with different keys never wait for
+// each other (a 10 s stop of one service does not delay the start of another). A task must not
+// throw. Run() may be called from any thread.
+//
+// ThreadedExecutor (production) gives each key its own worker thread, started on first use and
+// ended when its queue has been empty for a while; its destructor finishes every queued task, then
+// joins. InlineExecutor runs a task at once on the caller's thread. ManualExecutor (tests) only
+// queues; the test decides when, and in which interleaving of keys, tasks run.
 #pragma once
 
 #include <condition_variable>
@@ -14,29 +21,52 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace spawn {
 
 class Executor {
  public:
+  using Task = std::function<void()>;
   virtual ~Executor() = default;
-  virtual void Run(const std::string& key, std::function<void()> task) = 0;
+  virtual void Run(const std::string& key, Task task) = 0;
 };
 
+// Runs each task at once, on the calling thread (which, for the supervisor, is the loop's).
 class InlineExecutor final : public Executor {
  public:
-  void Run(const std::string&, std::function<void()> task) override { task(); }
+  void Run(const std::string&, Task task) override { task(); }
+};
+
+// Queues tasks per key until the test runs them. Not thread-safe: for single-threaded tests.
+class ManualExecutor final : public Executor {
+ public:
+  void Run(const std::string& key, Task task) override;
+  // Runs the oldest queued task of `key`; false if it has none.
+  bool RunNext(const std::string& key);
+  // Runs queued tasks (and those they queue) until none is left; returns how many ran.
+  size_t RunAll();
+  size_t Pending() const;
+  // Keys with queued tasks, in key order.
+  std::vector<std::string> PendingKeys() const;
+
+ private:
+  std::map<std::string, std::deque<Task>> queues_;
 };
 
 class ThreadedExecutor final : public Executor {
  public:
+  ThreadedExecutor() = default;
+  ThreadedExecutor(const ThreadedExecutor&) = delete;
+  ThreadedExecutor& operator=(const ThreadedExecutor&) = delete;
   ~ThreadedExecutor() override;  // finishes queued tasks, then joins
-  void Run(const std::string& key, std::function<void()> task) override;
+  void Run(const std::string& key, Task task) override;
 
  private:
   struct Worker {
-    std::deque<std::function<void()>> tasks;  // guarded by mu_
+    std::deque<Task> tasks;  // guarded by mu_
     std::thread thread;
+    bool idle_exit = false;  // guarded by mu_: the thread left its loop; join and restart it
   };
   void Loop(Worker* worker);
 

@@ -2,10 +2,12 @@
 // as a JSON file under <stateDir>/services/, written atomically (temp file, fsync, rename, fsync of
 // the directory) so a crash leaves either the old or the new record, never a torn one. The deploy's
 // archive and entity live beside it (the entity with mode 0600) until the service is removed.
-// Not thread-safe: used from the supervisor's thread only.
+// A record whose file cannot be parsed is reported in LoadedState::damaged (and logged), never
+// fatal. Not thread-safe: used from the supervisor's thread only.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -32,15 +34,18 @@ struct ServiceRecord {
 struct LoadedState {
   std::vector<ServiceRecord> records;
   std::set<std::string> damaged;  // names whose record could not be read
-  bool missing = false;           // no state at all (first start, or the directory was lost)
+  bool missing =
+      false;  // no record at all (first start, or the state was lost): recover from labels
 };
 
 class StateStore {
  public:
   virtual ~StateStore() = default;
   virtual Result<LoadedState> Load() = 0;
-  // Writes the record; the archive and entity are written only when `with_blobs`.
+  // Writes the record atomically; the archive and entity are written only when `with_blobs` (an
+  // empty entity removes its file). On failure the previous record is left whole.
   virtual Status Save(const ServiceRecord& record, bool with_blobs) = 0;
+  // Removes the record, its archive and its entity; removing an unknown name is ok.
   virtual Status Remove(const std::string& name) = 0;
 };
 

@@ -2,12 +2,25 @@
 // exited -> restarting -> ... -> zombie -> purged), the memory and CPU-share pool, persistence and
 // re-adoption. design.md's "Service life" is its contract.
 //
-// Threading: every public method runs on the EventLoop's owner thread. Engine callbacks and slow
-// engine calls never run the supervisor's logic on their own threads: they Post results back to the
-// loop. Commands about one service apply in order; different services never wait for each other.
+// Threading: every public method, and the destructor, runs on the EventLoop's owner thread (or
+// before the loop runs). Blocking engine calls (create, start, stop, inspect, remove) run on the
+// Executor, keyed by service name, so commands about one service apply in order and different
+// services never wait for each other; their results, and every engine stream callback, are Posted
+// back to the loop. Tasks it hands the Executor use only the engine and the loop, never the
+// supervisor itself, so the Executor may finish them after the supervisor is gone (results that
+// arrive then are dropped); the engine and the loop must outlive the Executor.
+//
+// Pool: a reservation is taken when a deploy (or a revival) is accepted and released when the
+// service becomes a zombie, its build fails, or it is replaced; counters are signed and checked, so
+// free == total - sum of live reservations at every step.
+//
+// Failure: a refused command returns its reason (400/403/404/409/503) and changes nothing. Engine
+// failures after acceptance go to the service's log ("[ERROR <code>] ...") and make it a zombie
+// (or, with autoRestart, a later retry). A state-store write that fails is logged; the service
+// goes on.
 //
 // Time is given by the EventLoop (restart delays, back-off, zombie expiry), so the logic is tested
-// with ManualEventLoop and FakeDockerEngine without sleeping.
+// with ManualEventLoop, FakeDockerEngine and InlineExecutor/ManualExecutor without sleeping.
 #pragma once
 
 #include <functional>
@@ -34,7 +47,9 @@ struct ServiceSnapshot {
   ServiceConfig config;
   int64_t restarts = 0;
   int64_t exit_code = 0;
-  Duration backoff{0};  // current restart delay when backing off, else 0
+  Duration backoff{0};    // current restart delay when backing off, else 0
+  bool reserved = false;  // holds a share of the pool (false for zombies, and for an adopted
+                          // service that no longer fitted)
   ContainerStats usage;
 };
 
@@ -70,7 +85,8 @@ class Supervisor {
   // and starts following engine events, logs and stats. A corrupt or missing state file is reported
   // (log) and recovered from labels; Start fails only if the engine cannot be reached.
   virtual Status Start() = 0;
-  // Stops following the engine; containers keep running for the next spawnd.
+  // Stops following the engine, timers and streams; containers keep running for the next spawnd.
+  // Commands after Shutdown are not supported.
   virtual void Shutdown() = 0;
 
   // Accepts (reservation taken at once; build and start continue asynchronously) or refuses with
@@ -89,13 +105,15 @@ class Supervisor {
 
 // Labels on every container spawnd creates; they identify it for re-adoption.
 inline constexpr const char* kPathLabel = "io.spawnpoint.path";
+inline constexpr const char* kAliasLabel = "io.spawnpoint.alias";
 inline constexpr const char* kServiceLabel = "io.spawnpoint.service";
 inline constexpr const char* kConfigLabel = "io.spawnpoint.config";  // deploy.yml, for recovery
 
-// A factor in [0.9, 1.1) that spreads back-off delays; injected so tests are deterministic.
+// A factor in [0.9, 1.1) that spreads back-off delays; injected so tests are deterministic. Called
+// on the loop thread.
 using JitterSource = std::function<double()>;
 
-// The real supervisor. Every reference must outlive it.
+// The real supervisor. Every reference must outlive it; `executor` is ThreadedExecutor in spawnd.
 std::unique_ptr<Supervisor> MakeSupervisor(const SpawndConfig& config, DockerEngine& engine,
                                            EventLoop& loop, StateStore& store, Executor& executor,
                                            SupervisorObserver& observer, JitterSource jitter);

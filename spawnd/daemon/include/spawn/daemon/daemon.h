@@ -13,11 +13,13 @@
 
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "spawn/bus/bus.h"
 #include "spawn/common/config.h"
@@ -27,13 +29,24 @@
 
 namespace spawn {
 
-// A bounded queue of messages published in order by one thread.
+// The MQTT client id of the spawnd serving `path`: stable (the broker keeps its persistent session
+// across restarts), "spawnd-" + the path with every character but [A-Za-z0-9_-] made '_', cut to
+// fit, plus a hash of the exact path so that "a/b" and "a_b" never share a session.
+std::string SpawndClientId(const std::string& path);
+
+// Outbox: a bounded queue of messages published in order by one thread of its own, so the thread
+// that pushes (the loop) never waits on the broker. While the bus is disconnected a message that
+// could not be sent is kept and retried (every 250 ms) rather than lost; when the queue is full the
+// oldest message is dropped and counted (fresh state matters more than stale). A publish that
+// fails while connected (no PUBACK in time) is logged and not retried: Paho still owns it.
+//
+// Thread-safety: Push, Flush and dropped are thread-safe. `bus` must outlive the Outbox.
 class Outbox {
  public:
   Outbox(Bus& bus, size_t capacity);
-  ~Outbox();  // publishes what is queued (bounded wait), then stops
+  ~Outbox();  // tries to publish what is queued (at most 2 s), then stops
   void Push(BusMessage message);
-  // Blocks until everything queued so far was handed to the bus, or `timeout`.
+  // Blocks until everything queued so far was handed to the bus, or `timeout`; false on timeout.
   bool Flush(std::chrono::milliseconds timeout);
   size_t dropped() const;
 
@@ -50,23 +63,34 @@ class Outbox {
   std::thread thread_;
 };
 
+// Daemon: owns no service; it drives a Supervisor (which it observes) from the bus.
+//
+// Lifetime: construct it, make the supervisor with it as observer, SetSupervisor, InstallHandlers,
+// connect the bus, then Start() on the loop thread. `bus` and `loop` must outlive it; the
+// supervisor must outlive every task it Posted (in spawnd they all die after the loop stops).
 class Daemon final : public SupervisorObserver {
  public:
-  static constexpr size_t kLogLinesKept = 500;
-  static constexpr size_t kRepliesRemembered = 1024;
+  static constexpr size_t kLogLinesKept = 500;        // per service, for the logs slot
+  static constexpr size_t kLogLinesPerReply = 100;    // a long history goes in several replies
+  static constexpr size_t kRepliesRemembered = 1024;  // least recently used forgotten first
+  static constexpr size_t kOutboxCapacity = 10000;    // messages waiting for the broker
 
   Daemon(SpawndConfig config, std::map<std::string, std::string> metadata, Bus& bus,
          EventLoop& loop);
 
-  // The supervisor is made after the daemon (it reports to it); set it before Start().
+  // The supervisor is made after the daemon (it reports to it); set it before Start(). Messages
+  // that arrive while it is unset are ignored.
   void SetSupervisor(Supervisor* supervisor) { supervisor_ = supervisor; }
 
-  // Installs the bus handlers (call before the bus connects, so nothing is missed).
+  // Installs the bus handlers (call before the bus connects, so nothing queued in the persistent
+  // session is missed: messages are Posted and handled once the loop runs).
   void InstallHandlers();
-  // Loop thread, once connected: subscribes to the slots, announces presence, publishes metadata
-  // and heartbeats and starts the heartbeat timer.
+  // Loop thread, once connected: subscribes to the four slots at QoS 1 (fails if the broker
+  // refuses), announces presence, publishes metadata and heartbeats, starts the heartbeat timer.
   Status Start();
-  // Loop thread: publishes `offline` and waits (bounded) for the outbox to drain.
+  // Loop thread: stops the heartbeat timer and command handling, publishes `offline` (if Start()
+  // said `online`) and waits (at most 5 s) for the outbox to drain. The caller disconnects the bus
+  // afterwards. Idempotent.
   void Shutdown();
 
   // SupervisorObserver (loop thread).
@@ -75,18 +99,29 @@ class Daemon final : public SupervisorObserver {
   void OnServiceLog(const std::string& name, const std::string& stream,
                     const std::string& line) override;
 
-  // For tests: handles one message as if it came from the bus (loop thread).
+  // Loop thread: handles one slot message as if it came from the bus (tests use it directly).
   void HandleMessage(const BusMessage& message);
+  // Loop thread: the spawnpoint heartbeat and every service heartbeat, now.
   void PublishHeartbeats();
+  // Messages dropped because the outbox was full (the broker was away too long).
+  size_t dropped() const { return outbox_.dropped(); }
+  // For tests: waits until queued messages were handed to the bus.
+  bool FlushForTest(std::chrono::milliseconds timeout) { return outbox_.Flush(timeout); }
 
  private:
   void HandleDeploy(const BusMessage& message);
   void HandleCommand(const BusMessage& message, bool restart);
   void HandleLogs(const BusMessage& message);
   void Answer(const std::string& request_id, const Status& status, const std::string& ok_message);
+  void Remember(const std::string& request_id, const std::string& reply);
   bool AnsweredBefore(const std::string& request_id);
   void PublishPresenceAndMetadata();
+  void PublishSpawnpointHeartbeat(const std::vector<ServiceSnapshot>& services);
   void PublishServiceHeartbeat(const ServiceSnapshot& service);
+  // A daemon status line about a service; kept in its history only if the service has one.
+  void LogRefusal(const std::string& name, const Status& status);
+  void PublishLog(const std::string& name, const std::string& stream, const std::string& line,
+                  bool keep);
   void ScheduleHeartbeat();
   void Publish(const std::string& topic, std::string payload, int qos, bool retained);
 
@@ -96,11 +131,14 @@ class Daemon final : public SupervisorObserver {
   EventLoop& loop_;
   Supervisor* supervisor_ = nullptr;
   Outbox outbox_;
-  std::unordered_map<std::string, std::string> replies_;  // RequestId -> encoded reply
-  std::deque<std::string> reply_order_;
+  // RequestId -> encoded first reply, most recently used first.
+  std::list<std::pair<std::string, std::string>> replies_;
+  std::unordered_map<std::string, std::list<std::pair<std::string, std::string>>::iterator>
+      reply_index_;
   std::map<std::string, std::deque<proto::LogMessage>> history_;
   EventLoop::TimerId heartbeat_timer_ = 0;
   bool started_ = false;
+  bool stopped_ = false;
   bool lost_connection_ = false;
 };
 

@@ -1,7 +1,12 @@
 // CurlDockerEngine: the real DockerEngine, speaking the Engine's HTTP API (pinned to v1.41) over
 // its unix socket with libcurl. Short calls use one easy handle per call with connect and total
-// timeouts; each long call (build, events, logs, stats) runs on its own thread and is cancelled
-// promptly through libcurl's progress callback. Thread-safe; see docker_engine.h for the contracts.
+// timeouts; each long call (build, events, logs, stats) runs on its own thread, in a libcurl multi
+// handle that Cancel() wakes (curl_multi_wakeup), so cancelling even a silent stream is prompt and
+// joins the thread before it returns. Streams have no total timeout: builds and stats end after a
+// long silence (30 min, 30 s), events and logs may be silent for good and end when the engine
+// closes them. Answers outside 2xx never reach a stream's parser; they end it with the mapped
+// Status. Thread-safe; see docker_engine.h for the contracts. Streams must be destroyed before the
+// engine that made them.
 #pragma once
 
 #include <chrono>

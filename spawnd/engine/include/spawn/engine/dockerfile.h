@@ -24,7 +24,9 @@ std::string GenerateDockerfile(const ServiceConfig& config, const std::string& d
 std::string ImageTag(const ServiceConfig& config, const std::string& dockerfile,
                      const std::string& archive);
 
-// One tar holding the Dockerfile and every entry of the deploy's archive (validated by ReadTar).
+// One tar holding the Dockerfile (as kDockerfileName, at the root) and every entry of the deploy's
+// archive, re-written from what ReadTar validated so the engine sees exactly that. kBadRequest,
+// naming the entry, for an archive ReadTar refuses or one that holds kDockerfileName itself.
 Result<std::string> MakeBuildContext(const std::string& dockerfile, const std::string& archive);
 
 }  // namespace spawn

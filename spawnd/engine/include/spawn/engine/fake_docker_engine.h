@@ -1,8 +1,13 @@
-// FakeDockerEngine: an in-memory DockerEngine for unit tests. It records every call (Calls()), can
-// be told to fail any call by name (FailNext("StartContainer", status)), and lets a test play the
-// engine's part: Die(id, code) stops a container and emits its `die` event, EmitLog/EmitStats feed
-// the followers. Builds finish at once with success unless HoldBuilds(true), then CompleteBuild(i,
-// status). Callbacks run synchronously on the calling thread. Thread-safe.
+// FakeDockerEngine: an in-memory DockerEngine for unit tests. It records every call (Calls(),
+// CountCalls()), can be told to fail the next call of any name (FailNext("StartContainer",
+// status)), and lets a test play the engine's part: Die(id, code) stops a container and emits its
+// `die` event, DieSilently() stops it without one (as while the event stream is down), EmitEvent()
+// sends any event, ReconnectEvents() calls the followers' on_reconnect, EmitLog/EmitStats feed the
+// log and stats followers, AddContainer() plants one as an earlier spawnd would have left it.
+// Builds finish at once with success unless HoldBuilds(true), then CompleteBuild(i, status); a
+// cancelled build never reports. Callbacks run synchronously on the calling thread (a test's
+// ManualEventLoop then sees them as Posts). Thread-safe (one recursive mutex); the fake must
+// outlive its streams.
 #pragma once
 
 #include <algorithm>
@@ -58,6 +63,8 @@ class FakeDockerEngine final : public DockerEngine {
   void DieSilently(const std::string& id, int exit_code);
   void EmitLog(const std::string& id, const LogLine& line);
   void EmitStats(const std::string& id, const ContainerStats& stats);
+  // Delivers any event (oom, start, ...) to the event followers as the engine would.
+  void EmitEvent(const EngineEvent& event);
   void ReconnectEvents();
   // Adds a container as if an earlier spawnd had made it.
   std::string AddContainer(const ContainerSpec& spec, bool running, int exit_code = 0);

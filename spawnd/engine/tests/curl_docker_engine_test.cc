@@ -1,0 +1,477 @@
+// CurlDockerEngine against a scripted HTTP server on a unix socket: the mapping of the engine's
+// answers to Status codes, transport failures, and the streams' reconnection and cancellation,
+// without a real engine (tests/integration/engine_test.cc covers that).
+#include "spawn/engine/curl_docker_engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "spawn/common/tar.h"
+#include "spawn/engine/dockerfile.h"
+
+namespace spawn {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+struct Request {
+  std::string method;
+  std::string target;  // path and query
+  std::string body;
+};
+
+// Serves each connection on its own thread with a handler that writes the answer to the fd. A
+// handler that must hold a stream open calls HoldOpen(), which returns when the server stops.
+class ScriptedEngine {
+ public:
+  using Handler = std::function<void(const Request&, int fd)>;
+
+  explicit ScriptedEngine(Handler handler) : handler_(std::move(handler)) {
+    path_ = ::testing::TempDir() + "/scripted-engine-" + std::to_string(getpid()) + "-" +
+            std::to_string(counter_++) + ".sock";
+    ::unlink(path_.c_str());
+    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    EXPECT_EQ(0, ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+    EXPECT_EQ(0, ::listen(listen_fd_, 16));
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~ScriptedEngine() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    acceptor_.join();
+    for (auto& t : connections_) t.join();
+    ::close(listen_fd_);
+    ::unlink(path_.c_str());
+  }
+
+  const std::string& path() const { return path_; }
+  std::vector<Request> Requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+  void HoldOpen() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return stopping_; });
+  }
+
+  static void Write(int fd, const std::string& data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      done += static_cast<size_t>(n);
+    }
+  }
+  static void Answer(int fd, int code, const std::string& body) {
+    Write(fd, "HTTP/1.1 " + std::to_string(code) +
+                  " X\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n" + body);
+  }
+  // Headers of an answer whose body follows until the connection closes.
+  static void StartStream(int fd) {
+    Write(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
+  }
+
+ private:
+  void AcceptLoop() {
+    while (true) {
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        ::close(fd);
+        return;
+      }
+      connections_.emplace_back([this, fd] {
+        Request r;
+        if (ReadRequest(fd, &r)) {
+          {
+            std::lock_guard lock(mu_);
+            requests_.push_back(r);
+          }
+          handler_(r, fd);
+        }
+        ::close(fd);
+      });
+    }
+  }
+  static bool ReadRequest(int fd, Request* r) {
+    std::string data;
+    char buf[4096];
+    size_t end;
+    while ((end = data.find("\r\n\r\n")) == std::string::npos) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      data.append(buf, static_cast<size_t>(n));
+    }
+    const std::string head = data.substr(0, end);
+    r->body = data.substr(end + 4);
+    const size_t sp1 = head.find(' '), sp2 = head.find(' ', sp1 + 1);
+    r->method = head.substr(0, sp1);
+    r->target = head.substr(sp1 + 1, sp2 - sp1 - 1);
+    size_t length = 0;
+    if (const size_t cl = head.find("Content-Length: "); cl != std::string::npos)
+      length = std::stoul(head.substr(cl + 16));
+    while (r->body.size() < length) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      r->body.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  static inline std::atomic<int> counter_{0};
+  Handler handler_;
+  std::string path_;
+  int listen_fd_ = -1;
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::vector<std::thread> connections_;
+  std::vector<Request> requests_;
+};
+
+template <typename T>
+class Inbox {
+ public:
+  void Push(T value) {
+    std::lock_guard lock(mu_);
+    items_.push_back(std::move(value));
+    cv_.notify_all();
+  }
+  bool WaitForCount(size_t n, std::chrono::seconds timeout = 30s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return items_.size() >= n; });
+  }
+  std::vector<T> Items() {
+    std::lock_guard lock(mu_);
+    return items_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<T> items_;
+};
+
+bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+TEST(CurlDockerEngineTest, AMissingSocketIsUnavailableAndNamesTheSocket) {
+  CurlDockerEngine engine(::testing::TempDir() + "/no-such-dir/docker.sock");
+  auto v = engine.Connect();
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), Code::kUnavailable);
+  EXPECT_THAT(v.status().message(), HasSubstr("cannot reach the Docker engine at " +
+                                              ::testing::TempDir() + "/no-such-dir/docker.sock"));
+  EXPECT_EQ(engine.StartContainer("x").code(), Code::kUnavailable);
+}
+
+TEST(CurlDockerEngineTest, ConnectChecksTheApiVersion) {
+  std::string api = "1.41";
+  ScriptedEngine server([&](const Request& r, int fd) {
+    if (r.target == "/v1.41/_ping") return ScriptedEngine::Answer(fd, 200, "OK");
+    ScriptedEngine::Answer(fd, 200, R"({"Version":"20.10.24","ApiVersion":")" + api + "\"}");
+  });
+  CurlDockerEngine engine(server.path());
+  auto v = engine.Connect();
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(v->version, "20.10.24");
+  api = "1.40";
+  auto old = engine.Connect();
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.status().code(), Code::kInternal);
+  EXPECT_THAT(old.status().message(), HasSubstr("1.41"));
+}
+
+TEST(CurlDockerEngineTest, HttpAnswersMapToCodesWithTheEnginesMessage) {
+  ScriptedEngine server([](const Request& r, int fd) {
+    if (StartsWith(r.target, "/v1.41/containers/gone/json"))
+      return ScriptedEngine::Answer(fd, 404, R"({"message":"No such container: gone"})");
+    if (StartsWith(r.target, "/v1.41/containers/create"))
+      return ScriptedEngine::Answer(fd, 409, R"({"message":"name already in use"})");
+    if (StartsWith(r.target, "/v1.41/containers/broken/start"))
+      return ScriptedEngine::Answer(fd, 500, R"({"message":"cgroup trouble"})");
+    if (StartsWith(r.target, "/v1.41/containers/idle/stop"))
+      return ScriptedEngine::Answer(fd, 304, "");
+    ScriptedEngine::Answer(fd, 400, R"({"message":"unexpected"})");
+  });
+  CurlDockerEngine engine(server.path());
+  auto inspected = engine.InspectContainer("gone");
+  EXPECT_EQ(inspected.status().code(), Code::kNotFound);
+  EXPECT_THAT(inspected.status().message(), HasSubstr("No such container: gone"));
+  ContainerSpec spec;
+  spec.name = "svc";
+  spec.image = "img";
+  auto created = engine.CreateContainer(spec);
+  EXPECT_EQ(created.status().code(), Code::kConflict);
+  EXPECT_THAT(created.status().message(), HasSubstr("name already in use"));
+  const Status started = engine.StartContainer("broken");
+  EXPECT_EQ(started.code(), Code::kInternal);
+  EXPECT_THAT(started.message(), HasSubstr("cgroup trouble"));
+  EXPECT_TRUE(engine.StopContainer("idle", 3s).ok());  // 304: already stopped
+  EXPECT_THAT(server.Requests().back().target, HasSubstr("/containers/idle/stop?t=3"));
+}
+
+TEST(CurlDockerEngineTest, CreateSendsTheWholeSpec) {
+  ScriptedEngine server([](const Request& r, int fd) {
+    if (StartsWith(r.target, "/v1.41/volumes/create")) return ScriptedEngine::Answer(fd, 201, "{}");
+    if (StartsWith(r.target, "/v1.41/volumes/"))
+      return ScriptedEngine::Answer(fd, 404, R"({"message":"no such volume"})");
+    ScriptedEngine::Answer(fd, 201, R"({"Id":"abc123","Warnings":[]})");
+  });
+  CurlDockerEngine engine(server.path());
+  ContainerSpec spec;
+  spec.name = "spawnpoint_alpha_demo";
+  spec.image = "spawnpoint/demo:0123456789abcdef";
+  spec.cmd = {"./svc", "-v"};
+  spec.env = {"A=1"};
+  spec.labels = {{"io.spawnpoint.service", "demo"}};
+  spec.working_dir = "/srv/spawnpoint";
+  spec.memory_bytes = 64 << 20;
+  spec.cpu_shares = 512;
+  spec.network_mode = "host";
+  spec.volumes = {"cache"};
+  spec.devices = {"/dev/ttyUSB0:/dev/ttyS0:rw"};
+  auto id = engine.CreateContainer(spec);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_EQ(*id, "abc123");
+  const auto requests = server.Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].target, "/v1.41/volumes/cache");
+  EXPECT_EQ(nlohmann::json::parse(requests[1].body)["Name"], "cache");
+  EXPECT_EQ(requests[2].target, "/v1.41/containers/create?name=spawnpoint_alpha_demo");
+  const auto body = nlohmann::json::parse(requests[2].body);
+  EXPECT_EQ(body["Image"], spec.image);
+  EXPECT_EQ(body["Cmd"], nlohmann::json(spec.cmd));
+  EXPECT_EQ(body["Env"], nlohmann::json(spec.env));
+  EXPECT_EQ(body["Labels"]["io.spawnpoint.service"], "demo");
+  EXPECT_EQ(body["WorkingDir"], "/srv/spawnpoint");
+  const auto& host = body["HostConfig"];
+  EXPECT_EQ(host["Memory"], 64 << 20);
+  EXPECT_EQ(host["CpuShares"], 512);
+  EXPECT_EQ(host["NetworkMode"], "host");
+  EXPECT_EQ(host["Privileged"], false);
+  EXPECT_EQ(host["Mounts"][0]["Type"], "volume");
+  EXPECT_EQ(host["Mounts"][0]["Source"], "cache");
+  EXPECT_EQ(host["Mounts"][0]["Target"], "/srv/cache");
+  EXPECT_EQ(host["Devices"][0]["PathOnHost"], "/dev/ttyUSB0");
+  EXPECT_EQ(host["Devices"][0]["PathInContainer"], "/dev/ttyS0");
+  EXPECT_EQ(host["Devices"][0]["CgroupPermissions"], "rw");
+  EXPECT_EQ(host["LogConfig"]["Type"], "json-file");
+  EXPECT_EQ(host["LogConfig"]["Config"]["max-size"], "50m");
+}
+
+TEST(CurlDockerEngineTest, ListFiltersByLabel) {
+  ScriptedEngine server([](const Request& r, int fd) {
+    if (StartsWith(r.target, "/v1.41/containers/json"))
+      return ScriptedEngine::Answer(fd, 200, R"([{"Id":"c1"}])");
+    ScriptedEngine::Answer(fd, 200,
+                           R"({"Id":"c1","Name":"/svc","State":{"Status":"exited","ExitCode":3}})");
+  });
+  CurlDockerEngine engine(server.path());
+  auto list = engine.ListContainers("io.spawnpoint.path", "a/b");
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].name, "svc");
+  EXPECT_EQ((*list)[0].exit_code, 3);
+  // filters={"label":["io.spawnpoint.path=a/b"]}, escaped
+  EXPECT_THAT(
+      server.Requests()[0].target,
+      HasSubstr("all=1&filters=%7B%22label%22%3A%5B%22io.spawnpoint.path%3Da%2Fb%22%5D%7D"));
+}
+
+TEST(CurlDockerEngineTest, AnEngineThatDoesNotAnswerTimesOut) {
+  ScriptedEngine server([&](const Request&, int) { server.HoldOpen(); });
+  CurlDockerEngine engine(server.path(), 1s);
+  auto info = engine.InspectContainer("x");
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.status().code(), Code::kTimeout);
+}
+
+TEST(CurlDockerEngineTest, BuildSendsOneContextAndReportsTheEnginesError) {
+  ScriptedEngine server([](const Request&, int fd) {
+    ScriptedEngine::StartStream(fd);
+    ScriptedEngine::Write(fd, "{\"stream\":\"Step 1/2 : FROM x\\n\"}\r\n{\"stream\":\"");
+    ScriptedEngine::Write(fd, "Step 2/2 : RUN false\\n\"}\r\n");
+    ScriptedEngine::Write(
+        fd,
+        R"({"errorDetail":{"message":"returned a non-zero code: 1"},"error":"returned a non-zero code: 1"})"
+        "\r\n");
+  });
+  CurlDockerEngine engine(server.path());
+  TarWriter included;
+  included.AddFile("params.yml", "a: 1\n");
+  Inbox<std::string> output;
+  Inbox<Status> done;
+  auto stream = engine.Build(
+      {"spawnpoint/demo:1", "FROM x\nRUN false\n", included.Finish(), true},
+      [&](const std::string& line) { output.Push(line); }, [&](const Status& s) { done.Push(s); });
+  ASSERT_TRUE(done.WaitForCount(1));
+  EXPECT_EQ(done.Items()[0].code(), Code::kBadRequest);
+  EXPECT_THAT(done.Items()[0].message(), HasSubstr("returned a non-zero code: 1"));
+  EXPECT_EQ(output.Items(),
+            (std::vector<std::string>{"Step 1/2 : FROM x", "Step 2/2 : RUN false"}));
+  const Request r = server.Requests().at(0);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_THAT(r.target, HasSubstr("/v1.41/build?t=spawnpoint%2Fdemo%3A1"));
+  EXPECT_THAT(r.target, HasSubstr("&rm=1&forcerm=1&networkmode=host"));
+  auto context = ReadTar(r.body);
+  ASSERT_TRUE(context.ok()) << context.status().message();
+  ASSERT_EQ(context->size(), 2u);
+  EXPECT_EQ((*context)[0].path, kDockerfileName);
+  EXPECT_EQ((*context)[1].path, "params.yml");
+}
+
+TEST(CurlDockerEngineTest, EventsReconnectAfterTheEngineGoesAwayAndRepeatNothing) {
+  std::atomic<int> connection{0};
+  ScriptedEngine server([&](const Request& r, int fd) {
+    if (!StartsWith(r.target, "/v1.41/events?")) return ScriptedEngine::Answer(fd, 404, "{}");
+    const int n = connection++;
+    ScriptedEngine::StartStream(fd);
+    nlohmann::json event = {
+        {"Type", "container"},
+        {"Action", "die"},
+        {"Actor",
+         {{"ID", "c" + std::to_string(n)},
+          {"Attributes", {{"exitCode", "3"}, {"io.spawnpoint.service", "demo"}}}}},
+        {"timeNano", std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count()}};
+    ScriptedEngine::Write(fd, event.dump() + "\n");
+    if (n > 0) server.HoldOpen();  // the first connection ends: the engine "restarted"
+  });
+  CurlDockerEngine engine(server.path());
+  Inbox<EngineEvent> events;
+  Inbox<int> reconnects;
+  {
+    auto stream = engine.FollowEvents([&](const EngineEvent& e) { events.Push(e); },
+                                      [&] { reconnects.Push(1); });
+    ASSERT_TRUE(events.WaitForCount(2));
+    ASSERT_TRUE(reconnects.WaitForCount(1));
+  }  // destroying the stream cancels it although the engine holds it open
+  const auto got = events.Items();
+  EXPECT_EQ(got[0].kind, EngineEvent::Kind::kDie);
+  EXPECT_EQ(got[0].container_id, "c0");
+  EXPECT_EQ(got[0].exit_code, 3);
+  EXPECT_EQ(got[0].labels, (std::map<std::string, std::string>{{"io.spawnpoint.service", "demo"}}));
+  EXPECT_EQ(got[1].container_id, "c1");
+  EXPECT_EQ(reconnects.Items().size(), 1u);
+  const auto requests = server.Requests();
+  ASSERT_GE(requests.size(), 2u);
+  // The second connection asks for what came after the last event it saw.
+  const int64_t after = got[0].time_unix_ns + 1;
+  char since[64];
+  std::snprintf(since, sizeof since, "since=%lld.%09lld",
+                static_cast<long long>(after / 1000000000),
+                static_cast<long long>(after % 1000000000));
+  EXPECT_THAT(requests[1].target, HasSubstr(since));
+  EXPECT_THAT(requests[0].target, HasSubstr("%22die%22"));
+}
+
+TEST(CurlDockerEngineTest, LogsDemultiplexAndCancelPromptlyWithoutFurtherCallbacks) {
+  ScriptedEngine server([&](const Request& r, int fd) {
+    if (StartsWith(r.target, "/v1.41/containers/c1/json"))
+      return ScriptedEngine::Answer(fd, 200, R"({"Id":"c1","Config":{"Tty":false}})");
+    ScriptedEngine::StartStream(fd);
+    std::string frame = std::string("\x02\0\0\0\0\0\0\x05", 8) + "oops\n";
+    ScriptedEngine::Write(fd, frame);
+    server.HoldOpen();  // a quiet container: the stream stays open
+  });
+  CurlDockerEngine engine(server.path());
+  Inbox<LogLine> lines;
+  Inbox<Status> ends;
+  auto stream = engine.FollowLogs(
+      "c1", 0, [&](const LogLine& l) { lines.Push(l); }, [&](const Status& s) { ends.Push(s); });
+  ASSERT_TRUE(lines.WaitForCount(1));
+  EXPECT_EQ(lines.Items()[0].stream, "stderr");
+  EXPECT_EQ(lines.Items()[0].text, "oops");
+  stream->Cancel();
+  EXPECT_TRUE(ends.Items().empty());
+  EXPECT_THAT(server.Requests().at(1).target,
+              HasSubstr("/containers/c1/logs?follow=1&stdout=1&stderr=1&tail=0"));
+}
+
+TEST(CurlDockerEngineTest, CancelFromItsOwnCallbackStopsFurtherCallbacks) {
+  ScriptedEngine server([&](const Request& r, int fd) {
+    if (StartsWith(r.target, "/v1.41/containers/c1/json"))
+      return ScriptedEngine::Answer(fd, 200, R"({"Id":"c1","Config":{"Tty":true}})");
+    ScriptedEngine::StartStream(fd);
+    ScriptedEngine::Write(fd, "one\ntwo\nthree\n");  // one chunk: the lines arrive together
+    server.HoldOpen();
+  });
+  CurlDockerEngine engine(server.path());
+  std::mutex mu;
+  std::unique_ptr<Stream> stream;
+  Inbox<std::string> lines;
+  Inbox<Status> ends;
+  {
+    std::lock_guard lock(mu);  // the callback must not see `stream` before it is assigned
+    stream = engine.FollowLogs(
+        "c1", 0,
+        [&](const LogLine& l) {
+          {
+            std::lock_guard lock(mu);
+            stream->Cancel();  // on the stream's own thread: no deadlock, and no more lines
+          }
+          lines.Push(l.text);
+        },
+        [&](const Status& s) { ends.Push(s); });
+  }
+  ASSERT_TRUE(lines.WaitForCount(1));
+  stream.reset();  // joins the thread: whatever was to come has come
+  EXPECT_EQ(lines.Items(), std::vector<std::string>{"one"});
+  EXPECT_TRUE(ends.Items().empty());
+}
+
+TEST(CurlDockerEngineTest, LogsOfAnUnknownContainerEndNotFound) {
+  ScriptedEngine server([](const Request&, int fd) {
+    ScriptedEngine::Answer(fd, 404, R"({"message":"No such container: c9"})");
+  });
+  CurlDockerEngine engine(server.path());
+  Inbox<Status> ends;
+  auto stream = engine.FollowLogs(
+      "c9", 0, [](const LogLine&) {}, [&](const Status& s) { ends.Push(s); });
+  ASSERT_TRUE(ends.WaitForCount(1));
+  EXPECT_EQ(ends.Items()[0].code(), Code::kNotFound);
+}
+
+TEST(CurlDockerEngineTest, StatsArrivePerSampleAndEndWithTheStream) {
+  ScriptedEngine server([](const Request&, int fd) {
+    ScriptedEngine::StartStream(fd);
+    for (int usage : {1000, 2000}) {
+      ScriptedEngine::Write(fd, nlohmann::json{{"memory_stats", {{"usage", usage}}}}.dump() + "\n");
+    }
+  });
+  CurlDockerEngine engine(server.path());
+  Inbox<ContainerStats> samples;
+  Inbox<Status> ends;
+  auto stream = engine.FollowStats(
+      "c1", [&](const ContainerStats& s) { samples.Push(s); },
+      [&](const Status& s) { ends.Push(s); });
+  ASSERT_TRUE(ends.WaitForCount(1));
+  EXPECT_TRUE(ends.Items()[0].ok()) << ends.Items()[0].message();
+  ASSERT_EQ(samples.Items().size(), 2u);
+  EXPECT_EQ(samples.Items()[1].memory_usage_bytes, 2000);
+}
+
+}  // namespace
+}  // namespace spawn
