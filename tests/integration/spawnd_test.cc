@@ -168,7 +168,8 @@ ServiceConfig Busybox(const std::string& name, bool auto_restart = false) {
   return c;
 }
 
-// Starts spawnd and waits until it says `online`, which it does only after subscribing to its slots.
+// Starts spawnd and waits until it says `online`, which it does only after subscribing to its
+// slots.
 void StartAndWaitOnline(Spawnd& spawnd, Probe& probe) {
   probe.Clear();
   spawnd.Start();
