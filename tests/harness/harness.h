@@ -1,0 +1,203 @@
+// Shared pieces of the integration, acceptance and fault tests and of the benchmarks: they drive
+// the real spawnd and spawnctl binaries against a real Mosquitto and a real Docker engine.
+//
+// - Probe: an MQTT connection that records every message; WaitFor blocks until one matches.
+// - SpawndProcess: a spawnd child process with its own spawnpoint path, spawnd.yml, state dir and
+//   log; on destruction it is killed, its containers removed by label, its retained messages and
+//   persistent broker session cleared and its directory deleted.
+// - RunSpawnctl: the spawnctl binary run with its own HOME; stdout, stderr and exit code captured.
+// - PrivateBroker / PrivateEngine: a Mosquitto or a dockerd of the test's own (own port or socket),
+//   so a fault test can kill and restart it without disturbing anything else on the machine.
+//
+// Nothing here asserts on time: waits are condition-variable waits with generous timeouts.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spawn/bus/bus.h"
+#include "spawn/common/config.h"
+#include "spawn/proto/messages.h"
+
+namespace spawn::testing {
+
+inline constexpr const char* kDefaultBroker = "tcp://127.0.0.1:1883";
+inline constexpr const char* kDefaultDockerSocket = "/var/run/docker.sock";
+
+using MessageMatcher = std::function<bool(const BusMessage&)>;
+
+// Records every message delivered on its own connection. Thread-safe.
+class Probe {
+ public:
+  explicit Probe(const std::string& broker = kDefaultBroker);
+  ~Probe();
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+
+  // Subscribes at QoS 1; false (and a gtest failure) when the broker refuses.
+  bool Subscribe(const std::string& filter);
+  bool Publish(const std::string& topic, const std::string& payload, bool retained = false);
+  // The first recorded message (since the last Clear) that matches, waiting up to `timeout`.
+  std::optional<BusMessage> WaitFor(const MessageMatcher& match,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // Every recorded message that matches, without waiting.
+  std::vector<BusMessage> All(const MessageMatcher& match);
+  void Clear();
+  Bus& bus() { return *bus_; }
+
+ private:
+  std::unique_ptr<Bus> bus_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<BusMessage> seen_;
+};
+
+// What goes into the spawnd.yml of a SpawndProcess. `extra_yaml` is appended verbatim.
+struct SpawndOptions {
+  std::string broker = kDefaultBroker;
+  std::string docker_socket = kDefaultDockerSocket;
+  std::string mem_alloc = "512M";
+  int cpu_shares = 1024;
+  std::string heartbeat_interval = "1s";
+  std::string zombie_period = "3s";
+  std::string default_image = SPAWN_TEST_IMAGE;
+  std::string metadata_yaml = "room: lab 410\n";
+  std::string extra_yaml;
+  // Names of services whose retained heartbeats are cleared at the end (besides those spawnd
+  // reported in its last heartbeat).
+  std::vector<std::string> services;
+};
+
+// A spawnd child process; see the file comment.
+class SpawndProcess {
+ public:
+  explicit SpawndProcess(SpawndOptions options = {});
+  ~SpawndProcess();
+  SpawndProcess(const SpawndProcess&) = delete;
+  SpawndProcess& operator=(const SpawndProcess&) = delete;
+
+  // Forks and execs spawnd; stderr goes to the log file.
+  void Start();
+  // Starts spawnd and waits (on `probe`) for presence `online`, which spawnd publishes only once it
+  // has subscribed to its slots. False (with the log) when it does not come online.
+  bool StartAndWaitOnline(Probe& probe, std::chrono::seconds timeout = std::chrono::seconds(60));
+  // Sends `signal` and reaps the process; returns the wait status (0 if it was not running).
+  int Kill(int signal);
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+  std::string Log() const;
+  const std::string& path() const { return path_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  const SpawndOptions& options() const { return options_; }
+
+ private:
+  SpawndOptions options_;
+  std::string path_;
+  std::filesystem::path dir_;
+  pid_t pid_ = 0;
+};
+
+// A scratch directory under /tmp removed on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+  // Writes `contents` to `relative` (creating folders) and returns its full path.
+  std::filesystem::path Write(const std::string& relative, const std::string& contents) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs SPAWN_BINARY_DIR/spawnctl/spawnctl with `args`, HOME=`home`, SPAWNPOINT_BROKER=`broker` and
+// no SPAWNPOINT_DEFAULT_URI; stdin is /dev/null.
+CliRun RunSpawnctl(const std::vector<std::string>& args, const std::string& home,
+                   const std::string& broker = kDefaultBroker);
+
+// A busybox service (SPAWN_TEST_IMAGE, host networking) that prints "hello from NAME" and sleeps.
+ServiceConfig Busybox(const std::string& name, bool auto_restart = false);
+
+// Publishes a deploy of `config` (with an empty archive) and waits for the reply with `code`.
+// False (and a gtest failure) when that reply does not come.
+bool DeployOverBus(Probe& probe, const std::string& path, const ServiceConfig& config,
+                   const std::string& request_id, int code = 200);
+
+MessageMatcher IsReply(const std::string& request_id, int code);
+MessageMatcher ServiceIn(const std::string& topic, proto::ServiceState state);
+MessageMatcher LogContains(const std::string& topic, const std::string& text);
+MessageMatcher TopicIs(const std::string& topic, const std::string& payload);
+
+// A Mosquitto of the test's own on 127.0.0.1:`port` with persistence under its own directory,
+// so it can be killed and restarted with its state.
+class PrivateBroker {
+ public:
+  explicit PrivateBroker(int port);
+  ~PrivateBroker();
+  // Starts it and waits until it accepts connections; false if it does not within 10 s.
+  bool Start();
+  // SIGTERM (Mosquitto saves its state) and reaps it.
+  void Stop();
+  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_;
+  TempDir dir_;
+  pid_t pid_ = 0;
+};
+
+// A dockerd of the test's own (own socket, data root and exec root, no bridge, no iptables) so a
+// test can restart the engine without touching the machine's. Images are copied into it from the
+// machine's engine with CopyImage.
+class PrivateEngine {
+ public:
+  PrivateEngine();
+  ~PrivateEngine();
+  // Starts dockerd and waits until it answers; false (with its log tail) if it does not in 60 s.
+  bool Start();
+  // SIGTERM and reap; with live-restore off, its containers stop with it.
+  void Stop();
+  // `docker save` from the machine's engine piped into `docker load` on this one.
+  bool CopyImage(const std::string& image);
+  std::string socket() const { return (dir_.path() / "docker.sock").string(); }
+  std::string Log() const;
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = 0;
+};
+
+// A `docker` command line against `socket` (stdout captured, stderr to the test's stderr).
+struct ShellRun {
+  int exit_code = -1;
+  std::string out;
+};
+ShellRun Shell(const std::string& command);
+ShellRun Docker(const std::string& args, const std::string& socket = kDefaultDockerSocket);
+
+std::string Quote(const std::string& s);
+std::string Slurp(const std::filesystem::path& path);
+
+// A name unique to this process and call, for paths, topics and containers.
+std::string UniqueName(const std::string& prefix);
+
+}  // namespace spawn::testing
