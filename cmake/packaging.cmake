@@ -2,7 +2,7 @@
 # CPack settings for a Debian package. Included from the top-level CMakeLists.txt after the
 # components (their install(TARGETS) rules put spawnd and spawnctl in bin/):
 #   include(cmake/packaging.cmake)
-# then, in the build directory:  cpack -G DEB   ->  spawnpoint_<version>_<arch>.deb
+# then, in the build directory:  cpack -G DEB   ->  spawnpoint{,-dev}_<version>_<arch>.deb
 # The package installs under /usr: /usr/bin/{spawnd,spawnctl}, /usr/lib/systemd/system/*.service,
 # /usr/share/doc/spawnpoint/{README.md,examples/}. It does not write /etc/spawnd/spawnd.yml: copy
 # and edit the example before `systemctl enable --now spawnd`.
@@ -29,8 +29,14 @@ if(SPAWN_BUILD_TESTS)
   add_test(NAME systemd_units_verify
            COMMAND bash ${PROJECT_SOURCE_DIR}/systemd/verify-units.sh ${SPAWN_SYSTEMD_UNITS})
   set_tests_properties(systemd_units_verify PROPERTIES LABELS unit TIMEOUT 120)
+  # The .debs made, installed with apt on a clean Debian 12 image, and used with find_package.
+  add_test(NAME package_test
+           COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/test-package.sh ${PROJECT_BINARY_DIR})
+  set_tests_properties(package_test PROPERTIES LABELS integration RUN_SERIAL TRUE TIMEOUT 900)
 endif()
 
+# Two packages: spawnpoint (component runtime: spawnd, spawnctl, units, docs, the demo) and
+# spawnpoint-dev (component dev: static libraries, headers, find_package files).
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME spawnpoint)
 set(CPACK_PACKAGE_VENDOR "spawnpoint")
@@ -42,14 +48,28 @@ set(CPACK_PACKAGE_DESCRIPTION
 told over an MQTT broker; spawnctl deploys, scans and tails them.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL runtime dev)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "spawnpoint maintainers <spawnpoint@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/SoftwareDefinedBuildings/spawnpoint")
-# Debian 12's runtime libraries of what we link, and the engine spawnd drives.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libpaho-mqttpp3-1 (>= 1.2.0), libpaho-mqtt1.3 (>= 1.3.12), \
-libyaml-cpp0.7, libspdlog1.10, libfmt9, libcurl4 (>= 7.88), docker.io | docker-ce")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "mosquitto, mosquitto-clients")
+
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME spawnpoint)
+# The shared libraries' packages come from dpkg-shlibdeps, so they match what the binaries link.
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
+# Only recommended: spawnd in a container (spawnd-container.service) reaches the host's engine
+# through the mapped socket and needs no engine of its own.
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_RECOMMENDS "docker.io | docker-ce")
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SUGGESTS "mosquitto, mosquitto-clients")
+
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME spawnpoint-dev)
+set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_COMPONENT_DEV_DESCRIPTION
+    "spawnpoint's client library (spawn::client) and wire format for C++, with a CMake package")
+# What spawnpointConfig.cmake finds with find_dependency().
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
+    "libpaho-mqttpp-dev (>= 1.2.0), libmsgpack-cxx-dev (>= 4), libyaml-cpp-dev, libspdlog-dev, \
+nlohmann-json3-dev")
 include(CPack)
