@@ -315,13 +315,13 @@ MessageMatcher TopicIs(const std::string& topic, const std::string& payload) {
 
 // ---- PrivateBroker ----
 
-PrivateBroker::PrivateBroker(int port) : port_(port), dir_("broker") {
+PrivateBroker::PrivateBroker(int port, int autosave_seconds) : port_(port), dir_("broker") {
   dir_.Write("mosquitto.conf", "listener " + std::to_string(port) +
                                    " 127.0.0.1\nallow_anonymous true\npersistence true\n"
                                    "persistence_location " +
-                                   dir_.str() +
-                                   "/\nautosave_interval 1\n"
-                                   "max_queued_messages 100000\n");
+                                   dir_.str() + "/\nautosave_interval " +
+                                   std::to_string(autosave_seconds) +
+                                   "\nmax_queued_messages 100000\n");
 }
 
 PrivateBroker::~PrivateBroker() { Stop(); }
@@ -346,6 +346,13 @@ bool PrivateBroker::Start() {
 
 void PrivateBroker::Stop() {
   TerminateAndReap(pid_, 10s);
+  pid_ = 0;
+}
+
+void PrivateBroker::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
   pid_ = 0;
 }
 

@@ -72,9 +72,6 @@ struct SpawndOptions {
   std::string default_image = SPAWN_TEST_IMAGE;
   std::string metadata_yaml = "room: lab 410\n";
   std::string extra_yaml;
-  // Names of services whose retained heartbeats are cleared at the end (besides those spawnd
-  // reported in its last heartbeat).
-  std::vector<std::string> services;
 };
 
 // A spawnd child process; see the file comment.
@@ -148,15 +145,18 @@ MessageMatcher LogContains(const std::string& topic, const std::string& text);
 MessageMatcher TopicIs(const std::string& topic, const std::string& payload);
 
 // A Mosquitto of the test's own on 127.0.0.1:`port` with persistence under its own directory,
-// so it can be killed and restarted with its state.
+// so it can be killed and restarted with its state. It saves its state every `autosave_seconds`
+// and on a clean stop; 0 saves only on a clean stop, so Kill() loses every session.
 class PrivateBroker {
  public:
-  explicit PrivateBroker(int port);
+  explicit PrivateBroker(int port, int autosave_seconds = 1);
   ~PrivateBroker();
   // Starts it and waits until it accepts connections; false if it does not within 10 s.
   bool Start();
   // SIGTERM (Mosquitto saves its state) and reaps it.
   void Stop();
+  // SIGKILL: sessions and retained messages since the last autosave are lost, as in a crash.
+  void Kill();
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
 
  private:

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "harness.h"
 #include "spawn/bus/paho_bus.h"
 #include "spawn/spawnable/service.h"
 
@@ -20,54 +21,16 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using namespace spawn::testing;
 
 constexpr char kBroker[] = "tcp://127.0.0.1:1883";
 
-// Records every message on its own connection; WaitFor blocks until one matches (bounded, so a
-// failure fails instead of hanging).
-class Probe {
- public:
-  Probe() {
-    BusOptions o;
-    o.uri = kBroker;
-    bus_ = MakePahoBus(o);
-    bus_->SetMessageHandler([this](const BusMessage& m) {
-      std::lock_guard lock(mu_);
-      seen_.push_back(m);
-      cv_.notify_all();
-    });
-    EXPECT_TRUE(bus_->Connect().ok());
-  }
-  void Subscribe(const std::string& filter) { ASSERT_TRUE(bus_->Subscribe(filter, 1).ok()); }
-  void Publish(const std::string& topic, const std::string& payload, bool retained = false) {
-    ASSERT_TRUE(bus_->Publish({topic, payload, 1, retained}).ok());
-  }
-  std::optional<BusMessage> WaitFor(const std::function<bool(const BusMessage&)>& match) {
-    std::unique_lock lock(mu_);
-    std::optional<BusMessage> found;
-    cv_.wait_for(lock, 60s, [&] {
-      for (const auto& m : seen_) {
-        if (match(m)) {
-          found = m;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  std::optional<BusMessage> WaitFor(const std::string& topic, const std::string& fragment = "") {
-    return WaitFor([&](const BusMessage& m) {
-      return m.topic == topic && m.payload.find(fragment) != std::string::npos;
-    });
-  }
-
- private:
-  std::unique_ptr<Bus> bus_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<BusMessage> seen_;
-};
+// A message on `topic` whose payload contains `fragment`.
+MessageMatcher TopicWith(const std::string& topic, const std::string& fragment = "") {
+  return [topic, fragment](const BusMessage& m) {
+    return m.topic == topic && m.payload.find(fragment) != std::string::npos;
+  };
+}
 
 std::string UniqueTopic(const std::string& name) {
   static int n = 0;
@@ -100,13 +63,13 @@ TEST(SpawnableIntegrationTest, MetadataSignalsAndSlotsOnTheBroker) {
   Probe probe;
   probe.Subscribe(env.service_topic + "/#");
   // Retained: a client that subscribes afterwards still gets it.
-  auto meta = probe.WaitFor(env.service_topic + "/!meta/owner");
+  auto meta = probe.WaitFor(TopicWith(env.service_topic + "/!meta/owner"));
   ASSERT_TRUE(meta.has_value());
   EXPECT_EQ(meta->payload, "lab 410");
   EXPECT_TRUE(meta->retained);
 
   ASSERT_TRUE((*service)->PublishSignal("thermo", "temp", "21.5").ok());
-  auto signal = probe.WaitFor(env.service_topic + "/i.thermo/signal/temp");
+  auto signal = probe.WaitFor(TopicWith(env.service_topic + "/i.thermo/signal/temp"));
   ASSERT_TRUE(signal.has_value());
   EXPECT_EQ(signal->payload, "21.5");
 
@@ -142,8 +105,8 @@ TEST(SpawnableIntegrationTest, DemoServiceTicksResetsAndStopsOnSigterm) {
     _exit(127);
   }
   ASSERT_GT(pid, 0);
-  auto meta = probe.WaitFor(topic + "/!meta/owner", "test");
-  auto third = probe.WaitFor(topic + "/i.demo/signal/count", "\"count\":3,");
+  auto meta = probe.WaitFor(TopicWith(topic + "/!meta/owner", "test"));
+  auto third = probe.WaitFor(TopicWith(topic + "/i.demo/signal/count", "\"count\":3,"));
   EXPECT_TRUE(meta.has_value());
   ASSERT_TRUE(third.has_value());
   EXPECT_THAT(third->payload, HasSubstr("\"greeting\":\"hi there\""));

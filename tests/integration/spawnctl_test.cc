@@ -2,9 +2,8 @@
 // spawnpoint that publishes retained heartbeats and answers commands over its own MQTT connection.
 // Everything lives under a base topic unique to the run; retained messages are cleared at the end.
 //
-// RunSpawnctl() runs the real binary (SPAWN_BINARY_DIR/spawnctl/spawnctl) with its own HOME and
-// captures stdout, stderr and the exit code: the end-to-end test against the real spawnd can reuse
-// it.
+// spawnctl runs as the real binary (RunSpawnctl from the harness) with its own HOME. The end-to-end
+// test with the real spawnd and engine is tests/acceptance/.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -19,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "harness.h"
 #include "spawn/bus/paho_bus.h"
 #include "spawn/client/client.h"
 #include "spawn/common/tar.h"
@@ -31,43 +31,9 @@ namespace {
 
 using proto::ServiceState;
 using ::testing::HasSubstr;
+using namespace spawn::testing;
 
 constexpr const char* kBroker = "tcp://127.0.0.1:1883";
-const std::string kSpawnctl = SPAWN_BINARY_DIR "/spawnctl/spawnctl";
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// Runs spawnctl with `args`, HOME=`home` and SPAWNPOINT_BROKER set; never inherits a default URI.
-CliRun RunSpawnctl(const std::vector<std::string>& args, const std::string& home) {
-  const std::string out_file = home + "/stdout.txt", err_file = home + "/stderr.txt";
-  std::string command = "env -u SPAWNPOINT_DEFAULT_URI HOME=" + Quote(home) +
-                        " SPAWNPOINT_BROKER=" + kBroker + " " + Quote(kSpawnctl);
-  for (const auto& a : args) command += " " + Quote(a);
-  command += " >" + Quote(out_file) + " 2>" + Quote(err_file) + " </dev/null";
-  const int status = std::system(command.c_str());
-  CliRun run;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = Slurp(out_file);
-  run.err = Slurp(err_file);
-  return run;
-}
 
 // A spawnpoint's bus side, scripted. Paho's thread only queues; a worker answers.
 class FakeSpawnpoint {
@@ -245,7 +211,6 @@ class FakeSpawnpoint {
 class SpawnctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(std::filesystem::exists(kSpawnctl)) << kSpawnctl << " missing: build spawnctl";
     base_ = "spawnctl-test/" + NewRequestId().substr(0, 12);
     path_ = base_ + "/alpha";
     home_ = std::filesystem::temp_directory_path() / ("spawnctl_test_" + NewRequestId());

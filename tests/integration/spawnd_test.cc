@@ -17,6 +17,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "harness.h"
 #include "spawn/bus/paho_bus.h"
 #include "spawn/common/config.h"
 #include "spawn/common/tar.h"
@@ -31,186 +32,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using namespace spawn::testing;
 
-// Records every message on a connection; WaitFor blocks until one matches.
-class Probe {
- public:
-  explicit Probe(const std::string& uri = "tcp://127.0.0.1:1883") {
-    BusOptions o;
-    o.uri = uri;
-    bus_ = MakePahoBus(o);
-    bus_->SetMessageHandler([this](const BusMessage& m) {
-      std::lock_guard lock(mu_);
-      seen_.push_back(m);
-      cv_.notify_all();
-    });
-    EXPECT_TRUE(bus_->Connect().ok());
-  }
-  void Subscribe(const std::string& filter) { ASSERT_TRUE(bus_->Subscribe(filter, 1).ok()); }
-  void Publish(const std::string& topic, const std::string& payload, bool retained = false) {
-    ASSERT_TRUE(bus_->Publish({topic, payload, 1, retained}).ok());
-  }
-  std::optional<BusMessage> WaitFor(std::function<bool(const BusMessage&)> match,
-                                    std::chrono::seconds timeout = 60s) {
-    std::unique_lock lock(mu_);
-    std::optional<BusMessage> found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (const auto& m : seen_) {
-        if (match(m)) {
-          found = m;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  void Clear() {
-    std::lock_guard lock(mu_);
-    seen_.clear();
-  }
-
- private:
-  std::unique_ptr<Bus> bus_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<BusMessage> seen_;
-};
-
-int counter = 0;
-
-class Spawnd {
- public:
-  explicit Spawnd(std::string broker = "tcp://127.0.0.1:1883", std::string mem = "512M")
-      : broker_(broker),
-        path_("test/spawnd-" + std::to_string(getpid()) + "-" + std::to_string(++counter)),
-        dir_(std::filesystem::temp_directory_path() /
-             ("spawnd-test-" + std::to_string(getpid()) + "-" + std::to_string(counter))) {
-    std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "spawnd.yml")
-        << "path: " << path_ << "\nbroker: " << broker << "\nmemAlloc: " << mem
-        << "\ncpuShares: 1024\nheartbeatInterval: 1s\nzombiePeriod: 3s\n"
-        << "allowHostNet: true\nstateDir: " << (dir_ / "state").string()
-        << "\ndefaultImage: " << SPAWN_TEST_IMAGE << "\n";
-    std::ofstream(dir_ / "metadata.yml") << "room: lab 410\n";
-    retained_topics_ = {topics::Presence(path_), topics::Heartbeat(path_),
-                        topics::Meta(path_, "room")};
-    for (const char* service :
-         {"web", "phoenix", "huge", "evil", "after", "back", "one", "two", "three"})
-      retained_topics_.push_back(topics::ServiceHeartbeat(path_, service));
-  }
-  ~Spawnd() {
-    Kill(SIGKILL);
-    if (::testing::Test::HasFailure()) std::cerr << "---- spawnd log ----\n" << Log() << "----\n";
-    CurlDockerEngine engine("/var/run/docker.sock");
-    auto left = engine.ListContainers("io.spawnpoint.path", path_);
-    if (left.ok()) {
-      for (const auto& c : *left) engine.RemoveContainer(c.id, true).IgnoreError();
-    }
-    // Leave nothing on the broker: the persistent session (a clean connection with the same client
-    // id drops it) and the retained messages under the path.
-    BusOptions o;
-    o.uri = broker_;
-    o.client_id = SpawndClientId(path_);
-    o.clean_session = true;
-    auto bus = MakePahoBus(o);
-    if (bus->Connect().ok()) {
-      for (const auto& topic : retained_topics_) bus->Publish({topic, "", 1, true}).IgnoreError();
-      bus->Disconnect().IgnoreError();
-    }
-    std::filesystem::remove_all(dir_);
-  }
-  void Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string log = (dir_ / "spawnd.log").string();
-      freopen(log.c_str(), "a", stderr);
-      execl(SPAWN_BINARY_DIR "/spawnd/daemon/spawnd", "spawnd", "run", "-c",
-            (dir_ / "spawnd.yml").c_str(), "-m", (dir_ / "metadata.yml").c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  // Sends `sig` and reaps the process; returns its wait status.
-  int Kill(int sig) {
-    if (pid_ <= 0) return 0;
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = 0;
-    return status;
-  }
-  std::string Log() const {
-    std::ifstream in(dir_ / "spawnd.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string broker_;
-  std::string path_;
-  std::filesystem::path dir_;
-  pid_t pid_ = 0;
-  std::vector<std::string> retained_topics_;
-};
-
-ServiceConfig Busybox(const std::string& name, bool auto_restart = false) {
-  ServiceConfig c;
-  c.name = name;
-  c.image = SPAWN_TEST_IMAGE;
-  c.run = {"sh", "-c", "echo hello from " + name + "; while true; do sleep 1; done"};
-  c.mem_alloc_bytes = 64 * kMiB;
-  c.cpu_shares = 128;
-  c.use_host_net = true;
-  c.auto_restart = auto_restart;
-  c.restart_interval = 1s;
-  c.stop_timeout = 1s;
-  return c;
-}
-
-// Starts spawnd and waits until it says `online`, which it does only after subscribing to its
-// slots.
-void StartAndWaitOnline(Spawnd& spawnd, Probe& probe) {
-  probe.Clear();
-  spawnd.Start();
-  ASSERT_TRUE(probe.WaitFor([&](const BusMessage& m) {
-    return m.topic == topics::Presence(spawnd.path()) && m.payload == "online";
-  })) << spawnd.Log();
-}
-
-bool IsReply(const BusMessage& m, const std::string& id, int code) {
-  auto r = proto::DecodeReply(m.payload);
-  return r.ok() && r->request_id == id && r->code == code;
-}
-
-std::function<bool(const BusMessage&)> ServiceIn(const std::string& topic,
-                                                 proto::ServiceState state) {
-  return [topic, state](const BusMessage& m) {
-    if (m.topic != topic || m.payload.empty()) return false;
-    auto hb = proto::DecodeServiceHeartbeat(m.payload);
-    return hb.ok() && hb->state == state;
-  };
-}
-
-std::function<bool(const BusMessage&)> LogContains(const std::string& topic,
-                                                   const std::string& text) {
-  return [topic, text](const BusMessage& m) {
-    auto line = proto::DecodeLogMessage(m.payload);
-    return m.topic == topic && line.ok() && line->contents.find(text) != std::string::npos;
-  };
-}
-
-void Deploy(Probe& probe, const std::string& path, const ServiceConfig& config,
-            const std::string& id, int code = 200) {
-  probe.Subscribe(topics::Reply(path, id));
-  probe.Publish(topics::ConfigSlot(path),
-                proto::Encode(proto::DeployRequest{id, config, TarWriter().Finish(), false, ""}));
-  ASSERT_TRUE(probe.WaitFor([&](const BusMessage& m) { return IsReply(m, id, code); }))
-      << "no " << code << " reply to " << id;
-}
+// Ports of this file's private brokers (SIGKILLed: they save nothing, so sessions are lost).
+int BrokerPort() { return 18830 + getpid() % 1000; }
 
 TEST(SpawndTest, DeployRestartStopZombieAndPurgeOverTheBus) {
-  Spawnd spawnd;
+  SpawndProcess spawnd;
   Probe probe;
   const std::string& p = spawnd.path();
   probe.Subscribe(topics::Root(p) + "/#");
@@ -222,7 +50,7 @@ TEST(SpawndTest, DeployRestartStopZombieAndPurgeOverTheBus) {
     return m.topic == topics::Meta(p, "room") && m.payload == "lab 410";
   }));
 
-  Deploy(probe, p, Busybox("web"), "d1");
+  ASSERT_TRUE(DeployOverBus(probe, p, Busybox("web"), "d1"));
   ASSERT_TRUE(probe.WaitFor(
       LogContains(topics::ServiceLog(p, "web"), "[SUCCESS] Service container has started")));
   ASSERT_TRUE(probe.WaitFor(LogContains(topics::ServiceLog(p, "web"), "hello from web")));
@@ -259,7 +87,7 @@ TEST(SpawndTest, DeployRestartStopZombieAndPurgeOverTheBus) {
 
   probe.Subscribe(topics::Reply(p, "r1"));
   probe.Publish(topics::RestartSlot(p), proto::Encode(proto::ServiceCommand{"r1", "web"}));
-  ASSERT_TRUE(probe.WaitFor([](const BusMessage& m) { return IsReply(m, "r1", 200); }));
+  ASSERT_TRUE(probe.WaitFor(IsReply("r1", 200)));
   ASSERT_TRUE(probe.WaitFor([&](const BusMessage& m) {
     auto s = proto::DecodeServiceHeartbeat(m.payload);
     return m.topic == topics::ServiceHeartbeat(p, "web") && s.ok() && s->restarts == 1 &&
@@ -268,7 +96,7 @@ TEST(SpawndTest, DeployRestartStopZombieAndPurgeOverTheBus) {
 
   probe.Subscribe(topics::Reply(p, "s1"));
   probe.Publish(topics::StopSlot(p), proto::Encode(proto::ServiceCommand{"s1", "web"}));
-  ASSERT_TRUE(probe.WaitFor([](const BusMessage& m) { return IsReply(m, "s1", 200); }));
+  ASSERT_TRUE(probe.WaitFor(IsReply("s1", 200)));
   ASSERT_TRUE(
       probe.WaitFor(ServiceIn(topics::ServiceHeartbeat(p, "web"), proto::ServiceState::kZombie)));
   // After zombiePeriod (3 s) the retained heartbeat is cleared by an empty payload.
@@ -293,7 +121,7 @@ TEST(SpawndTest, DeployRestartStopZombieAndPurgeOverTheBus) {
 }
 
 TEST(SpawndTest, AutoRestartBringsAKilledContainerBack) {
-  Spawnd spawnd;
+  SpawndProcess spawnd;
   Probe probe;
   const std::string& p = spawnd.path();
   probe.Subscribe(topics::Root(p) + "/#");
@@ -302,7 +130,7 @@ TEST(SpawndTest, AutoRestartBringsAKilledContainerBack) {
   ASSERT_TRUE(probe.WaitFor([&](const BusMessage& m) {
     return m.topic == topics::Presence(p) && m.payload == "online";
   }));
-  Deploy(probe, p, Busybox("phoenix", true), "d1");
+  ASSERT_TRUE(DeployOverBus(probe, p, Busybox("phoenix", true), "d1"));
   ASSERT_TRUE(probe.WaitFor(
       ServiceIn(topics::ServiceHeartbeat(p, "phoenix"), proto::ServiceState::kRunning)));
   CurlDockerEngine engine("/var/run/docker.sock");
@@ -322,14 +150,14 @@ TEST(SpawndTest, AutoRestartBringsAKilledContainerBack) {
 }
 
 TEST(SpawndTest, OverBudgetIs503AndGarbageIs400AndTheDaemonGoesOn) {
-  Spawnd spawnd;
+  SpawndProcess spawnd;
   Probe probe;
   const std::string& p = spawnd.path();
   probe.Subscribe(topics::Root(p) + "/#");
-  StartAndWaitOnline(spawnd, probe);
+  ASSERT_TRUE(spawnd.StartAndWaitOnline(probe));
   ServiceConfig huge = Busybox("huge");
   huge.mem_alloc_bytes = 4096 * kMiB;
-  Deploy(probe, p, huge, "big", 503);
+  ASSERT_TRUE(DeployOverBus(probe, p, huge, "big", 503));
   ASSERT_TRUE(probe.WaitFor(LogContains(topics::ServiceLog(p, "huge"),
                                         "[ERROR 503] Insufficient resources for service. CPU: Have "
                                         "1024, Want 128. Mem: Have 512, Want 4096")));
@@ -347,7 +175,7 @@ TEST(SpawndTest, OverBudgetIs503AndGarbageIs400AndTheDaemonGoesOn) {
     const std::string id = "garbage" + std::to_string(n++);
     probe.Subscribe(topics::Reply(p, id));
     probe.Publish(slot, garbage_with_id(id, slot == topics::ConfigSlot(p) ? "Config" : "Service"));
-    ASSERT_TRUE(probe.WaitFor([&](const BusMessage& m) { return IsReply(m, id, 400); })) << slot;
+    ASSERT_TRUE(probe.WaitFor(IsReply(id, 400))) << slot;
     probe.Publish(slot, std::string("\x00\xff\xfe not msgpack", 16));
   }
   // A deploy with an unsafe archive is refused with 400, naming the entry.
@@ -356,66 +184,21 @@ TEST(SpawndTest, OverBudgetIs503AndGarbageIs400AndTheDaemonGoesOn) {
   probe.Subscribe(topics::Reply(p, "unsafe"));
   probe.Publish(topics::ConfigSlot(p), proto::Encode(proto::DeployRequest{
                                            "unsafe", Busybox("evil"), unsafe.Finish(), false, ""}));
-  auto refused = probe.WaitFor([](const BusMessage& m) { return IsReply(m, "unsafe", 400); });
+  auto refused = probe.WaitFor(IsReply("unsafe", 400));
   ASSERT_TRUE(refused);
   EXPECT_THAT(proto::DecodeReply(refused->payload)->message, HasSubstr("../../etc/cron.d/evil"));
   // Still serving.
-  Deploy(probe, p, Busybox("after"), "ok1");
+  ASSERT_TRUE(DeployOverBus(probe, p, Busybox("after"), "ok1"));
   ASSERT_TRUE(probe.WaitFor(
       ServiceIn(topics::ServiceHeartbeat(p, "after"), proto::ServiceState::kRunning)));
   // A repeated RequestId is answered again, not acted on again (still one container).
   probe.Publish(topics::ConfigSlot(p),
                 proto::Encode(proto::DeployRequest{"ok1", Busybox("after"), TarWriter().Finish(),
                                                    false, ""}));
-  ASSERT_TRUE(probe.WaitFor([](const BusMessage& m) { return IsReply(m, "ok1", 200); }));
+  ASSERT_TRUE(probe.WaitFor(IsReply("ok1", 200)));
   CurlDockerEngine engine("/var/run/docker.sock");
   EXPECT_EQ(engine.ListContainers("io.spawnpoint.path", p)->size(), 1u);
 }
-
-class PrivateBroker {
- public:
-  PrivateBroker()
-      : port_(18830 + getpid() % 1000), dir_("/tmp/spawntest-broker-" + std::to_string(getpid())) {
-    std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ + "/mosquitto.conf")
-        << "listener " << port_ << " 127.0.0.1\nallow_anonymous true\n"
-        << "persistence true\npersistence_location " << dir_ << "/\n";
-    Start();
-  }
-  ~PrivateBroker() {
-    Stop();
-    std::filesystem::remove_all(dir_);
-  }
-  void Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      freopen("/dev/null", "w", stderr);
-      execlp("mosquitto", "mosquitto", "-c", (dir_ + "/mosquitto.conf").c_str(),
-             static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 100; ++i) {
-      BusOptions o;
-      o.uri = uri();
-      o.connect_timeout = 1s;
-      if (MakePahoBus(o)->Connect().ok()) return;
-      usleep(100000);
-    }
-    FAIL() << "private mosquitto did not start";
-  }
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = 0;
-  }
-  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int port_;
-  std::string dir_;
-  pid_t pid_ = 0;
-};
 
 // PahoBus on a private broker: what spawnd relies on.
 class Recorder {
@@ -459,7 +242,8 @@ class Recorder {
 };
 
 TEST(PahoBusTest, APersistentSessionGetsWhatWasPublishedWhileItWasAway) {
-  PrivateBroker broker;
+  PrivateBroker broker(BrokerPort(), 0);
+  ASSERT_TRUE(broker.Start());
   BusOptions o;
   o.uri = broker.uri();
   o.client_id = "paho-bus-test-" + std::to_string(getpid());
@@ -479,7 +263,8 @@ TEST(PahoBusTest, APersistentSessionGetsWhatWasPublishedWhileItWasAway) {
 }
 
 TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTheSession) {
-  PrivateBroker broker;
+  PrivateBroker broker(BrokerPort(), 0);
+  ASSERT_TRUE(broker.Start());
   BusOptions o;
   o.uri = broker.uri();
   o.client_id = "paho-bus-test-r-" + std::to_string(getpid());
@@ -489,10 +274,10 @@ TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTh
   ASSERT_TRUE(bus->Connect().ok());
   ASSERT_TRUE(bus->Subscribe("r/#", 1).ok());
   const size_t before = recorder.connections();
-  broker.Stop();  // SIGKILL: the session is not saved
+  broker.Kill();  // SIGKILL: the session is not saved
   ASSERT_TRUE(recorder.WaitConnection(false, before));
   EXPECT_FALSE(bus->Publish({"r/x", "lost", 1, false}).ok());  // fails fast, not buffered
-  broker.Start();
+  ASSERT_TRUE(broker.Start());
   ASSERT_TRUE(recorder.WaitConnection(true, before));
   ASSERT_TRUE(
       bus->Publish({"r/x", "back", 1, false}).ok());  // to itself, through the renewed filter
@@ -522,8 +307,11 @@ TEST(SpawndExampleTest, TheExampleConfigLoads) {
 }
 
 TEST(SpawndTest, ReconnectsAfterTheBrokerRestartsAndServesADeploy) {
-  PrivateBroker broker;
-  Spawnd spawnd(broker.uri());
+  PrivateBroker broker(BrokerPort(), 0);
+  ASSERT_TRUE(broker.Start());
+  SpawndOptions options;
+  options.broker = broker.uri();
+  SpawndProcess spawnd(options);
   const std::string& p = spawnd.path();
   {
     Probe probe(broker.uri());
@@ -531,8 +319,8 @@ TEST(SpawndTest, ReconnectsAfterTheBrokerRestartsAndServesADeploy) {
     spawnd.Start();
     ASSERT_TRUE(probe.WaitFor([&](const BusMessage& m) { return m.payload == "online"; }));
   }
-  broker.Stop();  // SIGKILL: nothing saved, the session and retained messages are gone with it
-  broker.Start();
+  broker.Kill();  // SIGKILL: nothing saved, the session and retained messages are gone with it
+  ASSERT_TRUE(broker.Start());
   Probe probe(broker.uri());
   probe.Subscribe(topics::Root(p) + "/#");
   // spawnd reconnects by itself, subscribes again and says it is back.
@@ -540,13 +328,13 @@ TEST(SpawndTest, ReconnectsAfterTheBrokerRestartsAndServesADeploy) {
     return m.topic == topics::Presence(p) && m.payload == "online";
   }));
   ASSERT_TRUE(probe.WaitFor([&](const BusMessage& m) { return m.topic == topics::Heartbeat(p); }));
-  Deploy(probe, p, Busybox("back"), "after-restart");
+  ASSERT_TRUE(DeployOverBus(probe, p, Busybox("back"), "after-restart"));
   ASSERT_TRUE(
       probe.WaitFor(ServiceIn(topics::ServiceHeartbeat(p, "back"), proto::ServiceState::kRunning)));
 }
 
 TEST(SpawndTest, KilledDaemonGoesOfflineAndTheNextAdoptsItsServicesAndCarriesOutQueuedCommands) {
-  Spawnd spawnd;
+  SpawndProcess spawnd;
   Probe probe;
   const std::string& p = spawnd.path();
   probe.Subscribe(topics::Root(p) + "/#");
@@ -556,7 +344,7 @@ TEST(SpawndTest, KilledDaemonGoesOfflineAndTheNextAdoptsItsServicesAndCarriesOut
     return m.topic == topics::Presence(p) && m.payload == "online";
   }));
   for (const char* name : {"one", "two", "three"}) {
-    Deploy(probe, p, Busybox(name, true), std::string("d-") + name);
+    ASSERT_TRUE(DeployOverBus(probe, p, Busybox(name, true), std::string("d-") + name));
     ASSERT_TRUE(
         probe.WaitFor(ServiceIn(topics::ServiceHeartbeat(p, name), proto::ServiceState::kRunning)));
   }
@@ -578,8 +366,7 @@ TEST(SpawndTest, KilledDaemonGoesOfflineAndTheNextAdoptsItsServicesAndCarriesOut
                 proto::Encode(proto::ServiceCommand{"stop-while-down", "one"}));
 
   spawnd.Start();
-  ASSERT_TRUE(
-      probe.WaitFor([](const BusMessage& m) { return IsReply(m, "stop-while-down", 200); }));
+  ASSERT_TRUE(probe.WaitFor(IsReply("stop-while-down", 200)));
   ASSERT_TRUE(
       probe.WaitFor(ServiceIn(topics::ServiceHeartbeat(p, "one"), proto::ServiceState::kZombie)));
   for (const char* name : {"two", "three"}) {
