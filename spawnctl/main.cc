@@ -262,15 +262,15 @@ int Main(int argc, char** argv) {
       });
   const std::string uri_help = "the spawnpoint's path (env SPAWNPOINT_DEFAULT_URI)";
 
-  std::string base, yaml, name, since = "0s", wait = "10m", down_after = "15s";
+  std::string base, yaml, name, since = "0s", wait = "10m", down_after;
   bool all = false, replace = false, no_follow = false;
   auto* scan = app.add_subcommand("scan", "List the spawnpoints under a base path");
   scan->add_option("base", base, "base path; a spawnpoint's own path shows it in detail");
   scan->add_option("-u,--uri", g.uri, uri_help);
   scan->add_flag("-a,--all", all, "include zombie services");
   scan->add_option("--down-after", down_after,
-                   "a spawnpoint silent this long appears to be down (3 heartbeats)")
-      ->capture_default_str();
+                   "a spawnpoint silent this long appears to be down (default: three of the "
+                   "heartbeat intervals it announces)");
 
   auto* deploy = app.add_subcommand("deploy", "Deploy a service from its deploy.yml");
   deploy->add_option("-u,--uri", g.uri, uri_help);
@@ -313,7 +313,7 @@ int Main(int argc, char** argv) {
     if (base.empty()) base = g.uri;
     if (base.empty())
       return Fail("scan: no base path: give one, use -u or set SPAWNPOINT_DEFAULT_URI");
-    auto down = ParseDuration(down_after);
+    auto down = down_after.empty() ? Result<Duration>(Duration::zero()) : ParseDuration(down_after);
     if (!down.ok()) return Fail("--down-after: " + down.status().message());
     Status st = session.Open();
     if (!st.ok()) return Fail(st.message());

@@ -489,7 +489,7 @@ std::string Encode(const Reply& m) {
 
 std::string Encode(const SpawnpointHeartbeat& m) {
   return Pack([&](Packer& p) {
-    MapWriter(p, 8)
+    MapWriter(p, 9)
         .Str("Alias", m.alias)
         .Int("Time", m.time_unix_ns)
         .Str("Version", m.version)
@@ -497,7 +497,8 @@ std::string Encode(const SpawnpointHeartbeat& m) {
         .Int("TotalCpuShares", m.total_cpu_shares)
         .Int("AvailableMem", m.available_mem_mib)
         .Int("AvailableCpuShares", m.available_cpu_shares)
-        .StrList("Services", m.services);
+        .StrList("Services", m.services)
+        .Int("HeartbeatInterval", m.heartbeat_interval_ms);
   });
 }
 
@@ -620,7 +621,13 @@ Result<SpawnpointHeartbeat> DecodeSpawnpointHeartbeat(const std::string& bytes) 
         SPAWN_RETURN_IF_ERROR(r.Int("TotalCpuShares", &m.total_cpu_shares));
         SPAWN_RETURN_IF_ERROR(r.Int("AvailableMem", &m.available_mem_mib));
         SPAWN_RETURN_IF_ERROR(r.Int("AvailableCpuShares", &m.available_cpu_shares));
-        return r.StrList("Services", &m.services);
+        SPAWN_RETURN_IF_ERROR(r.StrList("Services", &m.services));
+        SPAWN_RETURN_IF_ERROR(r.Int("HeartbeatInterval", &m.heartbeat_interval_ms));
+        if (m.heartbeat_interval_ms < 0) {
+          return Status::BadRequest("HeartbeatInterval: expected milliseconds >= 0, got " +
+                                    std::to_string(m.heartbeat_interval_ms));
+        }
+        return Status::Ok();
       });
 }
 

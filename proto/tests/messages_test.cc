@@ -33,7 +33,7 @@ ServiceConfig DemoConfig() {
 }
 
 SpawnpointHeartbeat DemoHeartbeat() {
-  return {"alpha", 1700000000000000000, "0.1.0", 4096, 4096, 3072, 3584, {"demo"}};
+  return {"alpha", 1700000000000000000, "0.1.0", 4096, 4096, 3072, 3584, {"demo"}, 5000};
 }
 
 ServiceHeartbeat DemoServiceHeartbeat() {
@@ -65,9 +65,34 @@ DeployRequest DemoDeploy() {
 TEST(WireFormatTest, SpawnpointHeartbeatBytesAreFixed) {
   EXPECT_EQ(
       Hex(Encode(DemoHeartbeat())),
-      "88a5416c696173a5616c706861a454696d65cf17979cfe362a0000a756657273696f6ea5302e312e30a8546f"
+      "89a5416c696173a5616c706861a454696d65cf17979cfe362a0000a756657273696f6ea5302e312e30a8546f"
       "74616c4d656dcd1000ae546f74616c437075536861726573cd1000ac417661696c61626c654d656dcd0c00b2"
-      "417661696c61626c65437075536861726573cd0e00a8536572766963657391a464656d6f");
+      "417661696c61626c65437075536861726573cd0e00a8536572766963657391a464656d6fb1486561727462"
+      "656174496e74657276616ccd1388");
+}
+
+// A heartbeat from a spawnd that does not send its interval (the first wire format) still decodes;
+// the interval is then 0, "unknown".
+TEST(WireFormatTest, HeartbeatWithoutIntervalDecodesWithIntervalUnknown) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> p(buffer);
+  p.pack_map(2);
+  p.pack(std::string("Alias"));
+  p.pack(std::string("old"));
+  p.pack(std::string("Services"));
+  p.pack_array(0);
+  auto hb = DecodeSpawnpointHeartbeat(std::string(buffer.data(), buffer.size()));
+  ASSERT_TRUE(hb.ok()) << hb.status().message();
+  EXPECT_EQ(hb->alias, "old");
+  EXPECT_EQ(hb->heartbeat_interval_ms, 0);
+}
+
+TEST(WireFormatTest, NegativeHeartbeatIntervalIsRefusedNamingTheKey) {
+  SpawnpointHeartbeat hb = DemoHeartbeat();
+  hb.heartbeat_interval_ms = -1;
+  auto decoded = DecodeSpawnpointHeartbeat(Encode(hb));
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_THAT(decoded.status().message(), HasSubstr("HeartbeatInterval"));
 }
 
 TEST(WireFormatTest, ServiceHeartbeatBytesAreFixed) {

@@ -55,10 +55,18 @@ bool HasWildcard(const std::string& s) { return s.find_first_of("+#") != std::st
 
 }  // namespace
 
-bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns, Duration down_after) {
+Duration DownAfter(const SpawnpointInfo& info, Duration override) {
+  if (override > Duration::zero()) return override;
+  if (info.heartbeat.heartbeat_interval_ms > 0)
+    return 3 * Duration(info.heartbeat.heartbeat_interval_ms);
+  return kDefaultDownAfter;
+}
+
+bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns, Duration down_after_override) {
   if (!info.online) return true;
   return now_unix_ns - info.last_seen_unix_ns >
-         std::chrono::duration_cast<std::chrono::nanoseconds>(down_after).count();
+         std::chrono::duration_cast<std::chrono::nanoseconds>(DownAfter(info, down_after_override))
+             .count();
 }
 
 std::string NewRequestId() {

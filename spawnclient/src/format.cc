@@ -101,7 +101,9 @@ std::string FormatSpawnpoint(const SpawnpointInfo& sp, int64_t now, const Format
   if (!sp.online)
     out += " " + Paint(o, kRed, "DOWN (offline)");
   else if (IsDown(sp, now, o.down_after))
-    out += " " + Paint(o, kRed, "DOWN (no heartbeat for " + FormatDuration(o.down_after) + ")");
+    out +=
+        " " + Paint(o, kRed,
+                    "DOWN (no heartbeat for " + FormatDuration(DownAfter(sp, o.down_after)) + ")");
   out += "\n    Available Memory: " + std::to_string(hb.available_mem_mib) + "/" +
          std::to_string(hb.total_mem_mib) +
          " MiB, Available CPU Shares: " + std::to_string(hb.available_cpu_shares) + "/" +

@@ -90,6 +90,21 @@ TEST(FormatScanTest, DownAfterIsConfigurable) {
   EXPECT_EQ(text.find("DOWN"), std::string::npos) << text;
 }
 
+// Without --down-after, "down" is three of the intervals the spawnpoint announces.
+TEST(FormatScanTest, DownFollowsTheIntervalTheSpawnpointAnnounces) {
+  SpawnpointInfo slow = Spawnpoint("slow", kNow - 40 * kSec);
+  slow.heartbeat.heartbeat_interval_ms = 15000;  // down after 45 s
+  SpawnpointInfo fast = Spawnpoint("fast", kNow - 4 * kSec);
+  fast.heartbeat.heartbeat_interval_ms = 1000;  // down after 3 s
+  EXPECT_EQ(DownAfter(slow), std::chrono::seconds(45));
+  EXPECT_EQ(DownAfter(fast), std::chrono::seconds(3));
+  EXPECT_EQ(DownAfter(Spawnpoint("old", kNow)), kDefaultDownAfter);  // interval not announced
+  EXPECT_EQ(DownAfter(fast, std::chrono::seconds(60)), std::chrono::seconds(60));
+  const std::string text = FormatScan({slow, fast}, kNow, FormatOptions{});
+  EXPECT_EQ(text.find("slow DOWN"), std::string::npos) << text;
+  EXPECT_NE(text.find("fast DOWN (no heartbeat for 3s)"), std::string::npos) << text;
+}
+
 TEST(FormatScanTest, OneSpawnpointShowsServicesAndMetadata) {
   SpawnpointInfo alpha = Spawnpoint("alpha", kNow - 4470 * 1000000LL);
   alpha.services["demosvc"] = Service("demosvc", proto::ServiceState::kRunning);

@@ -176,6 +176,7 @@ void Daemon::PublishSpawnpointHeartbeat(const std::vector<ServiceSnapshot>& serv
   hb.total_cpu_shares = pool.total_cpu_shares;
   hb.available_mem_mib = pool.free_mem_bytes / kMiB;
   hb.available_cpu_shares = pool.free_cpu_shares;
+  hb.heartbeat_interval_ms = config_.heartbeat_interval.count();
   for (const auto& s : services) hb.services.push_back(s.name);
   Publish(topics::Heartbeat(config_.path), proto::Encode(hb), 1, true);
 }

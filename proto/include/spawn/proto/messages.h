@@ -68,6 +68,9 @@ struct SpawnpointHeartbeat {
   int64_t available_mem_mib = 0;
   int64_t available_cpu_shares = 0;
   std::vector<std::string> services;
+  // How often spawnd sends this (ms), so a client can tell "silent for three intervals"; 0 when
+  // the sender did not say (older spawnds): clients then assume the default.
+  int64_t heartbeat_interval_ms = 0;
 };
 
 // signal/heartbeat/<svc>: MemAlloc/MemUsage MiB, CpuPercent as docker stats (100 = one core),

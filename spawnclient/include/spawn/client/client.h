@@ -45,8 +45,15 @@ struct SpawnpointInfo {
 constexpr Duration kDefaultHeartbeatInterval = std::chrono::seconds(5);
 constexpr Duration kDefaultDownAfter = 3 * kDefaultHeartbeatInterval;
 
-// True when the spawnpoint said it went offline, or its heartbeat is older than `down_after`.
-bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns, Duration down_after);
+// How long `info` may be silent before it counts as down: `override` when it is non-zero, else
+// three of the heartbeat intervals the spawnpoint announces (the default interval when its
+// heartbeat does not say).
+Duration DownAfter(const SpawnpointInfo& info, Duration override = Duration::zero());
+
+// True when the spawnpoint said it went offline, or its heartbeat is older than
+// DownAfter(info, down_after_override).
+bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns,
+            Duration down_after_override = Duration::zero());
 
 // Reads a deploy.yml (LoadServiceConfigFile: the same checks and errors as spawnd) and everything
 // it ships: included files and dirs packed into one archive under their base names (paths relative

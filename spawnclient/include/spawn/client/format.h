@@ -16,7 +16,8 @@ struct FormatOptions {
   bool color = false;         // ANSI colours (spawnctl: only when stdout is a terminal)
   bool local_time = false;    // times in the local zone; false: UTC (tests)
   bool show_zombies = false;  // scan --all
-  Duration down_after = kDefaultDownAfter;  // silent this long = appears to be down
+  // Silent this long = appears to be down; zero: three of each spawnpoint's own intervals.
+  Duration down_after = Duration::zero();
 };
 
 // "850ms", "4.2s", "3m12s", "2h5m", "3d4h"; negative ages (clock skew) show as "0ms".
