@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <utility>
 
 #include "spawn/common/units.h"
 #include "spawn/proto/topics.h"
@@ -98,8 +99,20 @@ Daemon::Daemon(SpawndConfig config, std::map<std::string, std::string> metadata,
       outbox_(bus, kOutboxCapacity) {}
 
 void Daemon::InstallHandlers() {
-  bus_.SetMessageHandler(
-      [this](const BusMessage& m) { loop_.Post([this, m] { HandleMessage(m); }); });
+  bus_.SetMessageHandler([this](const BusMessage& m) {
+    // On the bus thread, before returning: Paho has acknowledged the message already, so the
+    // journal's copy is the only one a crash would leave.
+    uint64_t sequence = 0;
+    if (journal_ && IsCommandSlot(m.topic)) {
+      auto recorded = journal_->Record(m);
+      if (recorded.ok()) {
+        sequence = *recorded;
+      } else {
+        spdlog::error("journal: {}; handling the command without it", recorded.status().message());
+      }
+    }
+    loop_.Post([this, m, sequence] { HandleJournaled(m, sequence); });
+  });
   bus_.SetConnectionHandler([this](bool up) {
     loop_.Post([this, up] {
       if (!started_ || stopped_) return;
@@ -116,7 +129,31 @@ void Daemon::InstallHandlers() {
   });
 }
 
+bool Daemon::IsCommandSlot(const std::string& topic) const {
+  return topic == topics::ConfigSlot(config_.path) || topic == topics::RestartSlot(config_.path) ||
+         topic == topics::StopSlot(config_.path);
+}
+
+void Daemon::HandleJournaled(const BusMessage& message, uint64_t sequence) {
+  if (!supervisor_ || stopped_) return;  // left pending: the next start handles it
+  HandleMessage(message);
+  if (journal_ && sequence != 0) {
+    const Status done = journal_->Done(sequence);
+    if (!done.ok()) spdlog::warn("journal: {}", done.message());
+  }
+}
+
 Status Daemon::Start() {
+  JournalContents recovered = std::exchange(recovered_, {});
+  for (const auto& [id, reply] : recovered.replies) {
+    replies_.emplace_front(id, reply);
+    reply_index_[id] = replies_.begin();
+  }
+  if (!recovered.pending.empty()) {
+    spdlog::info("journal: handling {} command(s) that arrived before the last stop",
+                 recovered.pending.size());
+  }
+  for (const auto& command : recovered.pending) HandleJournaled(command.message, command.sequence);
   for (const auto& slot : {topics::ConfigSlot(config_.path), topics::RestartSlot(config_.path),
                            topics::StopSlot(config_.path), topics::LogsSlot(config_.path)}) {
     SPAWN_RETURN_IF_ERROR(bus_.Subscribe(slot, 1).WithContext("subscribing to " + slot));
@@ -264,6 +301,10 @@ bool Daemon::AnsweredBefore(const std::string& request_id) {
 }
 
 void Daemon::Remember(const std::string& request_id, const std::string& reply) {
+  if (journal_) {
+    const Status kept = journal_->Remember(request_id, reply);
+    if (!kept.ok()) spdlog::warn("journal: {}", kept.message());
+  }
   replies_.emplace_front(request_id, reply);
   reply_index_[request_id] = replies_.begin();
   if (replies_.size() > kRepliesRemembered) {

@@ -95,6 +95,15 @@ int Run(const std::string& config_path, const std::string& metadata_path) {
     return std::uniform_real_distribution<double>(0.9, 1.1)(rng);
   });
   daemon.SetSupervisor(supervisor.get());
+  // Commands on disk from arrival to answer: a crash loses none and repeats none.
+  auto journal =
+      MakeFileCommandJournal(config->state_dir + "/commands", Daemon::kRepliesRemembered);
+  auto recovered = journal->Load();
+  if (!recovered.ok()) {
+    spdlog::error("cannot read the command journal: {}", recovered.status().message());
+    return 1;
+  }
+  daemon.SetJournal(journal.get(), std::move(*recovered));
   daemon.InstallHandlers();
 
   std::atomic<bool> stopping{false};

@@ -6,6 +6,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "spawn/bus/fake_bus.h"
 #include "spawn/common/units.h"
@@ -468,6 +471,73 @@ TEST_F(DaemonTest, APublishFailureWhileConnectedIsLoggedAndTheDaemonGoesOn) {
   Send(topics::StopSlot(kPath), proto::Encode(proto::ServiceCommand{"next", "web"}));
   EXPECT_TRUE(RepliesTo("lost").empty());
   EXPECT_EQ(RepliesTo("next").size(), 1u);
+}
+
+// A restarted spawnd with its journal: a command that arrived before the crash but was never
+// handled is handled now; one that was answered (its reply remembered) is answered again with
+// that reply, not acted on; new commands leave nothing pending behind them.
+TEST_F(DaemonTest, WithAJournalACommandLeftByACrashIsHandledOnStartAndAnAnsweredOneIsNot) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("daemon-journal-" + std::to_string(getpid())))
+          .string();
+  std::filesystem::remove_all(dir);
+  {
+    auto before_crash = MakeFileCommandJournal(dir, Daemon::kRepliesRemembered);
+    ASSERT_TRUE(before_crash->Load().ok());
+    ASSERT_TRUE(
+        before_crash
+            ->Record({topics::StopSlot(kPath),
+                      proto::Encode(proto::ServiceCommand{"left-pending", "web"}), 1, false})
+            .ok());
+    ASSERT_TRUE(
+        before_crash
+            ->Record({topics::ConfigSlot(kPath),
+                      proto::Encode(proto::DeployRequest{"answered", Config("db"), "", false, ""}),
+                      1, false})
+            .ok());
+    ASSERT_TRUE(before_crash
+                    ->Remember("answered", proto::Encode(proto::Reply::FromStatus(
+                                               "answered", Status::Ok(), "accepted before")))
+                    .ok());
+  }
+  FakeBus restarted_bus(broker_);
+  Daemon restarted(config_, {}, restarted_bus, loop_);
+  auto journal = MakeFileCommandJournal(dir, Daemon::kRepliesRemembered);
+  auto recovered = journal->Load();
+  ASSERT_TRUE(recovered.ok());
+  restarted.SetSupervisor(&supervisor_);
+  restarted.SetJournal(journal.get(), std::move(*recovered));
+  restarted.InstallHandlers();
+  ASSERT_TRUE(restarted_bus.Connect().ok());
+  ASSERT_TRUE(client_.Connect().ok());
+  ASSERT_TRUE(client_.Subscribe(topics::Root(kPath) + "/#", 1).ok());
+  // Delivered from the persistent session (which remembers the subscription) before Start:
+  // recorded, and handled once.
+  ASSERT_TRUE(restarted_bus.Subscribe(topics::RestartSlot(kPath), 1).ok());
+  ASSERT_TRUE(client_
+                  .Publish({topics::RestartSlot(kPath),
+                            proto::Encode(proto::ServiceCommand{"early", "web"}), 1, false})
+                  .ok());
+  ASSERT_TRUE(restarted.Start().ok());
+  ASSERT_TRUE(client_
+                  .Publish({topics::RestartSlot(kPath),
+                            proto::Encode(proto::ServiceCommand{"live", "web"}), 1, false})
+                  .ok());
+  loop_.RunPending();
+  ASSERT_TRUE(restarted.FlushForTest(10s));
+
+  EXPECT_THAT(supervisor_.commands, ElementsAre("stop web", "restart web", "restart web"));
+  ASSERT_EQ(RepliesTo("left-pending").size(), 1u);
+  EXPECT_EQ(RepliesTo("left-pending")[0].code, 200);
+  ASSERT_EQ(RepliesTo("answered").size(), 1u);
+  EXPECT_EQ(RepliesTo("answered")[0].message, "accepted before");
+  EXPECT_EQ(RepliesTo("early").size(), 1u);
+  EXPECT_EQ(RepliesTo("live").size(), 1u);
+  auto after = MakeFileCommandJournal(dir, Daemon::kRepliesRemembered)->Load();
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->pending.empty());
+  EXPECT_EQ(after->replies.size(), 4u);  // answered, left-pending, early, live
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

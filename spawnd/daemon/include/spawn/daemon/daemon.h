@@ -8,7 +8,9 @@
 //
 // Bad input never stops it: a payload that does not decode is answered with 400 when it carries a
 // RequestId and logged otherwise. A repeated RequestId (QoS 1 may deliver twice) is answered with
-// the first reply and not acted on again.
+// the first reply and not acted on again. With a CommandJournal, commands and replies are on disk:
+// a command that arrived but was not handled before a crash is handled after the restart, and the
+// memory of replies survives it.
 #pragma once
 
 #include <condition_variable>
@@ -25,6 +27,7 @@
 #include "spawn/common/config.h"
 #include "spawn/common/event_loop.h"
 #include "spawn/core/supervisor.h"
+#include "spawn/daemon/command_journal.h"
 #include "spawn/proto/messages.h"
 
 namespace spawn {
@@ -81,12 +84,20 @@ class Daemon final : public SupervisorObserver {
   // The supervisor is made after the daemon (it reports to it); set it before Start(). Messages
   // that arrive while it is unset are ignored.
   void SetSupervisor(Supervisor* supervisor) { supervisor_ = supervisor; }
+  // Optional; set before InstallHandlers, with what `journal->Load()` returned (loaded before any
+  // command can arrive and be recorded). It must outlive the daemon.
+  void SetJournal(CommandJournal* journal, JournalContents recovered) {
+    journal_ = journal;
+    recovered_ = std::move(recovered);
+  }
 
   // Installs the bus handlers (call before the bus connects, so nothing queued in the persistent
   // session is missed: messages are Posted and handled once the loop runs).
   void InstallHandlers();
-  // Loop thread, once connected: subscribes to the four slots at QoS 1 (fails if the broker
-  // refuses), announces presence, publishes metadata and heartbeats, starts the heartbeat timer.
+  // Loop thread, once connected: takes what the journal recovered (the replies, then the commands
+  // left pending by a crash, handled in order), subscribes to the four slots at QoS 1 (fails if the
+  // broker refuses), announces presence, publishes metadata and heartbeats, starts the heartbeat
+  // timer.
   Status Start();
   // Loop thread: stops the heartbeat timer and command handling, publishes `offline` (if Start()
   // said `online`) and waits (at most 5 s) for the outbox to drain. The caller disconnects the bus
@@ -109,6 +120,9 @@ class Daemon final : public SupervisorObserver {
   bool FlushForTest(std::chrono::milliseconds timeout) { return outbox_.Flush(timeout); }
 
  private:
+  // HandleMessage, then the journal entry `sequence` (0: none) is done.
+  void HandleJournaled(const BusMessage& message, uint64_t sequence);
+  bool IsCommandSlot(const std::string& topic) const;
   void HandleDeploy(const BusMessage& message);
   void HandleCommand(const BusMessage& message, bool restart);
   void HandleLogs(const BusMessage& message);
@@ -130,6 +144,8 @@ class Daemon final : public SupervisorObserver {
   Bus& bus_;
   EventLoop& loop_;
   Supervisor* supervisor_ = nullptr;
+  CommandJournal* journal_ = nullptr;
+  JournalContents recovered_;  // until Start() handles it
   Outbox outbox_;
   // RequestId -> encoded first reply, most recently used first.
   std::list<std::pair<std::string, std::string>> replies_;
