@@ -260,6 +260,10 @@ SpawnClient::SpawnClient(Bus& bus) : bus_(bus) {
 
 SpawnClient::~SpawnClient() {
   bus_.SetMessageHandler(nullptr);
+  Disconnect();
+}
+
+void SpawnClient::Disconnect() {
   if (owned_bus_) owned_bus_->Disconnect().IgnoreError();
 }
 

@@ -129,6 +129,10 @@ class SpawnClient {
   // A client with its own PahoBus (clean session, random client id), connected. kUnavailable with
   // the broker's reason when the connection fails.
   static Result<std::unique_ptr<SpawnClient>> Connect(const BusOptions& options);
+  // Ends the connection now with a clean MQTT DISCONNECT; later calls fail. The destructor does
+  // it too; a program about to exit may call this and skip destroying the client (Paho's own
+  // teardown waits for its threads in 100 ms steps).
+  void Disconnect();
 
   // Every spawnpoint under `base` (a spawnpoint's path, or a prefix of paths; MQTT wildcards
   // allowed) from the retained messages, in one round trip: a sentinel published after the
