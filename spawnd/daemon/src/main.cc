@@ -58,6 +58,8 @@ int Run(const std::string& config_path, const std::string& metadata_path) {
   // Declared first, destroyed last: the bus, the executor's tasks and the supervisor Post to it.
   RealEventLoop loop;
   CurlDockerEngine engine(config->docker_socket);
+  // Stats feed the heartbeats: a sample per heartbeat is all that is published.
+  engine.SetStatsInterval(config->heartbeat_interval);
   auto version = engine.Connect();
   if (!version.ok()) {
     spdlog::error("cannot reach the Docker engine at {}: {}", config->docker_socket,

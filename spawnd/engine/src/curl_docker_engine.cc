@@ -257,7 +257,11 @@ class ThreadStream final : public Stream {
 // Splits a byte stream into newline-terminated JSON documents.
 class JsonLines {
  public:
-  explicit JsonLines(std::function<void(const json&)> sink) : sink_(std::move(sink)) {}
+  // With `min_interval`, a line that comes sooner than that after the last one parsed is dropped
+  // unparsed.
+  explicit JsonLines(std::function<void(const json&)> sink,
+                     std::chrono::milliseconds min_interval = std::chrono::milliseconds(0))
+      : sink_(std::move(sink)), min_interval_(min_interval) {}
   void Feed(std::string_view data) {
     buffer_.append(data);
     size_t nl;
@@ -265,6 +269,12 @@ class JsonLines {
       std::string line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
       if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+      if (min_interval_.count() > 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (parsed_any_ && now - last_parsed_ < min_interval_) continue;
+        parsed_any_ = true;
+        last_parsed_ = now;
+      }
       try {
         sink_(json::parse(line));
       } catch (const json::exception& e) {
@@ -275,6 +285,9 @@ class JsonLines {
 
  private:
   std::function<void(const json&)> sink_;
+  const std::chrono::milliseconds min_interval_;
+  bool parsed_any_ = false;
+  std::chrono::steady_clock::time_point last_parsed_;
   std::string buffer_;
 };
 
@@ -661,11 +674,14 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int6
 
 std::unique_ptr<Stream> CurlDockerEngine::FollowStats(
     const std::string& id, std::function<void(const ContainerStats&)> on_stats, Done on_end) {
-  return std::make_unique<ThreadStream>([this, id, on_stats, on_end](StreamControl& control) {
+  return std::make_unique<ThreadStream>([this, id, on_stats, on_end,
+                                         every = stats_interval_](StreamControl& control) {
     const auto& cancelled = control.cancelled();
-    JsonLines lines([&](const json& j) {
-      if (!cancelled && j.contains("memory_stats")) on_stats(ComputeStats(j));
-    });
+    JsonLines lines(
+        [&](const json& j) {
+          if (!cancelled && j.contains("memory_stats")) on_stats(ComputeStats(j));
+        },
+        every);
     Transfer t;
     t.control = &control;
     t.on_data = [&](std::string_view data) {

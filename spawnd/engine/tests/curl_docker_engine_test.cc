@@ -473,5 +473,26 @@ TEST(CurlDockerEngineTest, StatsArrivePerSampleAndEndWithTheStream) {
   EXPECT_EQ(samples.Items()[1].memory_usage_bytes, 2000);
 }
 
+// With a stats interval, samples that come sooner than it after the last delivered one are
+// skipped: a burst of five gives the first only (the interval is far longer than the test).
+TEST(CurlDockerEngineTest, AStatsIntervalDeliversOneSamplePerInterval) {
+  ScriptedEngine server([](const Request&, int fd) {
+    ScriptedEngine::StartStream(fd);
+    for (int usage : {1000, 2000, 3000, 4000, 5000}) {
+      ScriptedEngine::Write(fd, nlohmann::json{{"memory_stats", {{"usage", usage}}}}.dump() + "\n");
+    }
+  });
+  CurlDockerEngine engine(server.path());
+  engine.SetStatsInterval(std::chrono::hours(1));
+  Inbox<ContainerStats> samples;
+  Inbox<Status> ends;
+  auto stream = engine.FollowStats(
+      "c1", [&](const ContainerStats& s) { samples.Push(s); },
+      [&](const Status& s) { ends.Push(s); });
+  ASSERT_TRUE(ends.WaitForCount(1));
+  ASSERT_EQ(samples.Items().size(), 1u);
+  EXPECT_EQ(samples.Items()[0].memory_usage_bytes, 1000);
+}
+
 }  // namespace
 }  // namespace spawn
