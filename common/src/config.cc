@@ -6,6 +6,7 @@
 #include <functional>
 #include <sstream>
 
+#include "spawn/common/files.h"
 #include "spawn/common/units.h"
 
 namespace spawn {
@@ -253,14 +254,6 @@ const std::pair<const char*, const char*> kSpawndRequired[] = {
     {"path", "scratch.ns/spawnpoint/alpha"}, {"memAlloc", "4G"}, {"cpuShares", "4096"}};
 const std::pair<const char*, const char*> kServiceRequired[] = {
     {"run", "[./svc, --flag]"}, {"memAlloc", "512M"}, {"cpuShares", "512"}};
-
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path + ": " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <vector>
 
+#include "spawn/common/files.h"
+
 namespace spawn {
 namespace {
 
@@ -190,11 +192,9 @@ Status TarWriter::AddPathFromDisk(const std::string& disk_path, const std::strin
     return Status::Ok();
   }
   if (S_ISREG(st.st_mode)) {
-    std::ifstream in(disk_path, std::ios::binary);
-    if (!in) return Status::NotFound("cannot read " + disk_path + ": " + std::strerror(errno));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    AddFile(archive_path, ss.str(), mode);
+    auto bytes = ReadFile(disk_path);
+    if (!bytes.ok()) return bytes.status();
+    AddFile(archive_path, *bytes, mode);
     return Status::Ok();
   }
   if (S_ISDIR(st.st_mode)) {

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "spawn/common/files.h"
+
 namespace spawn {
 
 Result<std::string> StripBlockComments(const std::string& text, const std::string& source) {
@@ -124,11 +126,9 @@ void Params::ExitWith(const Status& status) {
 Result<Params> GetParams() { return GetParamsFile(kDefaultParamsFile); }
 
 Result<Params> GetParamsFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ": cannot read the parameters file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return Params::Parse(ss.str(), path);
+  auto text = ReadFile(path);
+  if (!text.ok()) return Status::NotFound(path + ": cannot read the parameters file");
+  return Params::Parse(*text, path);
 }
 
 Params GetParamsOrExit() { return GetParamsFileOrExit(kDefaultParamsFile); }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "spawn/bus/paho_bus.h"
+#include "spawn/common/files.h"
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
 #include "spawn/proto/topics.h"
@@ -121,14 +122,12 @@ Result<proto::DeployRequest> PrepareDeploy(const std::string& yaml_path,
     request.archive = archive.Finish();
   request.replace = replace;
   if (!config->entity.empty()) {
-    std::ifstream in(resolve(config->entity), std::ios::binary);
-    if (!in) {
+    auto entity = ReadFile(resolve(config->entity));
+    if (!entity.ok()) {
       return Status::BadRequest(yaml_path + ": entity: cannot read \"" + config->entity +
                                 "\" (looked at " + resolve(config->entity) + ")");
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    request.entity = ss.str();
+    request.entity = std::move(*entity);
   }
   if (request.archive.size() > proto::kMaxArchiveBytes) {
     return Status::BadRequest(yaml_path + ": the included files and dirs add up to " +

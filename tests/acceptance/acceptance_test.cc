@@ -25,16 +25,6 @@ using ::testing::Not;
 // Everything spawnctl printed, for assertions and failure messages.
 std::string Printed(const CliRun& run) { return run.out + run.err; }
 
-// A service heartbeat on `topic` for which `match` holds.
-MessageMatcher ServiceHeartbeatWhere(const std::string& topic,
-                                     std::function<bool(const proto::ServiceHeartbeat&)> match) {
-  return [topic, match](const BusMessage& m) {
-    if (m.topic != topic || m.payload.empty()) return false;
-    auto hb = proto::DecodeServiceHeartbeat(m.payload);
-    return hb.ok() && match(*hb);
-  };
-}
-
 // The one container spawnd runs for `service` on `path`: its id ("" if none).
 std::string ContainerOf(const std::string& path, const std::string& service) {
   auto run = Docker("ps -aq --filter label=io.spawnpoint.path=" + path +

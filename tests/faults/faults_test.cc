@@ -29,24 +29,6 @@ using ::testing::HasSubstr;
 
 int PrivatePort(int offset) { return 19000 + (getpid() % 400) * 2 + offset; }
 
-MessageMatcher HeartbeatWhere(const std::string& path,
-                              std::function<bool(const proto::SpawnpointHeartbeat&)> match) {
-  return [topic = topics::Heartbeat(path), match](const BusMessage& m) {
-    if (m.topic != topic) return false;
-    auto hb = proto::DecodeSpawnpointHeartbeat(m.payload);
-    return hb.ok() && match(*hb);
-  };
-}
-
-MessageMatcher ServiceWhere(const std::string& topic,
-                            std::function<bool(const proto::ServiceHeartbeat&)> match) {
-  return [topic, match](const BusMessage& m) {
-    if (m.topic != topic || m.payload.empty()) return false;
-    auto hb = proto::DecodeServiceHeartbeat(m.payload);
-    return hb.ok() && match(*hb);
-  };
-}
-
 // "id started_at running" of every container spawnd runs on `path`, by service name.
 std::map<std::string, std::string> Containers(const std::string& path,
                                               const std::string& socket = kDefaultDockerSocket) {
@@ -115,7 +97,7 @@ TEST(FaultsTest, SpawndKilledWithTenServicesLosesAndRestartsNone) {
   ASSERT_TRUE(probe.WaitFor(TopicIs(topics::Presence(p), "offline")));
   ASSERT_TRUE(spawnd.StartAndWaitOnline(probe));
   // The first heartbeat of the new spawnd: all ten, and the pool as it was.
-  auto first = probe.WaitFor(HeartbeatWhere(p, [](const auto&) { return true; }));
+  auto first = probe.WaitFor(SpawnpointHeartbeatWhere(p, [](const auto&) { return true; }));
   ASSERT_TRUE(first);
   auto hb = proto::DecodeSpawnpointHeartbeat(first->payload);
   ASSERT_TRUE(hb.ok());
@@ -123,8 +105,8 @@ TEST(FaultsTest, SpawndKilledWithTenServicesLosesAndRestartsNone) {
   EXPECT_EQ(hb->available_mem_mib, 1024 - 10 * 64);
   EXPECT_EQ(hb->available_cpu_shares, 2048 - 10 * 128);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(probe.WaitFor(
-        ServiceWhere(topics::ServiceHeartbeat(p, "svc" + std::to_string(i)), [](const auto& s) {
+    ASSERT_TRUE(probe.WaitFor(ServiceHeartbeatWhere(
+        topics::ServiceHeartbeat(p, "svc" + std::to_string(i)), [](const auto& s) {
           return s.state == proto::ServiceState::kRunning && s.restarts == 0;
         })));
   }
@@ -227,7 +209,7 @@ TEST(FaultsTest, BrokerRestartedUnderACommandStreamLosesNoneAndRunsNoneTwice) {
   }
   // Exactly once: each service was created once, and started twice (its deploy, its restart).
   for (int i = 0; i < kServices; ++i) {
-    ASSERT_TRUE(probe.WaitFor(ServiceWhere(
+    ASSERT_TRUE(probe.WaitFor(ServiceHeartbeatWhere(
         topics::ServiceHeartbeat(p, "s" + std::to_string(i)),
         [](const auto& s) { return s.state == proto::ServiceState::kRunning && s.restarts == 1; })))
         << "s" << i;
@@ -276,9 +258,10 @@ TEST(FaultsTest, EngineRestartedSpawndResyncsAndRestartsWhatDied) {
   engine.Stop();  // live-restore is off: its containers die with it
   ASSERT_TRUE(engine.Start());
   for (const auto& name : names) {
-    ASSERT_TRUE(probe.WaitFor(ServiceWhere(topics::ServiceHeartbeat(p, name), [](const auto& s) {
-      return s.state == proto::ServiceState::kRunning && s.restarts >= 1;
-    }))) << name;
+    ASSERT_TRUE(probe.WaitFor(ServiceHeartbeatWhere(
+        topics::ServiceHeartbeat(p, name),
+        [](const auto& s) { return s.state == proto::ServiceState::kRunning && s.restarts >= 1; })))
+        << name;
   }
   EXPECT_TRUE(spawnd.running());
   EXPECT_EQ(kill(spawnd.pid(), 0), 0) << "spawnd exited";
@@ -286,7 +269,7 @@ TEST(FaultsTest, EngineRestartedSpawndResyncsAndRestartsWhatDied) {
   for (int i = 0; i < 100 && RunningCount(Containers(p, engine.socket())) < 3; ++i)
     std::this_thread::sleep_for(100ms);
   EXPECT_EQ(RunningCount(Containers(p, engine.socket())), 3u);
-  ASSERT_TRUE(probe.WaitFor(HeartbeatWhere(p, [](const proto::SpawnpointHeartbeat& hb) {
+  ASSERT_TRUE(probe.WaitFor(SpawnpointHeartbeatWhere(p, [](const proto::SpawnpointHeartbeat& hb) {
     return hb.services.size() == 3 && hb.available_mem_mib == 512 - 3 * 64 &&
            hb.available_cpu_shares == 1024 - 3 * 128;
   })));
@@ -326,7 +309,7 @@ TEST(FaultsTest, FiftyDeploysRacingForAPoolOfTwentyRunExactlyTwenty) {
     ASSERT_TRUE(
         probe.WaitFor(ServiceIn(topics::ServiceHeartbeat(p, name), proto::ServiceState::kRunning)));
   }
-  ASSERT_TRUE(probe.WaitFor(HeartbeatWhere(p, [](const proto::SpawnpointHeartbeat& hb) {
+  ASSERT_TRUE(probe.WaitFor(SpawnpointHeartbeatWhere(p, [](const proto::SpawnpointHeartbeat& hb) {
     return hb.services.size() == 20 && hb.available_mem_mib == 0 &&
            hb.available_cpu_shares == 1024 - 20 * 16;
   })));

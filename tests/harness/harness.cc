@@ -294,10 +294,25 @@ MessageMatcher IsReply(const std::string& request_id, int code) {
 }
 
 MessageMatcher ServiceIn(const std::string& topic, proto::ServiceState state) {
-  return [topic, state](const BusMessage& m) {
+  return ServiceHeartbeatWhere(
+      topic, [state](const proto::ServiceHeartbeat& hb) { return hb.state == state; });
+}
+
+MessageMatcher ServiceHeartbeatWhere(const std::string& topic,
+                                     std::function<bool(const proto::ServiceHeartbeat&)> match) {
+  return [topic, match](const BusMessage& m) {
     if (m.topic != topic || m.payload.empty()) return false;
     auto hb = proto::DecodeServiceHeartbeat(m.payload);
-    return hb.ok() && hb->state == state;
+    return hb.ok() && match(*hb);
+  };
+}
+
+MessageMatcher SpawnpointHeartbeatWhere(
+    const std::string& path, std::function<bool(const proto::SpawnpointHeartbeat&)> match) {
+  return [topic = topics::Heartbeat(path), match](const BusMessage& m) {
+    if (m.topic != topic) return false;
+    auto hb = proto::DecodeSpawnpointHeartbeat(m.payload);
+    return hb.ok() && match(*hb);
   };
 }
 

@@ -141,6 +141,12 @@ bool DeployOverBus(Probe& probe, const std::string& path, const ServiceConfig& c
 
 MessageMatcher IsReply(const std::string& request_id, int code);
 MessageMatcher ServiceIn(const std::string& topic, proto::ServiceState state);
+// A (non-empty) service heartbeat on `topic` for which `match` holds.
+MessageMatcher ServiceHeartbeatWhere(const std::string& topic,
+                                     std::function<bool(const proto::ServiceHeartbeat&)> match);
+// The spawnpoint heartbeat of `path`, when `match` holds.
+MessageMatcher SpawnpointHeartbeatWhere(
+    const std::string& path, std::function<bool(const proto::SpawnpointHeartbeat&)> match);
 MessageMatcher LogContains(const std::string& topic, const std::string& text);
 MessageMatcher TopicIs(const std::string& topic, const std::string& payload);
 

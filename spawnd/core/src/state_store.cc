@@ -8,9 +8,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "spawn/common/files.h"
 
 namespace spawn {
 namespace {
@@ -49,26 +52,12 @@ Status WriteAtomically(const std::string& dir, const std::string& name, const st
   return Status::Ok();
 }
 
-Result<std::string> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
+// The state holds entities (keys): the directory is private to spawnd's user.
 Status MakeDirs(const std::string& path) {
-  std::string partial;
-  std::stringstream ss(path);
-  std::string part;
-  if (!path.empty() && path[0] == '/') partial = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    partial += part + "/";
-    if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-      return Status::Internal("cannot create " + partial + ": " + std::strerror(errno));
-    }
-  }
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (!error) std::filesystem::permissions(path, std::filesystem::perms::owner_all, error);
+  if (error) return Status::Internal("cannot create " + path + ": " + error.message());
   return Status::Ok();
 }
 
@@ -142,7 +131,7 @@ class FileStateStore final : public StateStore {
 
  private:
   Result<ServiceRecord> ReadRecord(const std::string& name) {
-    auto text = ReadWhole(dir_ + "/" + name + ".json");
+    auto text = ReadFile(dir_ + "/" + name + ".json");
     if (!text.ok()) return text.status();
     try {
       json j = json::parse(*text);
@@ -158,8 +147,8 @@ class FileStateStore final : public StateStore {
       r.restarts = j.value("restarts", int64_t{0});
       r.exit_code = j.value("exitCode", int64_t{0});
       r.zombie_deadline_unix_ns = j.value("zombieDeadline", int64_t{0});
-      r.archive = ReadWhole(dir_ + "/" + name + ".archive.tar").value_or("");
-      r.entity = ReadWhole(dir_ + "/" + name + ".entity").value_or("");
+      r.archive = ReadFile(dir_ + "/" + name + ".archive.tar").value_or("");
+      r.entity = ReadFile(dir_ + "/" + name + ".entity").value_or("");
       return r;
     } catch (const json::exception& e) {
       return Status::BadRequest(dir_ + "/" + name + ".json is damaged: " + e.what());

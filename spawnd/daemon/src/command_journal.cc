@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "spawn/common/files.h"
+
 namespace spawn {
 namespace {
 
@@ -97,14 +99,6 @@ Status WriteDurably(const std::string& path, const std::string& data, bool appen
   return Status::Ok();
 }
 
-Result<std::string> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 class FileCommandJournal final : public CommandJournal {
  public:
   FileCommandJournal(std::string dir, size_t reply_capacity)
@@ -159,7 +153,7 @@ class FileCommandJournal final : public CommandJournal {
   Status LoadPending(JournalContents& contents) {
     for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
       if (entry.path().extension() != ".cmd") continue;
-      auto bytes = ReadWhole(entry.path().string());
+      auto bytes = ReadFile(entry.path().string());
       std::vector<std::string> fields;
       size_t at = 0;
       uint64_t sequence = 0;
@@ -180,7 +174,7 @@ class FileCommandJournal final : public CommandJournal {
   }
 
   Status LoadReplies(JournalContents& contents) {
-    auto bytes = ReadWhole(RepliesPath());
+    auto bytes = ReadFile(RepliesPath());
     if (bytes.ok()) {
       size_t at = 0;
       std::vector<std::string> fields;
