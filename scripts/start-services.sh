@@ -24,6 +24,9 @@ persistence true
 persistence_location $run_dir/mosquitto/
 autosave_interval 1
 max_queued_messages 100000
+# Started as root, Mosquitto drops to its own user, which cannot write the state directory: it
+# would then lose its sessions and retained messages on every restart. Stay who we are.
+user $(id -un)
 CONF
   mosquitto -c "$run_dir/mosquitto.conf" -d
   wait_for mosquitto 10 broker_up

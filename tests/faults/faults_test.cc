@@ -128,7 +128,16 @@ TEST(FaultsTest, BrokerRestartedUnderACommandStreamLosesNoneAndRunsNoneTwice) {
   Probe probe(broker.uri());
   probe.Subscribe(topics::Root(p) + "/#");
   ASSERT_TRUE(spawnd.StartAndWaitOnline(probe));
-  const std::string since = Shell("date +%s.%N").out;
+  // The engine's events for this spawnpoint, recorded live: the engine keeps only its last few
+  // hundred events, so asking for them afterwards may come too late.
+  TempDir record("events");
+  const std::string events_file = record.str() + "/events.txt";
+  const std::string listener =
+      Shell("docker events --filter label=io.spawnpoint.path=" + p +
+            " --format '{{.Action}} {{index .Actor.Attributes \"io.spawnpoint.service\"}}' > " +
+            events_file + " 2>/dev/null & echo $!")
+          .out;
+  std::this_thread::sleep_for(500ms);  // let it attach before the first command
 
   constexpr int kServices = 12;
   struct Command {
@@ -146,14 +155,12 @@ TEST(FaultsTest, BrokerRestartedUnderACommandStreamLosesNoneAndRunsNoneTwice) {
     commands.push_back(
         {id, topics::RestartSlot(p), proto::Encode(proto::ServiceCommand{id, name})});
   }
-  auto replied = [&](const std::string& id) {
-    return !probe
-                .All([&](const BusMessage& m) {
-                  auto r = proto::DecodeReply(m.payload);
-                  return r.ok() && r->request_id == id;
-                })
-                .empty();
+  // Only the reply topic counts: the probe also hears its own commands, and a command's payload
+  // (a RequestId and little else) decodes as a reply too.
+  auto replies_to = [&](const std::string& id) {
+    return probe.All([&](const BusMessage& m) { return m.topic == topics::Reply(p, id); });
   };
+  auto replied = [&](const std::string& id) { return !replies_to(id).empty(); };
   auto send = [&](const Command& c) {  // retried while the broker is away
     for (int attempt = 0; attempt < 300; ++attempt) {
       if (probe.bus().Publish({c.topic, c.payload, 1, false}).ok()) return true;
@@ -205,7 +212,14 @@ TEST(FaultsTest, BrokerRestartedUnderACommandStreamLosesNoneAndRunsNoneTwice) {
     for (int wait = 0; wait < 6 && !replied(c.id); ++wait) {
       if (!probe.WaitFor(IsReply(c.id, 200), 10s)) send(c);
     }
-    EXPECT_TRUE(probe.WaitFor(IsReply(c.id, 200), 1s)) << "no 200 reply to " << c.id;
+    std::string replies;
+    for (const auto& m : replies_to(c.id)) {
+      auto r = proto::DecodeReply(m.payload);
+      if (r.ok()) replies += " [" + std::to_string(r->code) + " " + r->message + "]";
+    }
+    EXPECT_TRUE(probe.WaitFor(IsReply(c.id, 200), 1s))
+        << "no 200 reply to " << c.id << "; replies:" << replies << "\n"
+        << spawnd.Log();
   }
   // Exactly once: each service was created once, and started twice (its deploy, its restart).
   for (int i = 0; i < kServices; ++i) {
@@ -214,11 +228,9 @@ TEST(FaultsTest, BrokerRestartedUnderACommandStreamLosesNoneAndRunsNoneTwice) {
         [](const auto& s) { return s.state == proto::ServiceState::kRunning && s.restarts == 1; })))
         << "s" << i;
   }
-  const std::string events =
-      Shell("docker events --since " + since.substr(0, since.size() - 1) +
-            " --until $(date +%s.%N) --filter label=io.spawnpoint.path=" + p +
-            " --format '{{.Action}} {{index .Actor.Attributes \"io.spawnpoint.service\"}}'")
-          .out;
+  std::this_thread::sleep_for(500ms);  // the last events on their way to the listener
+  Shell("kill " + listener);
+  const std::string events = Slurp(events_file);
   std::map<std::string, int> creates, starts;
   std::istringstream lines(events);
   for (std::string action, service; lines >> action >> service;) {

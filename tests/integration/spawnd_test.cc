@@ -262,6 +262,31 @@ TEST(PahoBusTest, APersistentSessionGetsWhatWasPublishedWhileItWasAway) {
   EXPECT_TRUE(recorder.WaitMessage("q/one=while away"));
 }
 
+// The broker (and PrivateBroker, which the fault tests rely on) keeps sessions across a clean
+// restart: what was published before the subscriber came back waits for it.
+TEST(PahoBusTest, APersistentSessionSurvivesABrokerRestart) {
+  PrivateBroker broker(BrokerPort(), 0);
+  ASSERT_TRUE(broker.Start());
+  BusOptions o;
+  o.uri = broker.uri();
+  o.client_id = "paho-bus-test-s-" + std::to_string(getpid());
+  o.clean_session = false;
+  {
+    auto first = MakePahoBus(o);
+    ASSERT_TRUE(first->Connect().ok());
+    ASSERT_TRUE(first->Subscribe("s/#", 1).ok());
+    ASSERT_TRUE(first->Disconnect().ok());
+  }
+  broker.Stop();  // SIGTERM: Mosquitto saves its sessions
+  ASSERT_TRUE(broker.Start());
+  Probe publisher(broker.uri());
+  publisher.Publish("s/one", "after the restart");
+  auto again = MakePahoBus(o);
+  Recorder recorder(*again);
+  ASSERT_TRUE(again->Connect().ok());
+  EXPECT_TRUE(recorder.WaitMessage("s/one=after the restart"));
+}
+
 TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTheSession) {
   PrivateBroker broker(BrokerPort(), 0);
   ASSERT_TRUE(broker.Start());

@@ -337,6 +337,8 @@ void Daemon::HandleDeploy(const BusMessage& message) {
   }
   if (AnsweredBefore(request->request_id)) return;
   const std::string name = request->config.name;
+  spdlog::info("deploy of {} requested{}{}", name, request->request_id.empty() ? "" : " by ",
+               request->request_id);
   const Status status = supervisor_->Deploy(*request);
   if (!status.ok()) {
     spdlog::warn("deploy of {} refused: {}", name, status.ToString());
@@ -358,6 +360,8 @@ void Daemon::HandleCommand(const BusMessage& message, bool restart) {
     return;
   }
   if (AnsweredBefore(command->request_id)) return;
+  spdlog::info("{} of {} requested{}{}", verb, command->service,
+               command->request_id.empty() ? "" : " by ", command->request_id);
   const Status status =
       restart ? supervisor_->Restart(command->service) : supervisor_->Stop(command->service);
   if (!status.ok()) {
