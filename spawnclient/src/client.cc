@@ -381,11 +381,28 @@ Result<proto::Reply> SpawnClient::Command(const std::string& uri, const std::str
     auto decoded = proto::DecodeReply(m.payload);
     if (decoded.ok()) reply.Set(*decoded);
   });
-  Status s = bus_.Subscribe(reply_topic, 1);
-  if (s.ok()) s = bus_.Publish({slot, payload, 1, false});
-  std::optional<proto::Reply> got = s.ok() ? reply.Wait(timeout) : std::nullopt;
+  constexpr Duration kRetryWhileAway = std::chrono::milliseconds(500);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Status failure;  // the last subscribe or publish that failed
+  bool subscribed = false, delivered = false;
+  std::optional<proto::Reply> got;
+  while (!got) {
+    if (!subscribed) {
+      failure = bus_.Subscribe(reply_topic, 1);
+      subscribed = failure.ok();
+    }
+    if (subscribed) {
+      const Status sent = bus_.Publish({slot, payload, 1, false});
+      delivered = delivered || sent.ok();
+      failure = sent;
+    }
+    const auto left =
+        std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+    if (left <= Duration::zero()) break;
+    got = reply.Wait(std::min(left, failure.ok() ? resend_interval_ : kRetryWhileAway));
+  }
   RemoveRoute(route);
-  if (!s.ok()) return s;
+  if (!got && !delivered && !failure.ok()) return failure;
   if (!got) {
     return Status::Timeout("no answer from the spawnpoint at " + uri + " within " +
                            Seconds(timeout) + "; is it up? (spawnctl scan " + uri + ")");

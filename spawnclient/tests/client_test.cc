@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "spawn/bus/fake_bus.h"
 #include "spawn/common/units.h"
 #include "spawn/proto/topics.h"
@@ -69,6 +71,7 @@ class ScriptedSpawnpoint {
   // Scripted answers.
   proto::Reply next_reply{"", true, 200, "ok"};
   bool answer = true;
+  int lose_first = 0;  // commands lost on the way (a broker restart), before any is answered
   // Run after answering a deploy (e.g. publish the states the service goes through).
   std::function<void(const proto::DeployRequest&)> after_deploy;
   std::vector<proto::LogMessage> history;
@@ -105,6 +108,10 @@ class ScriptedSpawnpoint {
     } else {
       auto command = proto::DecodeServiceCommand(m.payload);
       ASSERT_TRUE(command.ok());
+      if (lose_first > 0) {
+        --lose_first;
+        return;
+      }
       commands.emplace_back(m.topic, *command);
       if (answer) Reply(command->request_id);
     }
@@ -224,6 +231,38 @@ TEST_F(SpawnClientTest, NoAnswerTimesOut) {
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), Code::kTimeout);
   EXPECT_NE(reply.status().message().find(kPath), std::string::npos);
+}
+
+TEST_F(SpawnClientTest, AnUnansweredCommandGoesOutAgainWithTheSameRequestId) {
+  spawnpoint_.lose_first = 2;
+  client_.set_resend_interval(std::chrono::milliseconds(1));
+  auto reply = client_.Restart(kPath, "demo", kTimeout);
+  ASSERT_TRUE(reply.ok()) << reply.status().message();
+  EXPECT_TRUE(reply->ok);
+  auto sent = bus_.PublishedOn(topics::RestartSlot(kPath));
+  ASSERT_EQ(sent.size(), 3u);  // two lost, the third answered; none after the answer
+  EXPECT_EQ(sent[0].payload, sent[1].payload);
+  EXPECT_EQ(sent[1].payload, sent[2].payload);
+  ASSERT_EQ(spawnpoint_.commands.size(), 1u);
+  EXPECT_EQ(spawnpoint_.commands[0].second.request_id, reply->request_id);
+}
+
+TEST_F(SpawnClientTest, ACommandWaitsForABrokerThatIsAwayAndFailsWithItsErrorAtTheEnd) {
+  bus_.FailPublishes(true);
+  auto never = client_.Stop(kPath, "demo", Duration(1));
+  ASSERT_FALSE(never.ok());
+  EXPECT_EQ(never.status().code(), Code::kUnavailable);  // the reason, not a bare timeout
+  EXPECT_TRUE(spawnpoint_.commands.empty());
+
+  std::thread broker_back([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    bus_.FailPublishes(false);
+  });
+  auto reply = client_.Stop(kPath, "demo", kTimeout);
+  broker_back.join();
+  ASSERT_TRUE(reply.ok()) << reply.status().message();
+  ASSERT_EQ(spawnpoint_.commands.size(), 1u);
+  EXPECT_EQ(spawnpoint_.commands[0].first, topics::StopSlot(kPath));
 }
 
 TEST_F(SpawnClientTest, RestartAndStopGoToTheirSlots) {

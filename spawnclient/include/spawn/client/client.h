@@ -141,7 +141,10 @@ class SpawnClient {
   Result<std::vector<SpawnpointInfo>> Scan(const std::string& base, Duration timeout);
 
   // Commands: publish with a fresh RequestId (Deploy keeps the request's one if set) and wait for
-  // the reply.
+  // the reply. Unanswered, the same command (same RequestId) goes out again every
+  // resend_interval() until `timeout`: a broker restart can lose a command or its reply, and
+  // spawnd carries out a RequestId once, answering a repeat with its first reply. kTimeout when
+  // nothing came back; the publish error when no publish went through.
   Result<proto::Reply> Deploy(const std::string& uri, proto::DeployRequest request,
                               Duration timeout);
   Result<proto::Reply> Restart(const std::string& uri, const std::string& service,
@@ -170,6 +173,9 @@ class SpawnClient {
   Status WaitForState(const std::string& uri, const std::string& service, proto::ServiceState state,
                       Duration timeout);
 
+  Duration resend_interval() const { return resend_interval_; }
+  void set_resend_interval(Duration interval) { resend_interval_ = interval; }
+
  private:
   using Handler = std::function<void(const BusMessage&)>;
   int AddRoute(const std::string& filter, Handler handler);
@@ -188,6 +194,7 @@ class SpawnClient {
   std::mutex mu_;
   std::map<int, Route> routes_;  // guarded by mu_
   int next_route_ = 1;           // guarded by mu_
+  Duration resend_interval_ = std::chrono::seconds(5);
 };
 
 }  // namespace spawn
