@@ -77,13 +77,17 @@ inline bool WantsHelp(int argc, char** argv, const std::string& usage) {
 }
 
 // Resident memory of `pid` in KiB (VmRSS), or -1.
-inline long RssKiB(pid_t pid) {
+// A field of /proc/PID/status in KiB (VmRSS, RssAnon, RssFile, ...), or -1.
+inline long StatusKiB(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  const std::string prefix = field + ":";
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(prefix, 0) == 0) return std::stol(line.substr(prefix.size()));
   }
   return -1;
 }
+
+inline long RssKiB(pid_t pid) { return StatusKiB(pid, "VmRSS"); }
 
 // CPU time (user + system) `pid` has used, in seconds, or -1.
 inline double CpuSeconds(pid_t pid) {

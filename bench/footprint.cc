@@ -47,6 +47,10 @@ int main(int argc, char** argv) {
   Probe probe;
   if (!spawnd.StartAndWaitOnline(probe)) return 1;
   probe.Subscribe(topics::Root(spawnd.path()) + "/#");
+  // The floor: spawnd online with nothing to supervise is mostly its libraries' pages (libcurl
+  // and what Debian's build of it links, Paho, OpenSSL, libstdc++).
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const long idle_rss = RssKiB(spawnd.pid()), idle_file = StatusKiB(spawnd.pid(), "RssFile");
 
   std::printf("deploying %d services...\n", services);
   std::fflush(stdout);
@@ -96,8 +100,13 @@ int main(int argc, char** argv) {
   std::printf("footprint of spawnd supervising %d services for %.0f s\n", services, wall);
   std::printf("flowing: %zu log lines and %zu service heartbeats published in the window\n", lines,
               heartbeats);
-  std::printf("RSS: start %.1f MiB, end %.1f MiB, max %.1f MiB\n", rss.front() / 1024.0,
-              rss.back() / 1024.0, max_rss / 1024.0);
+  const long end_file = StatusKiB(pid, "RssFile");
+  std::printf("RSS with no services: %.1f MiB (%.1f MiB of it shared library pages)\n",
+              idle_rss / 1024.0, idle_file / 1024.0);
+  std::printf(
+      "RSS: start %.1f MiB, end %.1f MiB (%.1f MiB of it shared library pages), max %.1f MiB\n",
+      rss.front() / 1024.0, rss.back() / 1024.0, end_file / 1024.0, max_rss / 1024.0);
+  std::printf("RSS per service: %.0f KiB\n", (max_rss - idle_rss) / static_cast<double>(services));
   std::printf("RSS growth: first 10 s avg %.1f MiB, last 10 s avg %.1f MiB (%+.1f%%)\n",
               first / 1024, last / 1024, 100.0 * (last - first) / first);
   std::printf("CPU: spawnd %.2f s = %.2f%% of one core; dockerd+containerd %.2f s = %.2f%%\n", cpu,

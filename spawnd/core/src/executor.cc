@@ -44,8 +44,9 @@ std::vector<std::string> ManualExecutor::PendingKeys() const {
 // ---- ThreadedExecutor ----
 
 namespace {
-// A worker idle this long ends its thread, so purged services do not keep threads forever.
-constexpr auto kIdleExit = std::chrono::seconds(30);
+// A worker idle this long ends its thread: a host with a hundred services keeps a thread only for
+// the few that have engine work queued, and purged services keep none.
+constexpr auto kIdleExit = std::chrono::seconds(5);
 }  // namespace
 
 void ThreadedExecutor::Run(const std::string& key, Task task) {
@@ -61,6 +62,7 @@ void ThreadedExecutor::Run(const std::string& key, Task task) {
       }
       worker->tasks.push_back(std::move(task));
       task = nullptr;
+      worker->wake.notify_one();  // under the lock: an idle worker may be replaced once it is out
     }
   }
   if (task) {
@@ -69,7 +71,6 @@ void ThreadedExecutor::Run(const std::string& key, Task task) {
     task();
     return;
   }
-  wake_.notify_all();
   if (finished) finished->thread.join();
 }
 
@@ -77,7 +78,7 @@ void ThreadedExecutor::Loop(Worker* worker) {
   std::unique_lock lock(mu_);
   for (;;) {
     const bool woken =
-        wake_.wait_for(lock, kIdleExit, [&] { return stopping_ || !worker->tasks.empty(); });
+        worker->wake.wait_for(lock, kIdleExit, [&] { return stopping_ || !worker->tasks.empty(); });
     if (worker->tasks.empty()) {
       if (stopping_ || !woken) {
         worker->idle_exit = true;  // Run() or the destructor joins this thread
@@ -97,8 +98,8 @@ ThreadedExecutor::~ThreadedExecutor() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    for (auto& [key, worker] : workers_) worker->wake.notify_one();
   }
-  wake_.notify_all();
   // Workers only leave once their queue is empty. A task may still queue work (even for a new
   // key) meanwhile, so look again until every thread has been joined; joins happen unlocked.
   for (;;) {

@@ -2,11 +2,19 @@
 
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "spawn/engine/dockerfile.h"
@@ -142,6 +150,15 @@ struct Transfer {
   CURLcode Run(const std::string& socket, const std::string& method, const std::string& url,
                const std::string* body, const std::string& content_type, Limits limits,
                long* code) {
+    Configure(socket, method, url, body, content_type, limits);
+    CURLcode rc = control ? PerformCancellable() : curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
+    return rc;
+  }
+
+  // Sets every option of the request; `body` must outlive the transfer.
+  void Configure(const std::string& socket, const std::string& method, const std::string& url,
+                 const std::string* body, const std::string& content_type, Limits limits) {
     curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket.c_str());
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
@@ -169,9 +186,6 @@ struct Transfer {
       headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
     headers = curl_slist_append(headers, "Expect:");
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    CURLcode rc = control ? PerformCancellable() : curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
-    return rc;
   }
 
   // curl_easy_perform, but in a multi handle whose wait Cancel() can interrupt.
@@ -257,11 +271,7 @@ class ThreadStream final : public Stream {
 // Splits a byte stream into newline-terminated JSON documents.
 class JsonLines {
  public:
-  // With `min_interval`, a line that comes sooner than that after the last one parsed is dropped
-  // unparsed.
-  explicit JsonLines(std::function<void(const json&)> sink,
-                     std::chrono::milliseconds min_interval = std::chrono::milliseconds(0))
-      : sink_(std::move(sink)), min_interval_(min_interval) {}
+  explicit JsonLines(std::function<void(const json&)> sink) : sink_(std::move(sink)) {}
   void Feed(std::string_view data) {
     buffer_.append(data);
     size_t nl;
@@ -269,12 +279,6 @@ class JsonLines {
       std::string line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
       if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
-      if (min_interval_.count() > 0) {
-        const auto now = std::chrono::steady_clock::now();
-        if (parsed_any_ && now - last_parsed_ < min_interval_) continue;
-        parsed_any_ = true;
-        last_parsed_ = now;
-      }
       try {
         sink_(json::parse(line));
       } catch (const json::exception& e) {
@@ -285,9 +289,6 @@ class JsonLines {
 
  private:
   std::function<void(const json&)> sink_;
-  const std::chrono::milliseconds min_interval_;
-  bool parsed_any_ = false;
-  std::chrono::steady_clock::time_point last_parsed_;
   std::string buffer_;
 };
 
@@ -353,8 +354,254 @@ ContainerInfo ParseInspect(const json& j) {
 
 }  // namespace
 
+// Runs the long-lived streams of many containers (logs, stats) on one thread, in one libcurl multi
+// handle driven by epoll (curl_multi_socket_action): a hundred services then cost one thread, and a
+// log line wakes only the transfer it belongs to, not a scan of two hundred sockets. A flow is a
+// chain of transfers (FollowLogs inspects, then follows); the transfers' callbacks and the `finish`
+// of each run on the hub's thread, which holds dispatch_mu_ meanwhile. Cancel() from another
+// thread returns once none of the flow's callbacks runs or will run; from the hub's own thread (in
+// a callback) it marks the flow, and the hub drops its transfer before calling anything else of it.
+class CurlStreamHub {
+ public:
+  struct Flow {
+    std::atomic<bool> cancelled{false};
+  };
+  // Called when a transfer ended by itself (a cancelled flow's transfer is dropped silently).
+  using Finish = std::function<void(Transfer& transfer, CURLcode rc, long http_code)>;
+
+  CurlStreamHub()
+      : multi_(curl_multi_init()),
+        epoll_(epoll_create1(EPOLL_CLOEXEC)),
+        wake_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlStreamHub::OnSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlStreamHub::OnTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  }
+  ~CurlStreamHub() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    Wake();
+    if (thread_.joinable()) thread_.join();
+    for (auto& [curl, active] : active_) curl_multi_remove_handle(multi_, curl);
+    active_.clear();
+    curl_multi_cleanup(multi_);
+    close(wake_);
+    close(epoll_);
+  }
+  CurlStreamHub(const CurlStreamHub&) = delete;
+  CurlStreamHub& operator=(const CurlStreamHub&) = delete;
+
+  // Adds a configured transfer to `flow`, to start after `delay`. Any thread; from a `finish` it
+  // chains the next one.
+  void Add(std::shared_ptr<Flow> flow, std::unique_ptr<Transfer> transfer, Finish finish,
+           std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
+    // Stream buffers, not bulk downloads: lines of log and JSON samples of a few KiB. Cancelling
+    // goes through the flow, so the per-call progress callback is not needed.
+    curl_easy_setopt(transfer->curl, CURLOPT_BUFFERSIZE, 4096L);
+    curl_easy_setopt(transfer->curl, CURLOPT_NOPROGRESS, 1L);
+    {
+      std::lock_guard lock(mu_);
+      pending_.push_back({std::move(flow), std::move(transfer), std::move(finish),
+                          std::chrono::steady_clock::now() + delay});
+      if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+    }
+    Wake();
+  }
+
+  void Cancel(const std::shared_ptr<Flow>& flow) {
+    flow->cancelled = true;
+    bool on_hub_thread = false;
+    {
+      std::lock_guard lock(mu_);
+      cancel_requested_ = true;
+      on_hub_thread = std::this_thread::get_id() == thread_.get_id();
+    }
+    Wake();
+    if (on_hub_thread) return;
+    // Whatever callback of the flow was running has returned; later ones see the flag.
+    std::lock_guard wait(dispatch_mu_);
+  }
+
+ private:
+  struct Active {
+    std::shared_ptr<Flow> flow;
+    std::unique_ptr<Transfer> transfer;
+    Finish finish;
+    std::chrono::steady_clock::time_point not_before;
+  };
+
+  void Wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_, &one, sizeof one);
+  }
+
+  // libcurl tells which sockets to watch and for what; epoll keeps that set.
+  static int OnSocket(CURL*, curl_socket_t socket, int what, void* self, void*) {
+    auto* hub = static_cast<CurlStreamHub*>(self);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(hub->epoll_, EPOLL_CTL_DEL, socket, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    ev.data.fd = socket;
+    if (epoll_ctl(hub->epoll_, EPOLL_CTL_MOD, socket, &ev) != 0 && errno == ENOENT)
+      epoll_ctl(hub->epoll_, EPOLL_CTL_ADD, socket, &ev);
+    return 0;
+  }
+  // libcurl's own timers (connect, low speed, total): when it next wants to be called anyway.
+  static int OnTimer(CURLM*, long timeout_ms, void* self) {
+    auto* hub = static_cast<CurlStreamHub*>(self);
+    hub->deadline_ = timeout_ms < 0 ? std::nullopt
+                                    : std::optional(std::chrono::steady_clock::now() +
+                                                    std::chrono::milliseconds(timeout_ms));
+    return 0;
+  }
+
+  // Until libcurl's next timer or the next delayed transfer, whichever comes first (-1: none).
+  int WaitMillis() const {
+    std::optional<std::chrono::steady_clock::time_point> wake = deadline_;
+    if (!delayed_.empty() && (!wake || delayed_.begin()->first < *wake))
+      wake = delayed_.begin()->first;
+    if (!wake) return -1;
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(*wake - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<int64_t>(0, left.count()));
+  }
+
+  void Run() {
+    std::array<epoll_event, 64> events{};
+    int ready = 0;
+    while (true) {
+      std::vector<Active> added;
+      bool check_cancelled = false;
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+        added.swap(pending_);
+        check_cancelled = std::exchange(cancel_requested_, false);
+      }
+      {
+        std::lock_guard dispatch(dispatch_mu_);  // not held while waiting: Cancel takes it
+        Dispatch(added, check_cancelled, events.data(), ready);
+      }
+      // Data that arrives meanwhile waits a moment, to be read with whatever else came: a
+      // hundred streams then wake this thread tens of times a second, not hundreds. Cancel and
+      // Add do not wait for it (only new transfers start that much later).
+      if (ready > 0) std::this_thread::sleep_for(kCoalesce);
+      ready = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), WaitMillis());
+      if (ready < 0) ready = 0;  // EINTR: go round again
+    }
+  }
+
+  // Adds and drops transfers, then lets libcurl act on the sockets that are ready and on its
+  // timers, which runs the transfers' callbacks.
+  void Dispatch(std::vector<Active>& added, bool check_cancelled, const epoll_event* events,
+                int ready) {
+    if (check_cancelled) {
+      std::erase_if(active_, [this](auto& entry) {
+        if (!entry.second.flow->cancelled) return false;
+        curl_multi_remove_handle(multi_, entry.first);
+        return true;
+      });
+      std::erase_if(delayed_, [](auto& entry) { return entry.second.flow->cancelled.load(); });
+    }
+    for (auto& a : added) {
+      if (!a.flow->cancelled) delayed_.emplace(a.not_before, std::move(a));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    while (!delayed_.empty() && delayed_.begin()->first <= now) {
+      Active a = std::move(delayed_.begin()->second);
+      delayed_.erase(delayed_.begin());
+      CURL* curl = a.transfer->curl;
+      curl_multi_add_handle(multi_, curl);
+      active_.emplace(curl, std::move(a));
+    }
+    int running = 0;
+    for (int i = 0; i < ready; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_) {
+        uint64_t count = 0;
+        [[maybe_unused]] ssize_t n = read(wake_, &count, sizeof count);
+        continue;
+      }
+      const uint32_t e = events[i].events;
+      const int mask = ((e & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                       ((e & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                       ((e & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+      curl_multi_socket_action(multi_, fd, mask, &running);
+    }
+    if (deadline_ && *deadline_ <= std::chrono::steady_clock::now()) {
+      deadline_.reset();
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    FinishDone();
+  }
+
+  // Hands each transfer that ended to its flow's `finish` (unless the flow was cancelled).
+  void FinishDone() {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL* curl = msg->easy_handle;  // `msg` dies with the removal below
+      const CURLcode rc = msg->data.result;
+      auto it = active_.find(curl);
+      if (it == active_.end()) continue;
+      Active done = std::move(it->second);
+      active_.erase(it);
+      curl_multi_remove_handle(multi_, curl);
+      long code = 0;
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+      if (!done.flow->cancelled) done.finish(*done.transfer, rc, code);
+    }
+  }
+
+  static constexpr std::chrono::milliseconds kCoalesce{50};
+
+  CURLM* const multi_;
+  const int epoll_;
+  const int wake_;  // an eventfd: Add, Cancel and the destructor write to it to wake Run
+  std::mutex mu_;
+  std::vector<Active> pending_;     // guarded by mu_
+  bool cancel_requested_ = false;   // guarded by mu_
+  bool stopping_ = false;           // guarded by mu_
+  std::thread thread_;              // started by the first Add, under mu_
+  std::mutex dispatch_mu_;          // held by the hub's thread while transfers and finishes run
+  std::map<CURL*, Active> active_;  // the hub's thread only (and the destructor, after it)
+  std::multimap<std::chrono::steady_clock::time_point, Active> delayed_;  // the hub's thread only
+  std::optional<std::chrono::steady_clock::time_point> deadline_;         // the hub's thread only
+};
+
+namespace {
+
+// A stream of the hub: cancelling it drops its flow.
+class HubStream final : public Stream {
+ public:
+  HubStream(CurlStreamHub& hub, std::shared_ptr<CurlStreamHub::Flow> flow)
+      : hub_(hub), flow_(std::move(flow)) {}
+  ~HubStream() override { Cancel(); }
+  void Cancel() override { hub_.Cancel(flow_); }
+
+ private:
+  CurlStreamHub& hub_;
+  std::shared_ptr<CurlStreamHub::Flow> flow_;
+};
+
+}  // namespace
+
 CurlDockerEngine::CurlDockerEngine(std::string socket_path, std::chrono::seconds call_timeout)
-    : socket_path_(std::move(socket_path)), call_timeout_(call_timeout) {}
+    : socket_path_(std::move(socket_path)),
+      call_timeout_(call_timeout),
+      hub_(std::make_unique<CurlStreamHub>()) {}
+
+CurlDockerEngine::~CurlDockerEngine() = default;
 
 Result<CurlDockerEngine::Response> CurlDockerEngine::Call(const std::string& method,
                                                           const std::string& path,
@@ -634,69 +881,123 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowEvents(
 std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int64_t since_unix_ns,
                                                      std::function<void(const LogLine&)> on_line,
                                                      Done on_end) {
-  return std::make_unique<ThreadStream>(
-      [this, id, since_unix_ns, on_line, on_end](StreamControl& control) {
-        const auto& cancelled = control.cancelled();
-        // TTY containers have one raw stream; the others are framed, and only inspect tells which.
-        auto info = Call("GET", "/containers/" + Escape(id) + "/json");
-        if (!info.ok() || info->code != 200) {
-          if (!cancelled)
-            on_end(info.ok() ? StatusFromHttp(info->code, info->body, "container " + id)
-                             : info.status());
+  auto flow = std::make_shared<CurlStreamHub::Flow>();
+  // TTY containers have one raw stream; the others are framed, and only inspect tells which.
+  auto inspect = std::make_unique<Transfer>();
+  auto answer = std::make_shared<std::string>();
+  inspect->on_data = [answer](std::string_view data) {
+    answer->append(data);
+    return true;
+  };
+  inspect->Configure(socket_path_, "GET",
+                     std::string(kApiPrefix) + "/containers/" + Escape(id) + "/json", nullptr, "",
+                     Limits{call_timeout_, {}});
+  CurlStreamHub& hub = *hub_;
+  hub.Add(flow, std::move(inspect),
+          [this, &hub, flow, answer, id, since_unix_ns, on_line, on_end](Transfer& t, CURLcode rc,
+                                                                         long code) {
+            if (rc != CURLE_OK || code != 200) {
+              on_end(StreamOutcome(rc, t, code, socket_path_, "container " + id));
+              return;
+            }
+            bool tty = false;
+            try {
+              tty = json::parse(*answer).at("Config").value("Tty", false);
+            } catch (const json::exception&) {
+            }
+            auto demux = std::make_shared<LogDemultiplexer>(tty, [flow, on_line](const LogLine& l) {
+              if (!flow->cancelled) on_line(l);
+            });
+            auto follow = std::make_unique<Transfer>();
+            follow->on_data = [flow, demux](std::string_view data) {
+              if (flow->cancelled) return false;
+              demux->Feed(data);
+              return true;
+            };
+            // A quiet service is normal: no time limit; the engine ends the stream when the
+            // container stops.
+            follow->Configure(socket_path_, "GET",
+                              std::string(kApiPrefix) + "/containers/" + Escape(id) +
+                                  "/logs?follow=1&stdout=1&stderr=1&" +
+                                  (since_unix_ns > 0 ? Since(since_unix_ns) : "tail=0"),
+                              nullptr, "", Limits{});
+            hub.Add(flow, std::move(follow),
+                    [this, flow, demux, id, on_end](Transfer& t, CURLcode rc, long code) {
+                      demux->Flush();
+                      if (!flow->cancelled)
+                        on_end(StreamOutcome(rc, t, code, socket_path_, "logs of " + id));
+                    });
+          });
+  return std::make_unique<HubStream>(hub, flow);
+}
+
+namespace {
+
+// Where a container's stats polls go and what they report to.
+struct StatsPoll {
+  CurlStreamHub& hub;
+  std::shared_ptr<CurlStreamHub::Flow> flow;
+  std::string socket;
+  std::chrono::seconds call_timeout;
+  std::string id;
+  std::chrono::milliseconds every;
+  std::function<void(const ContainerStats&)> on_stats;
+  DockerEngine::Done on_end;
+  json previous_cpu;  // the last sample's cpu_stats; the hub's thread only
+};
+
+// Asks for one sample after `delay`, then chains the next. A one-shot sample comes at once, with
+// no previous CPU reading: the previous poll's stands in, which makes the CPU percentage the
+// average over the interval rather than over the last second.
+void PollStats(std::shared_ptr<StatsPoll> poll, std::chrono::milliseconds delay) {
+  auto t = std::make_unique<Transfer>();
+  auto answer = std::make_shared<std::string>();
+  t->on_data = [flow = poll->flow, answer](std::string_view data) {
+    if (flow->cancelled) return false;
+    answer->append(data);
+    return true;
+  };
+  t->Configure(
+      poll->socket, "GET",
+      std::string(kApiPrefix) + "/containers/" + Escape(poll->id) + "/stats?stream=0&one-shot=1",
+      nullptr, "", Limits{poll->call_timeout, {}});
+  poll->hub.Add(
+      poll->flow, std::move(t),
+      [poll, answer](Transfer& t, CURLcode rc, long code) {
+        if (rc != CURLE_OK || code != 200) {
+          poll->on_end(StreamOutcome(rc, t, code, poll->socket, "stats of " + poll->id));
           return;
         }
-        bool tty = false;
         try {
-          tty = json::parse(info->body).at("Config").value("Tty", false);
-        } catch (const json::exception&) {
+          json sample = json::parse(*answer);
+          // A stopped container's sample has no memory figures: nothing to report.
+          if (sample.contains("memory_stats") && !sample["memory_stats"].empty()) {
+            json cpu = sample.value("cpu_stats", json::object());
+            // The first poll has no baseline: it reports no CPU rather than the average since
+            // the container started.
+            sample["precpu_stats"] = poll->previous_cpu.is_null() ? cpu : poll->previous_cpu;
+            poll->previous_cpu = std::move(cpu);
+            if (!poll->flow->cancelled) poll->on_stats(ComputeStats(sample));
+          }
+        } catch (const json::exception& e) {
+          spdlog::debug("engine: unparsable stats of {}: {}", poll->id, e.what());
         }
-        LogDemultiplexer demux(tty, [&](const LogLine& line) {
-          if (!cancelled) on_line(line);
-        });
-        Transfer t;
-        t.control = &control;
-        t.on_data = [&](std::string_view data) {
-          demux.Feed(data);
-          return true;
-        };
-        const std::string url = std::string(kApiPrefix) + "/containers/" + Escape(id) +
-                                "/logs?follow=1&stdout=1&stderr=1&" +
-                                (since_unix_ns > 0 ? Since(since_unix_ns) : "tail=0");
-        long code = 0;
-        // A quiet service is normal: no time limit; the engine ends the stream when the container
-        // stops.
-        CURLcode rc = t.Run(socket_path_, "GET", url, nullptr, "", Limits{}, &code);
-        if (cancelled) return;
-        demux.Flush();
-        if (!cancelled) on_end(StreamOutcome(rc, t, code, socket_path_, "logs of " + id));
-      });
+        PollStats(poll, poll->every);
+      },
+      delay);
 }
+
+}  // namespace
 
 std::unique_ptr<Stream> CurlDockerEngine::FollowStats(
     const std::string& id, std::function<void(const ContainerStats&)> on_stats, Done on_end) {
-  return std::make_unique<ThreadStream>([this, id, on_stats, on_end,
-                                         every = stats_interval_](StreamControl& control) {
-    const auto& cancelled = control.cancelled();
-    JsonLines lines(
-        [&](const json& j) {
-          if (!cancelled && j.contains("memory_stats")) on_stats(ComputeStats(j));
-        },
-        every);
-    Transfer t;
-    t.control = &control;
-    t.on_data = [&](std::string_view data) {
-      lines.Feed(data);
-      return true;
-    };
-    long code = 0;
-    // A sample comes every second or two while the container runs; a long silence means it
-    // stopped (the engine then keeps the stream open without samples) or the engine is stuck.
-    CURLcode rc = t.Run(socket_path_, "GET",
-                        std::string(kApiPrefix) + "/containers/" + Escape(id) + "/stats?stream=1",
-                        nullptr, "", Limits{{}, std::chrono::seconds(30)}, &code);
-    if (cancelled) return;
-    on_end(StreamOutcome(rc, t, code, socket_path_, "stats of " + id));
-  });
+  auto flow = std::make_shared<CurlStreamHub::Flow>();
+  const auto every = stats_interval_.count() > 0 ? stats_interval_ : std::chrono::seconds(1);
+  PollStats(
+      std::make_shared<StatsPoll>(StatsPoll{*hub_, flow, socket_path_, call_timeout_, id, every,
+                                            std::move(on_stats), std::move(on_end), json()}),
+      std::chrono::milliseconds(0));
+  return std::make_unique<HubStream>(*hub_, flow);
 }
 
 }  // namespace spawn

@@ -454,44 +454,67 @@ TEST(CurlDockerEngineTest, LogsOfAnUnknownContainerEndNotFound) {
   EXPECT_EQ(ends.Items()[0].code(), Code::kNotFound);
 }
 
-TEST(CurlDockerEngineTest, StatsArrivePerSampleAndEndWithTheStream) {
-  ScriptedEngine server([](const Request&, int fd) {
-    ScriptedEngine::StartStream(fd);
-    for (int usage : {1000, 2000}) {
-      ScriptedEngine::Write(fd, nlohmann::json{{"memory_stats", {{"usage", usage}}}}.dump() + "\n");
-    }
+// Each poll is a one-shot sample, which carries no previous CPU reading: the previous poll's is
+// the baseline, so the first sample has no CPU figure and the next ones have the exact one.
+TEST(CurlDockerEngineTest, StatsArePolledOneShotWithThePreviousPollAsTheCpuBaseline) {
+  std::atomic<int> polls{0};
+  ScriptedEngine server([&](const Request&, int fd) {
+    const int n = ++polls;
+    const nlohmann::json sample = {{"memory_stats", {{"usage", 1000 * n}, {"limit", 64 << 20}}},
+                                   {"cpu_stats",
+                                    {{"cpu_usage", {{"total_usage", 100 * n}}},
+                                     {"system_cpu_usage", 1000 * n},
+                                     {"online_cpus", 2}}}};
+    ScriptedEngine::Answer(fd, 200, sample.dump());
   });
   CurlDockerEngine engine(server.path());
+  engine.SetStatsInterval(std::chrono::milliseconds(10));
   Inbox<ContainerStats> samples;
-  Inbox<Status> ends;
   auto stream = engine.FollowStats(
-      "c1", [&](const ContainerStats& s) { samples.Push(s); },
-      [&](const Status& s) { ends.Push(s); });
-  ASSERT_TRUE(ends.WaitForCount(1));
-  EXPECT_TRUE(ends.Items()[0].ok()) << ends.Items()[0].message();
-  ASSERT_EQ(samples.Items().size(), 2u);
-  EXPECT_EQ(samples.Items()[1].memory_usage_bytes, 2000);
+      "c1", [&](const ContainerStats& s) { samples.Push(s); }, [](const Status&) {});
+  ASSERT_TRUE(samples.WaitForCount(3));
+  stream.reset();
+  const auto items = samples.Items();
+  EXPECT_EQ(items[0].memory_usage_bytes, 1000);
+  EXPECT_EQ(items[0].cpu_percent, 0);
+  EXPECT_EQ(items[1].memory_usage_bytes, 2000);
+  EXPECT_DOUBLE_EQ(items[1].cpu_percent, 100.0 / 1000 * 2 * 100);  // 20% of one core, 2 online
+  EXPECT_DOUBLE_EQ(items[2].cpu_percent, items[1].cpu_percent);
+  for (const Request& r : server.Requests())
+    EXPECT_EQ(r.target, "/v1.41/containers/c1/stats?stream=0&one-shot=1");
 }
 
-// With a stats interval, samples that come sooner than it after the last delivered one are
-// skipped: a burst of five gives the first only (the interval is far longer than the test).
-TEST(CurlDockerEngineTest, AStatsIntervalDeliversOneSamplePerInterval) {
-  ScriptedEngine server([](const Request&, int fd) {
-    ScriptedEngine::StartStream(fd);
-    for (int usage : {1000, 2000, 3000, 4000, 5000}) {
-      ScriptedEngine::Write(fd, nlohmann::json{{"memory_stats", {{"usage", usage}}}}.dump() + "\n");
-    }
+// A stopped container's sample has no memory figures; it is not reported, and polling goes on.
+TEST(CurlDockerEngineTest, AStoppedContainersEmptySampleIsSkipped) {
+  std::atomic<int> polls{0};
+  ScriptedEngine server([&](const Request&, int fd) {
+    const bool stopped = ++polls == 1;
+    ScriptedEngine::Answer(
+        fd, 200,
+        stopped ? R"({"memory_stats":{},"cpu_stats":{}})" : R"({"memory_stats":{"usage":2000}})");
   });
   CurlDockerEngine engine(server.path());
-  engine.SetStatsInterval(std::chrono::hours(1));
+  engine.SetStatsInterval(std::chrono::milliseconds(10));
+  Inbox<ContainerStats> samples;
+  auto stream = engine.FollowStats(
+      "c1", [&](const ContainerStats& s) { samples.Push(s); }, [](const Status&) {});
+  ASSERT_TRUE(samples.WaitForCount(1));
+  EXPECT_EQ(samples.Items()[0].memory_usage_bytes, 2000);
+}
+
+TEST(CurlDockerEngineTest, StatsOfAnUnknownContainerEndNotFound) {
+  ScriptedEngine server([](const Request&, int fd) {
+    ScriptedEngine::Answer(fd, 404, R"({"message":"No such container: c9"})");
+  });
+  CurlDockerEngine engine(server.path());
   Inbox<ContainerStats> samples;
   Inbox<Status> ends;
   auto stream = engine.FollowStats(
-      "c1", [&](const ContainerStats& s) { samples.Push(s); },
+      "c9", [&](const ContainerStats& s) { samples.Push(s); },
       [&](const Status& s) { ends.Push(s); });
   ASSERT_TRUE(ends.WaitForCount(1));
-  ASSERT_EQ(samples.Items().size(), 1u);
-  EXPECT_EQ(samples.Items()[0].memory_usage_bytes, 1000);
+  EXPECT_EQ(ends.Items()[0].code(), Code::kNotFound);
+  EXPECT_TRUE(samples.Items().empty());
 }
 
 }  // namespace

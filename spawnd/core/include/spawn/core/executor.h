@@ -64,14 +64,14 @@ class ThreadedExecutor final : public Executor {
 
  private:
   struct Worker {
-    std::deque<Task> tasks;  // guarded by mu_
+    std::deque<Task> tasks;        // guarded by mu_
+    std::condition_variable wake;  // its own: a task for one key wakes only that key's thread
     std::thread thread;
     bool idle_exit = false;  // guarded by mu_: the thread left its loop; join and restart it
   };
   void Loop(Worker* worker);
 
   std::mutex mu_;
-  std::condition_variable wake_;
   std::map<std::string, std::unique_ptr<Worker>> workers_;  // guarded by mu_
   bool stopping_ = false;                                   // guarded by mu_
 };

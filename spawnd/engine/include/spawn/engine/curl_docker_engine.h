@@ -1,25 +1,31 @@
 // CurlDockerEngine: the real DockerEngine, speaking the Engine's HTTP API (pinned to v1.41) over
 // its unix socket with libcurl. Short calls use one easy handle per call with connect and total
-// timeouts; each long call (build, events, logs, stats) runs on its own thread, in a libcurl multi
-// handle that Cancel() wakes (curl_multi_wakeup), so cancelling even a silent stream is prompt and
-// joins the thread before it returns. Streams have no total timeout: builds and stats end after a
-// long silence (30 min, 30 s), events and logs may be silent for good and end when the engine
-// closes them. Answers outside 2xx never reach a stream's parser; they end it with the mapped
-// Status. Thread-safe; see docker_engine.h for the contracts. Streams must be destroyed before the
-// engine that made them.
+// timeouts. Builds and the event stream (few, and long) each run on a thread of their own; the
+// logs streams and stats polls of every container share one thread and one libcurl multi handle
+// (a host with a hundred services would otherwise run two hundred threads). Cancel() wakes the multi
+// handle (curl_multi_wakeup), so cancelling even a silent stream is prompt, and it returns only
+// once none of the stream's callbacks runs any more (called from one of them, it only marks the
+// stream). Streams have no total timeout: builds end after a long silence (30 min), events and
+// logs may be silent for good and end when the engine closes them. Answers
+// outside 2xx never reach a stream's parser; they end it with the mapped Status. Thread-safe; see
+// docker_engine.h for the contracts. Streams must be destroyed before the engine that made them.
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "spawn/engine/docker_engine.h"
 
 namespace spawn {
 
+class CurlStreamHub;
+
 class CurlDockerEngine final : public DockerEngine {
  public:
   explicit CurlDockerEngine(std::string socket_path,
                             std::chrono::seconds call_timeout = std::chrono::seconds(30));
+  ~CurlDockerEngine() override;
 
   Result<EngineVersion> Connect() override;
   Result<bool> ImageExists(const std::string& tag) override;
@@ -47,10 +53,10 @@ class CurlDockerEngine final : public DockerEngine {
   // Creates the named volume unless it exists.
   Status EnsureVolume(const std::string& name);
 
-  // FollowStats delivers at most one sample per `interval` per container (0: every sample, about
-  // one a second). The engine's samples carry the previous CPU reading, so each one alone gives an
-  // exact CPU percentage; the lines in between are skipped before they are parsed, which is most
-  // of what following many containers' stats costs. Set before the first FollowStats.
+  // FollowStats asks each container for one sample per `interval` (0: every second). A one-shot
+  // sample is cheap for the engine; following its stream of a sample a second per container cost
+  // the engine (and spawnd) far more than the heartbeats that use the samples. Set before the
+  // first FollowStats.
   void SetStatsInterval(std::chrono::milliseconds interval) { stats_interval_ = interval; }
 
   struct Response {
@@ -67,6 +73,7 @@ class CurlDockerEngine final : public DockerEngine {
   std::chrono::milliseconds stats_interval_{0};
   const std::string socket_path_;
   const std::chrono::seconds call_timeout_;
+  std::unique_ptr<CurlStreamHub> hub_;  // the logs and stats streams of every container
 };
 
 }  // namespace spawn
