@@ -241,19 +241,28 @@ class Recorder {
   std::vector<bool> connections_;
 };
 
+// Options of a persistent session (fixed client id, no clean start) on `broker`.
+BusOptions PersistentSession(const PrivateBroker& broker, const std::string& name) {
+  BusOptions o;
+  o.uri = broker.uri();
+  o.client_id = "paho-bus-test-" + name + "-" + std::to_string(getpid());
+  o.clean_session = false;
+  return o;
+}
+
+// Connects with `o`, subscribes to `filter` and leaves: the broker keeps the subscription.
+void SubscribeAndLeave(const BusOptions& o, const std::string& filter) {
+  auto first = MakePahoBus(o);
+  ASSERT_TRUE(first->Connect().ok());
+  ASSERT_TRUE(first->Subscribe(filter, 1).ok());
+  ASSERT_TRUE(first->Disconnect().ok());
+}
+
 TEST(PahoBusTest, APersistentSessionGetsWhatWasPublishedWhileItWasAway) {
   PrivateBroker broker(BrokerPort(), 0);
   ASSERT_TRUE(broker.Start());
-  BusOptions o;
-  o.uri = broker.uri();
-  o.client_id = "paho-bus-test-" + std::to_string(getpid());
-  o.clean_session = false;
-  {
-    auto first = MakePahoBus(o);
-    ASSERT_TRUE(first->Connect().ok());
-    ASSERT_TRUE(first->Subscribe("q/#", 1).ok());
-    ASSERT_TRUE(first->Disconnect().ok());
-  }
+  const BusOptions o = PersistentSession(broker, "q");
+  ASSERT_NO_FATAL_FAILURE(SubscribeAndLeave(o, "q/#"));
   Probe publisher(broker.uri());
   publisher.Publish("q/one", "while away");
   auto again = MakePahoBus(o);  // a new process would start with no filters remembered
@@ -267,16 +276,8 @@ TEST(PahoBusTest, APersistentSessionGetsWhatWasPublishedWhileItWasAway) {
 TEST(PahoBusTest, APersistentSessionSurvivesABrokerRestart) {
   PrivateBroker broker(BrokerPort(), 0);
   ASSERT_TRUE(broker.Start());
-  BusOptions o;
-  o.uri = broker.uri();
-  o.client_id = "paho-bus-test-s-" + std::to_string(getpid());
-  o.clean_session = false;
-  {
-    auto first = MakePahoBus(o);
-    ASSERT_TRUE(first->Connect().ok());
-    ASSERT_TRUE(first->Subscribe("s/#", 1).ok());
-    ASSERT_TRUE(first->Disconnect().ok());
-  }
+  const BusOptions o = PersistentSession(broker, "s");
+  ASSERT_NO_FATAL_FAILURE(SubscribeAndLeave(o, "s/#"));
   broker.Stop();  // SIGTERM: Mosquitto saves its sessions
   ASSERT_TRUE(broker.Start());
   Probe publisher(broker.uri());
@@ -290,10 +291,7 @@ TEST(PahoBusTest, APersistentSessionSurvivesABrokerRestart) {
 TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTheSession) {
   PrivateBroker broker(BrokerPort(), 0);
   ASSERT_TRUE(broker.Start());
-  BusOptions o;
-  o.uri = broker.uri();
-  o.client_id = "paho-bus-test-r-" + std::to_string(getpid());
-  o.clean_session = false;
+  const BusOptions o = PersistentSession(broker, "r");
   auto bus = MakePahoBus(o);
   Recorder recorder(*bus);
   ASSERT_TRUE(bus->Connect().ok());
