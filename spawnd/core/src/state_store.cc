@@ -44,11 +44,7 @@ Status WriteAtomically(const std::string& dir, const std::string& name, const st
   if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
     return Status::Internal("cannot rename " + tmp + ": " + std::strerror(errno));
   }
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);  // makes the rename itself durable
-    ::close(dir_fd);
-  }
+  SyncDirectory(dir);  // makes the rename itself durable
   return Status::Ok();
 }
 

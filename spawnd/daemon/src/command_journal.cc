@@ -74,8 +74,10 @@ bool DecodeFields(const std::string& in, size_t& at, size_t count,
 
 std::string ErrnoText() { return std::strerror(errno); }
 
-// Writes `data` to `path` (O_APPEND or truncating) and waits until it is on the disk.
+// Writes `data` to `path` (O_APPEND or truncating) and waits until it is on the disk, with its
+// name: a file it creates is synced in its directory too.
 Status WriteDurably(const std::string& path, const std::string& data, bool append) {
+  const bool creating = ::access(path.c_str(), F_OK) != 0;
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
   const int fd = ::open(path.c_str(), flags, 0600);
   if (fd < 0) return Status::Internal("cannot write " + path + ": " + ErrnoText());
@@ -96,6 +98,7 @@ Status WriteDurably(const std::string& path, const std::string& data, bool appen
     return Status::Internal("cannot flush " + path + ": " + error);
   }
   ::close(fd);
+  if (creating) SyncDirectory(std::filesystem::path(path).parent_path().string());
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 // Reading a whole file, with an error a user can act on: the one way every component reads
-// configs, parameters, state records and included files.
+// configs, parameters, state records and included files. And making a directory's entries (a file
+// created or renamed in it) durable.
 #pragma once
 
 #include <string>
@@ -10,5 +11,9 @@ namespace spawn {
 
 // The file's bytes; kNotFound "cannot read <path>: <reason>" when it cannot be opened or read.
 Result<std::string> ReadFile(const std::string& path);
+
+// fsyncs the directory itself: a file's own fsync does not make its name in the directory survive
+// a power cut. Best effort: a directory that cannot be opened is left as it is.
+void SyncDirectory(const std::string& dir);
 
 }  // namespace spawn
