@@ -76,17 +76,22 @@ std::string Slurp(const std::filesystem::path& path) {
 
 // ---- Probe ----
 
-Probe::Probe(const std::string& broker) {
-  BusOptions o;
-  o.uri = broker;
-  bus_ = MakePahoBus(o);
+Probe::Probe(const std::string& broker)
+    : Probe([&] {
+        BusOptions o;
+        o.uri = broker;
+        return o;
+      }()) {}
+
+Probe::Probe(const BusOptions& options) {
+  bus_ = MakePahoBus(options);
   bus_->SetMessageHandler([this](const BusMessage& m) {
     std::lock_guard lock(mu_);
     seen_.push_back(m);
     cv_.notify_all();
   });
   const Status connected = bus_->Connect();
-  EXPECT_TRUE(connected.ok()) << "probe cannot connect to " << broker << ": "
+  EXPECT_TRUE(connected.ok()) << "probe cannot connect to " << options.uri << ": "
                               << connected.message();
 }
 

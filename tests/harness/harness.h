@@ -39,6 +39,9 @@ using MessageMatcher = std::function<bool(const BusMessage&)>;
 class Probe {
  public:
   explicit Probe(const std::string& broker = kDefaultBroker);
+  // With `options` (a persistent session, say: the broker then keeps what comes while the probe
+  // is reconnecting).
+  explicit Probe(const BusOptions& options);
   ~Probe();
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
