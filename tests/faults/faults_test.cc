@@ -127,11 +127,7 @@ TEST(FaultsTest, BrokerRestartedUnderACommandStreamLosesNoneAndRunsNoneTwice) {
   const std::string& p = spawnd.path();
   // The requester keeps a persistent session, as spawnd does: what is published for it while it
   // reconnects after a restart waits for it at the broker, so no reply should need a resend.
-  BusOptions requester;
-  requester.uri = broker.uri();
-  requester.client_id = "faults-requester-" + std::to_string(getpid());
-  requester.clean_session = false;
-  Probe probe(requester);
+  Probe probe(broker.PersistentSession("faults-requester"));
   probe.Subscribe(topics::Root(p) + "/#");
   ASSERT_TRUE(spawnd.StartAndWaitOnline(probe));
   // The engine's events for this spawnpoint, recorded live: the engine keeps only its last few

@@ -349,6 +349,14 @@ PrivateBroker::PrivateBroker(int port, int autosave_seconds) : port_(port), dir_
 
 PrivateBroker::~PrivateBroker() { Stop(); }
 
+BusOptions PrivateBroker::PersistentSession(const std::string& name) const {
+  BusOptions o;
+  o.uri = uri();
+  o.client_id = name + "-" + std::to_string(getpid());
+  o.clean_session = false;
+  return o;
+}
+
 bool PrivateBroker::Start() {
   pid_ = fork();
   if (pid_ == 0) {

@@ -166,6 +166,9 @@ class PrivateBroker {
   void Stop();
   // SIGKILL: sessions and retained messages since the last autosave are lost, as in a crash.
   void Kill();
+  // Options of a persistent session on this broker (stable client id `name`-PID, no clean
+  // start): the broker keeps its subscriptions and queues what comes while it is away.
+  BusOptions PersistentSession(const std::string& name) const;
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
 
  private:

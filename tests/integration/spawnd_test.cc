@@ -241,15 +241,6 @@ class Recorder {
   std::vector<bool> connections_;
 };
 
-// Options of a persistent session (fixed client id, no clean start) on `broker`.
-BusOptions PersistentSession(const PrivateBroker& broker, const std::string& name) {
-  BusOptions o;
-  o.uri = broker.uri();
-  o.client_id = "paho-bus-test-" + name + "-" + std::to_string(getpid());
-  o.clean_session = false;
-  return o;
-}
-
 // Connects with `o`, subscribes to `filter` and leaves: the broker keeps the subscription.
 void SubscribeAndLeave(const BusOptions& o, const std::string& filter) {
   auto first = MakePahoBus(o);
@@ -261,7 +252,7 @@ void SubscribeAndLeave(const BusOptions& o, const std::string& filter) {
 TEST(PahoBusTest, APersistentSessionGetsWhatWasPublishedWhileItWasAway) {
   PrivateBroker broker(BrokerPort(), 0);
   ASSERT_TRUE(broker.Start());
-  const BusOptions o = PersistentSession(broker, "q");
+  const BusOptions o = broker.PersistentSession("paho-bus-test-q");
   ASSERT_NO_FATAL_FAILURE(SubscribeAndLeave(o, "q/#"));
   Probe publisher(broker.uri());
   publisher.Publish("q/one", "while away");
@@ -276,7 +267,7 @@ TEST(PahoBusTest, APersistentSessionGetsWhatWasPublishedWhileItWasAway) {
 TEST(PahoBusTest, APersistentSessionSurvivesABrokerRestart) {
   PrivateBroker broker(BrokerPort(), 0);
   ASSERT_TRUE(broker.Start());
-  const BusOptions o = PersistentSession(broker, "s");
+  const BusOptions o = broker.PersistentSession("paho-bus-test-s");
   ASSERT_NO_FATAL_FAILURE(SubscribeAndLeave(o, "s/#"));
   broker.Stop();  // SIGTERM: Mosquitto saves its sessions
   ASSERT_TRUE(broker.Start());
@@ -291,7 +282,7 @@ TEST(PahoBusTest, APersistentSessionSurvivesABrokerRestart) {
 TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTheSession) {
   PrivateBroker broker(BrokerPort(), 0);
   ASSERT_TRUE(broker.Start());
-  const BusOptions o = PersistentSession(broker, "r");
+  const BusOptions o = broker.PersistentSession("paho-bus-test-r");
   auto bus = MakePahoBus(o);
   Recorder recorder(*bus);
   ASSERT_TRUE(bus->Connect().ok());

@@ -581,6 +581,22 @@ class CurlStreamHub {
 
 namespace {
 
+// A short GET for the hub whose answer is collected into `*answer` (read it in the `finish`); it
+// stops reading once `flow` is cancelled.
+std::unique_ptr<Transfer> CollectingGet(const std::shared_ptr<CurlStreamHub::Flow>& flow,
+                                        const std::string& socket, const std::string& url,
+                                        std::chrono::seconds timeout,
+                                        std::shared_ptr<std::string> answer) {
+  auto t = std::make_unique<Transfer>();
+  t->on_data = [flow, answer = std::move(answer)](std::string_view data) {
+    if (flow->cancelled) return false;
+    answer->append(data);
+    return true;
+  };
+  t->Configure(socket, "GET", url, nullptr, "", Limits{timeout, {}});
+  return t;
+}
+
 // A stream of the hub: cancelling it drops its flow.
 class HubStream final : public Stream {
  public:
@@ -883,17 +899,12 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int6
                                                      Done on_end) {
   auto flow = std::make_shared<CurlStreamHub::Flow>();
   // TTY containers have one raw stream; the others are framed, and only inspect tells which.
-  auto inspect = std::make_unique<Transfer>();
   auto answer = std::make_shared<std::string>();
-  inspect->on_data = [answer](std::string_view data) {
-    answer->append(data);
-    return true;
-  };
-  inspect->Configure(socket_path_, "GET",
-                     std::string(kApiPrefix) + "/containers/" + Escape(id) + "/json", nullptr, "",
-                     Limits{call_timeout_, {}});
   CurlStreamHub& hub = *hub_;
-  hub.Add(flow, std::move(inspect),
+  hub.Add(flow,
+          CollectingGet(flow, socket_path_,
+                        std::string(kApiPrefix) + "/containers/" + Escape(id) + "/json",
+                        call_timeout_, answer),
           [this, &hub, flow, answer, id, since_unix_ns, on_line, on_end](Transfer& t, CURLcode rc,
                                                                          long code) {
             if (rc != CURLE_OK || code != 200) {
@@ -950,19 +961,13 @@ struct StatsPoll {
 // no previous CPU reading: the previous poll's stands in, which makes the CPU percentage the
 // average over the interval rather than over the last second.
 void PollStats(std::shared_ptr<StatsPoll> poll, std::chrono::milliseconds delay) {
-  auto t = std::make_unique<Transfer>();
   auto answer = std::make_shared<std::string>();
-  t->on_data = [flow = poll->flow, answer](std::string_view data) {
-    if (flow->cancelled) return false;
-    answer->append(data);
-    return true;
-  };
-  t->Configure(
-      poll->socket, "GET",
-      std::string(kApiPrefix) + "/containers/" + Escape(poll->id) + "/stats?stream=0&one-shot=1",
-      nullptr, "", Limits{poll->call_timeout, {}});
   poll->hub.Add(
-      poll->flow, std::move(t),
+      poll->flow,
+      CollectingGet(poll->flow, poll->socket,
+                    std::string(kApiPrefix) + "/containers/" + Escape(poll->id) +
+                        "/stats?stream=0&one-shot=1",
+                    poll->call_timeout, answer),
       [poll, answer](Transfer& t, CURLcode rc, long code) {
         if (rc != CURLE_OK || code != 200) {
           poll->on_end(StreamOutcome(rc, t, code, poll->socket, "stats of " + poll->id));
