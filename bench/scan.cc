@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   }
   TempDir home("bench-home");
   const std::regex discovered("Discovered ([0-9]+) SpawnPoint");
-  const std::string count_command = "mosquitto_sub -h 127.0.0.1 -p 1883 -q 1 -t " +
+  // QoS 0, as spawnctl scan subscribes to the retained messages.
+  const std::string count_command = "mosquitto_sub -h 127.0.0.1 -p 1883 -q 0 -t " +
                                     Quote(base + "/#") + " -C " + std::to_string(retained) +
                                     " -W 60 -F %t | wc -l";
 

@@ -9,6 +9,8 @@
 #include <random>
 #include <set>
 
+#include "spawn/bus/no_delay.h"
+
 namespace spawn {
 namespace {
 
@@ -33,6 +35,7 @@ class PahoBus final : public Bus {
     });
     client_.set_connected_handler([this](const std::string&) {
       connected_ = true;
+      SetNoDelayOnSocketsTo(broker_port_);
       // After a reconnection, renew every remembered filter. A clean session forgot them; a
       // persistent one normally kept them, but the broker may have lost it (restarted without
       // persistence, session expired) and Paho does not tell us whether CONNACK's session-present
@@ -103,6 +106,9 @@ class PahoBus final : public Bus {
       }
       connected_ = true;
       ever_connected_ = true;
+      // Also here: the connected handler may not have run yet, and the caller's next packets
+      // (subscriptions, a command) should not wait on Nagle.
+      SetNoDelayOnSocketsTo(broker_port_);
       return Status::Ok();
     } catch (const mqtt::exception& e) {
       const std::string reason = e.get_reason_code_str();
@@ -181,6 +187,7 @@ class PahoBus final : public Bus {
   }
 
   const BusOptions options_;
+  const int broker_port_ = BrokerPort(options_.uri);
   mqtt::async_client client_;
   std::atomic<bool> connected_{false};
   std::atomic<bool> ever_connected_{false};  // automatic reconnection runs only after a success

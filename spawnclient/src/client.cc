@@ -314,8 +314,11 @@ Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base, D
     received.push_back(m);
   });
   const int end = AddRoute(sentinel, [&](const BusMessage&) { done.Set(true); });
+  // The retained messages at QoS 0: a scan reads what is there now, over one connection, and QoS 1
+  // would only add an acknowledgement per message (thousands on a big base). The sentinel stays
+  // QoS 1: the broker holds it back, never ahead, of the retained messages sent before it.
   Status s = bus_.Subscribe(sentinel, 1);
-  if (s.ok()) s = bus_.Subscribe(filter, 1);
+  if (s.ok()) s = bus_.Subscribe(filter, 0);
   // A broker sends a subscription's retained messages before anything published after it.
   if (s.ok()) s = bus_.Publish({sentinel, "sync", 1, false});
   const bool finished = s.ok() && done.Wait(timeout).has_value();

@@ -339,12 +339,14 @@ MessageMatcher TopicIs(const std::string& topic, const std::string& payload) {
 PrivateBroker::PrivateBroker(int port, int autosave_seconds) : port_(port), dir_("broker") {
   // `user`: started as root, Mosquitto would drop to its own user, could not write its state
   // into our directory, and would come back from a restart without sessions or retained messages.
+  // `set_tcp_nodelay`: as in scripts/start-services.sh (see there).
   const passwd* self = getpwuid(geteuid());
   dir_.Write("mosquitto.conf",
              "listener " + std::to_string(port) +
                  " 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location " +
                  dir_.str() + "/\nautosave_interval " + std::to_string(autosave_seconds) +
-                 "\nmax_queued_messages 100000\nuser " + (self ? self->pw_name : "root") + "\n");
+                 "\nmax_queued_messages 100000\nset_tcp_nodelay true\nuser " +
+                 (self ? self->pw_name : "root") + "\n");
 }
 
 PrivateBroker::~PrivateBroker() { Stop(); }
