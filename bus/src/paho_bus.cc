@@ -4,17 +4,23 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <random>
 #include <set>
 
 #include "spawn/bus/no_delay.h"
+#include "spawn/bus/thread_wakeup.h"
 
 namespace spawn {
 namespace {
 
 constexpr auto kAckTimeout = std::chrono::seconds(10);
+// Looks for a sleeping receive thread while a connect is pending: every 5 ms for 150 ms, longer
+// than the 100 ms that thread sleeps.
+constexpr auto kConnackLookEvery = std::chrono::milliseconds(5);
+constexpr int kConnackLooks = 30;
 
 class PahoBus final : public Bus {
  public:
@@ -101,7 +107,7 @@ class PahoBus final : public Bus {
     }
     try {
       auto token = client_.connect(builder.finalize());
-      if (!token->wait_for(options_.connect_timeout + std::chrono::seconds(1))) {
+      if (!WaitForConnack(*token)) {
         return Status::Timeout("no answer from the broker at " + options_.uri);
       }
       connected_ = true;
@@ -177,6 +183,20 @@ class PahoBus final : public Bus {
   bool IsConnected() const override { return connected_ && client_.is_connected(); }
 
  private:
+  // Waits for the connect's outcome. While it waits, it wakes Paho's receive thread if that went
+  // to sleep before the connection's socket existed (see thread_wakeup.h): the CONNACK would wait
+  // up to 100 ms for it.
+  bool WaitForConnack(mqtt::token& token) {
+    using namespace std::chrono;
+    const auto deadline = steady_clock::now() + options_.connect_timeout + seconds(1);
+    for (int look = 0; look < kConnackLooks; ++look) {
+      if (token.wait_for(kConnackLookEvery)) return true;
+      WakeSleepingThreads("MQTTAsync_rcv");
+    }
+    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    return token.wait_for(std::max(left, milliseconds(1)));
+  }
+
   void Notify(bool connected) {
     ConnectionHandler handler;
     {
