@@ -17,6 +17,10 @@
 // connected, a QoS 1 publish waits for its PUBACK at most 10 s (kTimeout). Never call Publish,
 // Subscribe or Unsubscribe from a handler: they wait for the broker.
 //
+// Latency: Nagle's algorithm is turned off on every connection to the broker (no_delay.h), and a
+// connect wakes Paho's receive thread if that fell asleep before the socket existed
+// (thread_wakeup.h). Each would otherwise add 40 ms or 100 ms to a short client's run.
+//
 // TLS: an ssl:// uri uses ca_file as trust store and cert_file/key_file as the client's key pair.
 // Connect() errors carry the broker's reason ("not authorized", "connection refused").
 #pragma once
