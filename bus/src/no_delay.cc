@@ -1,12 +1,13 @@
 #include "spawn/bus/no_delay.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cstdlib>
+
+#include "proc_entries.h"
 
 namespace spawn {
 
@@ -50,17 +51,10 @@ bool IsStreamSocket(int fd) {
 
 void ForEachTcpSocketTo(int port, const std::function<void(int fd)>& visit) {
   if (port <= 0) return;
-  DIR* fds = opendir("/proc/self/fd");
-  if (!fds) return;
-  const int own = dirfd(fds);
-  while (const dirent* entry = readdir(fds)) {
-    char* end = nullptr;
-    const long fd = std::strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || fd == own) continue;
+  for (const long fd : NumberedEntries("/proc/self/fd")) {
     const int socket = static_cast<int>(fd);
     if (IsStreamSocket(socket) && PeerPort(socket) == port) visit(socket);
   }
-  closedir(fds);
 }
 
 int SetNoDelayOnSocketsTo(int port) {

@@ -1,13 +1,13 @@
 #include "spawn/bus/thread_wakeup.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <mutex>
+
+#include "proc_entries.h"
 
 namespace spawn {
 namespace {
@@ -52,22 +52,16 @@ bool IsSleeping(const std::string& task_dir) {
 
 int WakeSleepingThreads(const std::string& name) {
   if (!OwnSigurg()) return 0;
-  DIR* tasks = opendir("/proc/self/task");
-  if (!tasks) return 0;
   int signalled = 0;
   const pid_t pid = getpid();
-  while (const dirent* entry = readdir(tasks)) {
-    char* end = nullptr;
-    const long tid = std::strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0') continue;
-    const std::string dir = std::string("/proc/self/task/") + entry->d_name;
+  for (const long tid : NumberedEntries("/proc/self/task")) {
+    const std::string dir = "/proc/self/task/" + std::to_string(tid);
     std::ifstream comm(dir + "/comm");
     std::string thread_name;
     std::getline(comm, thread_name);
     if (thread_name != name || !IsSleeping(dir)) continue;
     if (syscall(SYS_tgkill, pid, static_cast<pid_t>(tid), SIGURG) == 0) ++signalled;
   }
-  closedir(tasks);
   return signalled;
 }
 
