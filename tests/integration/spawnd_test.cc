@@ -233,7 +233,11 @@ class Recorder {
                        connections_.end(), up) != connections_.end();
     });
   }
-  size_t connections() {
+  // How many calls the connection handler had once it reported the first connection (0 if it never
+  // did). The handler may run after Connect returns, so a count taken right then can be too early
+  // and a later wait for a reconnection would be met by the first connection.
+  size_t CallsOnceConnected() {
+    if (!WaitConnection(true, 0)) return 0;
     std::lock_guard lock(mu_);
     return connections_.size();
   }
@@ -291,7 +295,8 @@ TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTh
   Recorder recorder(*bus);
   ASSERT_TRUE(bus->Connect().ok());
   ASSERT_TRUE(bus->Subscribe("r/#", 1).ok());
-  const size_t before = recorder.connections();
+  const size_t before = recorder.CallsOnceConnected();
+  ASSERT_GT(before, 0u);
   broker.Kill();  // SIGKILL: the session is not saved
   ASSERT_TRUE(recorder.WaitConnection(false, before));
   EXPECT_FALSE(bus->Publish({"r/x", "lost", 1, false}).ok());  // fails fast, not buffered
@@ -327,7 +332,8 @@ TEST(PahoBusTest, ItsConnectionsToTheBrokerHaveNagleOff) {
   ASSERT_TRUE(bus->Connect().ok());
   EXPECT_EQ(SocketsAndNoDelay(port), std::make_pair(1, 1));
 
-  const size_t before = recorder.connections();
+  const size_t before = recorder.CallsOnceConnected();
+  ASSERT_GT(before, 0u);
   broker.Kill();
   ASSERT_TRUE(recorder.WaitConnection(false, before));
   ASSERT_TRUE(broker.Start());
