@@ -324,7 +324,10 @@ int Main(int argc, char** argv) {
     if (!down.ok()) return Fail("--down-after: " + down.status().message());
     Status st = session.Open();
     if (!st.ok()) return Fail(st.message());
-    auto found = session.client().Scan(base, session.timeout());
+    // The listing shows state and usage; only --json prints the services' original configs.
+    auto found = session.client().Scan(base, session.timeout(),
+                                       g.json ? proto::HeartbeatDetail::kWithOriginalConfig
+                                              : proto::HeartbeatDetail::kWithoutOriginalConfig);
     if (!found.ok()) return Fail(found.status().message());
     if (g.json) {
       session.Print(ToJson(*found, NowNs(), *down));

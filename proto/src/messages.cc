@@ -631,9 +631,10 @@ Result<SpawnpointHeartbeat> DecodeSpawnpointHeartbeat(const std::string& bytes) 
       });
 }
 
-Result<ServiceHeartbeat> DecodeServiceHeartbeat(const std::string& bytes) {
+Result<ServiceHeartbeat> DecodeServiceHeartbeat(const std::string& bytes, HeartbeatDetail detail) {
   return Decode<ServiceHeartbeat>(
-      bytes, kMaxSmallMessage, "service heartbeat", [](const MapReader& r, ServiceHeartbeat& m) {
+      bytes, kMaxSmallMessage, "service heartbeat",
+      [detail](const MapReader& r, ServiceHeartbeat& m) {
         SPAWN_RETURN_IF_ERROR(r.Str("SpawnpointURI", &m.spawnpoint_uri));
         SPAWN_RETURN_IF_ERROR(r.Str("Name", &m.name));
         SPAWN_RETURN_IF_ERROR(r.Int("Time", &m.time_unix_ns));
@@ -656,7 +657,7 @@ Result<ServiceHeartbeat> DecodeServiceHeartbeat(const std::string& bytes) {
         SPAWN_RETURN_IF_ERROR(r.Str("Backoff", &m.backoff));
         // OriginalConfig is shown, never acted on: a config this reader cannot parse (say, a
         // newer spawnd's key) must not hide the state and usage, so it is reported beside them.
-        if (r.Find("OriginalConfig")) {
+        if (detail == HeartbeatDetail::kWithOriginalConfig && r.Find("OriginalConfig")) {
           auto config = DecodeConfig(r, "OriginalConfig");
           if (config.ok()) {
             m.original_config = std::move(*config);

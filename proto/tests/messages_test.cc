@@ -448,6 +448,26 @@ TEST(DecodeTest, BareNameForms) {
   EXPECT_EQ(typed.status().message(), "command: Service: expected a string, got integer");
 }
 
+// A listing that shows only state and usage skips the original config, unreadable or not.
+TEST(DecodeTest, ServiceHeartbeatWithoutOriginalConfigDecodesTheRestAlike) {
+  const ServiceHeartbeat demo = DemoServiceHeartbeat();
+  auto full = DecodeServiceHeartbeat(Encode(demo));
+  auto lean = DecodeServiceHeartbeat(Encode(demo), HeartbeatDetail::kWithoutOriginalConfig);
+  ASSERT_TRUE(full.ok() && lean.ok());
+  EXPECT_EQ(full->original_config, demo.original_config);
+  EXPECT_EQ(lean->original_config, ServiceConfig{});
+  ServiceHeartbeat expected = *full;
+  expected.original_config = {};
+  EXPECT_EQ(Encode(*lean), Encode(expected));
+
+  std::string unreadable = Encode(demo);
+  unreadable.replace(unreadable.find("64M"), 3, "64X");
+  auto skipped = DecodeServiceHeartbeat(unreadable, HeartbeatDetail::kWithoutOriginalConfig);
+  ASSERT_TRUE(skipped.ok()) << skipped.status().message();
+  EXPECT_TRUE(skipped->original_config_error.empty());
+  EXPECT_EQ(skipped->restarts, demo.restarts);
+}
+
 // A heartbeat is display data: a config this reader rejects (say, a newer spawnd's key) must not
 // hide the state and usage.
 TEST(DecodeTest, ServiceHeartbeatWithAnUnreadableOriginalConfigKeepsTheRest) {

@@ -296,7 +296,8 @@ void SpawnClient::RemoveRoute(int id) {
   if (!still_used && bus_.IsConnected()) bus_.Unsubscribe(filter).IgnoreError();
 }
 
-Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base, Duration timeout) {
+Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base, Duration timeout,
+                                                      proto::HeartbeatDetail detail) {
   std::string prefix = base;
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   const std::string filter = prefix.empty() ? "#" : prefix + "/#";
@@ -353,7 +354,7 @@ Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base, D
       const std::string name = rest.substr(std::string("signal/heartbeat/").size());
       if (m.payload.empty()) {
         parts.info.services.erase(name);
-      } else if (auto hb = proto::DecodeServiceHeartbeat(m.payload); hb.ok()) {
+      } else if (auto hb = proto::DecodeServiceHeartbeat(m.payload, detail); hb.ok()) {
         parts.info.services[name] = *hb;
       }
     } else if (rest.rfind("!meta/", 0) == 0) {

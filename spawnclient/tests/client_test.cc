@@ -190,6 +190,19 @@ TEST_F(SpawnClientTest, ScanOfOneSpawnpointAndOfNothing) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST_F(SpawnClientTest, ScanDecodesOriginalConfigsUnlessAskedNotTo) {
+  spawnpoint_.PublishHeartbeat(kNow, {"web"});
+  spawnpoint_.PublishService("web", ServiceState::kRunning);
+  auto full = client_.Scan(kPath, kTimeout);
+  auto lean = client_.Scan(kPath, kTimeout, proto::HeartbeatDetail::kWithoutOriginalConfig);
+  ASSERT_TRUE(full.ok() && lean.ok());
+  ASSERT_EQ(full->size(), 1u);
+  ASSERT_EQ(lean->size(), 1u);
+  EXPECT_EQ(full->at(0).services.at("web").original_config.name, "web");
+  EXPECT_EQ(lean->at(0).services.at("web").original_config, ServiceConfig{});
+  EXPECT_EQ(lean->at(0).services.at("web").state, ServiceState::kRunning);
+}
+
 TEST_F(SpawnClientTest, ScanFailsWhenTheBrokerRefuses) {
   bus_.FailPublishes(true);
   auto found = client_.Scan(kPath, kTimeout);

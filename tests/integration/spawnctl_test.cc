@@ -258,6 +258,8 @@ TEST_F(SpawnctlTest, ScanFindsTheSpawnpoint) {
   CliRun json = Spawnctl({"--json", "scan", "-u", path_});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   EXPECT_THAT(json.out, HasSubstr("\"Path\":\"" + path_ + "\""));
+  // The JSON carries each service's original config; the listing above does not need it.
+  EXPECT_THAT(json.out, HasSubstr("image: busybox"));
 }
 
 TEST_F(SpawnctlTest, ScanShowsAnOfflineSpawnpointAsDown) {

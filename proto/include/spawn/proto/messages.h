@@ -131,7 +131,12 @@ Result<ServiceCommand> DecodeServiceCommand(const std::string& bytes);
 Result<LogsRequest> DecodeLogsRequest(const std::string& bytes);
 Result<Reply> DecodeReply(const std::string& bytes);
 Result<SpawnpointHeartbeat> DecodeSpawnpointHeartbeat(const std::string& bytes);
-Result<ServiceHeartbeat> DecodeServiceHeartbeat(const std::string& bytes);
+// How much of a service heartbeat DecodeServiceHeartbeat reads. OriginalConfig goes through the
+// config parser, most of a decode's cost; a reader that shows only state and usage (a scan's
+// listing of many spawnpoints) leaves it out, and original_config then stays default.
+enum class HeartbeatDetail { kWithOriginalConfig, kWithoutOriginalConfig };
+Result<ServiceHeartbeat> DecodeServiceHeartbeat(
+    const std::string& bytes, HeartbeatDetail detail = HeartbeatDetail::kWithOriginalConfig);
 Result<LogMessage> DecodeLogMessage(const std::string& bytes);
 Result<LogsReply> DecodeLogsReply(const std::string& bytes);
 

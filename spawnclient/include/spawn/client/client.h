@@ -137,8 +137,11 @@ class SpawnClient {
   // Every spawnpoint under `base` (a spawnpoint's path, or a prefix of paths; MQTT wildcards
   // allowed) from the retained messages, in one round trip: a sentinel published after the
   // subscription comes back after the broker delivered every retained message. Sorted by path.
-  // An empty vector when nothing matched; kTimeout when the sentinel did not come back.
-  Result<std::vector<SpawnpointInfo>> Scan(const std::string& base, Duration timeout);
+  // An empty vector when nothing matched; kTimeout when the sentinel did not come back. `detail`
+  // says whether the services' original configs are decoded (see proto::HeartbeatDetail).
+  Result<std::vector<SpawnpointInfo>> Scan(
+      const std::string& base, Duration timeout,
+      proto::HeartbeatDetail detail = proto::HeartbeatDetail::kWithOriginalConfig);
 
   // Commands: publish with a fresh RequestId (Deploy keeps the request's one if set) and wait for
   // the reply. Unanswered, the same command (same RequestId) goes out again every
