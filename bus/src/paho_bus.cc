@@ -1,5 +1,6 @@
 #include "spawn/bus/paho_bus.h"
 
+#include <MQTTAsync.h>
 #include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -21,6 +22,19 @@ constexpr auto kAckTimeout = std::chrono::seconds(10);
 // than the 100 ms that thread sleeps.
 constexpr auto kConnackLookEvery = std::chrono::milliseconds(5);
 constexpr int kConnackLooks = 30;
+
+// Paho initialises OpenSSL itself unless told not to, loading its configuration and error strings
+// in every process, a millisecond of each spawnctl command even on tcp://. OpenSSL 1.1 and later
+// initialise themselves on first use, so a TLS connection still gets the same setup. Must run
+// before the first client is created.
+void SkipPahoOpenSslInit() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+    init.do_openssl_init = 0;
+    MQTTAsync_global_init(&init);
+  });
+}
 
 class PahoBus final : public Bus {
  public:
@@ -220,6 +234,7 @@ class PahoBus final : public Bus {
 }  // namespace
 
 std::unique_ptr<Bus> MakePahoBus(const BusOptions& options) {
+  SkipPahoOpenSslInit();
   return std::make_unique<PahoBus>(options);
 }
 

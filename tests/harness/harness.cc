@@ -336,7 +336,8 @@ MessageMatcher TopicIs(const std::string& topic, const std::string& payload) {
 
 // ---- PrivateBroker ----
 
-PrivateBroker::PrivateBroker(int port, int autosave_seconds) : port_(port), dir_("broker") {
+PrivateBroker::PrivateBroker(int port, int autosave_seconds, const std::string& extra_config)
+    : port_(port), dir_("broker") {
   // `user`: started as root, Mosquitto would drop to its own user, could not write its state
   // into our directory, and would come back from a restart without sessions or retained messages.
   // `set_tcp_nodelay`: as in scripts/start-services.sh (see there).
@@ -346,7 +347,7 @@ PrivateBroker::PrivateBroker(int port, int autosave_seconds) : port_(port), dir_
                  " 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location " +
                  dir_.str() + "/\nautosave_interval " + std::to_string(autosave_seconds) +
                  "\nmax_queued_messages 100000\nset_tcp_nodelay true\nuser " +
-                 (self ? self->pw_name : "root") + "\n");
+                 (self ? self->pw_name : "root") + "\n" + extra_config);
 }
 
 PrivateBroker::~PrivateBroker() { Stop(); }

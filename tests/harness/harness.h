@@ -158,7 +158,8 @@ MessageMatcher TopicIs(const std::string& topic, const std::string& payload);
 // and on a clean stop; 0 saves only on a clean stop, so Kill() loses every session.
 class PrivateBroker {
  public:
-  explicit PrivateBroker(int port, int autosave_seconds = 1);
+  // `extra_config` is appended to its mosquitto.conf (say, a second listener with TLS).
+  explicit PrivateBroker(int port, int autosave_seconds = 1, const std::string& extra_config = "");
   ~PrivateBroker();
   // Starts it and waits until it accepts connections; false if it does not within 10 s.
   bool Start();

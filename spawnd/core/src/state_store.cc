@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -112,10 +113,18 @@ class FileStateStore final : public StateStore {
               {"restarts", r.restarts},
               {"exitCode", r.exit_code},
               {"zombieDeadline", r.zombie_deadline_unix_ns}};
-    return WriteAtomically(dir_, name + ".json", j.dump(2), 0600);
+    std::string text = j.dump(2);
+    // A state change that changes nothing on disk (building -> starting) costs two fsyncs on the
+    // way to a service's start; the file already holds this text.
+    auto last = written_.find(name);
+    if (last != written_.end() && last->second == text) return Status::Ok();
+    SPAWN_RETURN_IF_ERROR(WriteAtomically(dir_, name + ".json", text, 0600));
+    written_[name] = std::move(text);
+    return Status::Ok();
   }
 
   Status Remove(const std::string& name) override {
+    written_.erase(name);
     for (const char* suffix : {".json", ".archive.tar", ".entity"}) {
       const std::string path = dir_ + "/" + name + suffix;
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -152,6 +161,7 @@ class FileStateStore final : public StateStore {
   }
 
   const std::string dir_;
+  std::map<std::string, std::string> written_;  // name -> the record text this store last wrote
 };
 
 }  // namespace

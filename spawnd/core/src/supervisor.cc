@@ -235,9 +235,8 @@ class SupervisorImpl final : public Supervisor {
     s.record.archive = request.archive;
     s.record.entity = request.entity;
     Reserve(s);
-    Persist(s, true);
     Log(c.name, "[INFO] Launching service...");
-    BeginBuild(s);
+    BeginBuild(s, /*with_blobs=*/true);
     return Status::Ok();
   }
 
@@ -467,12 +466,15 @@ class SupervisorImpl final : public Supervisor {
 
   // ---- building and starting ----
 
-  void BeginBuild(Service& s) {
+  // `with_blobs` for a new deployment: its archive and entity are saved with the record, once
+  // the record has its image tag (SetState's save of the same record is then skipped).
+  void BeginBuild(Service& s, bool with_blobs = false) {
     const std::string name = s.record.config.name;
     const std::string dockerfile = GenerateDockerfile(s.record.config, config_.default_image);
     const std::string tag = ImageTag(s.record.config, dockerfile, s.record.archive);
     s.record.image_tag = tag;
     s.record.container_id.clear();
+    if (with_blobs) Persist(s, true);
     SetState(s, ServiceState::kBuilding);
     const std::string archive = s.record.archive;
     Async(

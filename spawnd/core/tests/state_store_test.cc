@@ -92,6 +92,35 @@ TEST_F(FileStateStoreTest, SecretsAreOwnerOnlyNoTempFilesAndRemoveDeletesEveryth
   EXPECT_TRUE(store->Remove("never-was").ok());
 }
 
+// Each write replaces the file (a new inode): an unchanged one shows the write was skipped.
+TEST_F(FileStateStoreTest, AnUnchangedRecordIsNotWrittenAgain) {
+  auto store = MakeFileStateStore(dir_.string());
+  const fs::path json = dir_ / "services" / "a.json";
+  auto inode = [&] {
+    struct stat st {};
+    return ::stat(json.c_str(), &st) == 0 ? st.st_ino : 0;
+  };
+  ASSERT_TRUE(store->Save(Record("a"), true).ok());
+  const auto first = inode();
+  ASSERT_NE(first, 0u);
+  ASSERT_TRUE(store->Save(Record("a"), false).ok());
+  EXPECT_EQ(inode(), first);
+
+  ServiceRecord changed = Record("a");
+  changed.restarts = 9;
+  ASSERT_TRUE(store->Save(changed, false).ok());
+  const auto second = inode();
+  EXPECT_NE(second, first);
+  // After a removal the same record is written again.
+  ASSERT_TRUE(store->Remove("a").ok());
+  ASSERT_TRUE(store->Save(changed, false).ok());
+  EXPECT_NE(inode(), 0u);
+  auto loaded = store->Load();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->records.size(), 1u);
+  EXPECT_EQ(loaded->records[0].restarts, 9);
+}
+
 TEST_F(FileStateStoreTest, ADamagedRecordIsReportedNotFatal) {
   auto store = MakeFileStateStore(dir_.string());
   ASSERT_TRUE(store->Save(Record("good"), true).ok());

@@ -43,7 +43,8 @@ class StateStore {
   virtual ~StateStore() = default;
   virtual Result<LoadedState> Load() = 0;
   // Writes the record atomically; the archive and entity are written only when `with_blobs` (an
-  // empty entity removes its file). On failure the previous record is left whole.
+  // empty entity removes its file). On failure the previous record is left whole. A record
+  // identical to the one this store last wrote under its name may be skipped.
   virtual Status Save(const ServiceRecord& record, bool with_blobs) = 0;
   // Removes the record, its archive and its entity; removing an unknown name is ok.
   virtual Status Remove(const std::string& name) = 0;
