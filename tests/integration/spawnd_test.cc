@@ -347,19 +347,16 @@ struct TestCertificates {
   bool Make() {
     const std::string d = dir.str();
     dir.Write("san.ext", "subjectAltName=IP:127.0.0.1\n");
-    const std::string script =
-        "cd " + d +
-        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
-        "ca.key -out ca.crt -days 2 "
-        "-subj /CN=spawntest-ca"
-        " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
-        "broker.key -out broker.csr "
-        "-subj /CN=127.0.0.1"
-        " && openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-        "-out broker.crt -days 2 -extfile san.ext"
-        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
-        "other.key -out other-ca.crt "
-        "-days 2 -subj /CN=another-ca";
+    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    const std::string commands[] = {
+        "openssl req -x509 " + key + " -keyout ca.key -out ca.crt -days 2 -subj /CN=spawntest-ca",
+        "openssl req " + key + " -keyout broker.key -out broker.csr -subj /CN=127.0.0.1",
+        "openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+        " -out broker.crt -days 2 -extfile san.ext",
+        "openssl req -x509 " + key +
+            " -keyout other.key -out other-ca.crt -days 2 -subj /CN=other"};
+    std::string script = "cd " + d;
+    for (const auto& command : commands) script += " && " + command;
     return std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0;
   }
   std::string Path(const std::string& name) const { return dir.str() + "/" + name; }
