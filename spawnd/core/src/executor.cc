@@ -1,6 +1,7 @@
 #include "spawn/core/executor.h"
 
 #include <chrono>
+#include <thread>
 
 namespace spawn {
 
@@ -43,76 +44,62 @@ std::vector<std::string> ManualExecutor::PendingKeys() const {
 
 // ---- ThreadedExecutor ----
 
-namespace {
-// A worker idle this long ends its thread: a host with a hundred services keeps a thread only for
-// the few that have engine work queued, and purged services keep none.
-constexpr auto kIdleExit = std::chrono::seconds(5);
-}  // namespace
-
-void ThreadedExecutor::Run(const std::string& key, Task task) {
-  std::unique_ptr<Worker> finished;  // a worker that ended when idle: joined outside the lock
-  {
-    std::lock_guard lock(mu_);
-    if (!stopping_) {
-      auto& worker = workers_[key];
-      if (worker && worker->idle_exit) finished = std::move(worker);
-      if (!worker) {
-        worker = std::make_unique<Worker>();
-        worker->thread = std::thread([this, w = worker.get()] { Loop(w); });
-      }
-      worker->tasks.push_back(std::move(task));
-      task = nullptr;
-      worker->wake.notify_one();  // under the lock: an idle worker may be replaced once it is out
-    }
-  }
-  if (task) {
-    // Only a task running during destruction gets here: run it at once rather than start a
-    // thread the destructor might miss.
-    task();
-    return;
-  }
-  if (finished) finished->thread.join();
+ThreadedExecutor::ThreadedExecutor(std::chrono::milliseconds idle_exit)
+    : shared_(std::make_shared<Shared>()) {
+  shared_->idle_exit = idle_exit;
 }
 
-void ThreadedExecutor::Loop(Worker* worker) {
-  std::unique_lock lock(mu_);
+void ThreadedExecutor::Run(const std::string& key, Task task) {
+  {
+    std::lock_guard lock(shared_->mu);
+    auto& worker = shared_->workers[key];
+    // A worker only leaves the map once its queue is empty, so one that is there will run this
+    // task in turn, even during destruction. None is started once the destructor has begun: it
+    // might be missed, so such a task runs at once on the caller's thread.
+    if (worker || !shared_->stopping) {
+      if (!worker) {
+        worker = std::make_unique<Worker>();
+        std::thread([shared = shared_, key, w = worker.get()] { Loop(shared, key, w); }).detach();
+      }
+      worker->tasks.push_back(std::move(task));
+      worker->wake.notify_one();
+      return;
+    }
+    shared_->workers.erase(key);
+  }
+  task();
+}
+
+void ThreadedExecutor::Loop(const std::shared_ptr<Shared>& shared, const std::string& key,
+                            Worker* worker) {
+  std::unique_lock lock(shared->mu);
   for (;;) {
-    const bool woken =
-        worker->wake.wait_for(lock, kIdleExit, [&] { return stopping_ || !worker->tasks.empty(); });
     if (worker->tasks.empty()) {
-      if (stopping_ || !woken) {
-        worker->idle_exit = true;  // Run() or the destructor joins this thread
+      const bool woken = worker->wake.wait_for(
+          lock, shared->idle_exit, [&] { return shared->stopping || !worker->tasks.empty(); });
+      if (worker->tasks.empty()) {
+        if (!shared->stopping && woken) continue;
+        shared->workers.erase(key);  // destroys *worker: nothing below may touch it
+        if (shared->workers.empty()) shared->all_ended.notify_all();
         return;
       }
-      continue;
     }
-    auto task = std::move(worker->tasks.front());
+    Task task = std::move(worker->tasks.front());
     worker->tasks.pop_front();
     lock.unlock();
     task();
+    task = nullptr;  // what it captured is released outside the lock
     lock.lock();
   }
 }
 
 ThreadedExecutor::~ThreadedExecutor() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    for (auto& [key, worker] : workers_) worker->wake.notify_one();
-  }
-  // Workers only leave once their queue is empty. A task may still queue work (even for a new
-  // key) meanwhile, so look again until every thread has been joined; joins happen unlocked.
-  for (;;) {
-    std::vector<std::thread*> threads;
-    {
-      std::lock_guard lock(mu_);
-      for (auto& [key, worker] : workers_) {
-        if (worker->thread.joinable()) threads.push_back(&worker->thread);
-      }
-    }
-    if (threads.empty()) return;
-    for (std::thread* thread : threads) thread->join();
-  }
+  std::unique_lock lock(shared_->mu);
+  shared_->stopping = true;
+  for (auto& [key, worker] : shared_->workers) worker->wake.notify_one();
+  // Workers only leave once their queue is empty; a task may still queue work for its own key
+  // meanwhile, which that worker then runs before it ends.
+  shared_->all_ended.wait(lock, [&] { return shared_->workers.empty(); });
 }
 
 }  // namespace spawn

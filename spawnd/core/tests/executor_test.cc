@@ -1,10 +1,16 @@
 #include "spawn/core/executor.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <future>
 #include <mutex>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace spawn {
@@ -12,6 +18,45 @@ namespace {
 
 // A guard against a hang, not a timing threshold: the waits below finish at once when correct.
 constexpr auto kHang = std::chrono::seconds(30);
+
+int ThreadsOfThisProcess() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+// Mappings that are a thread stack of the default size (glibc maps its guard page beside it),
+// whether a thread uses it or glibc keeps it after the thread ended.
+int ThreadStacksMapped() {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  size_t stack = 0;
+  pthread_attr_getstacksize(&attr, &stack);
+  pthread_attr_destroy(&attr);
+  std::ifstream maps("/proc/self/maps");
+  int count = 0;
+  for (std::string line; std::getline(maps, line);) {
+    unsigned long start = 0, end = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &start, &end, perms) == 3 &&
+        std::string(perms) == "rw-p" && end - start == stack) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+// Waits (up to kHang) until this process is back to at most `count` threads.
+bool ThreadsReturnTo(int count) {
+  const auto give_up = std::chrono::steady_clock::now() + kHang;
+  while (ThreadsOfThisProcess() > count) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 TEST(ThreadedExecutorTest, SameKeyRunsInOrderDifferentKeysDoNotWait) {
   std::mutex mu;
@@ -38,6 +83,48 @@ TEST(ThreadedExecutorTest, SameKeyRunsInOrderDifferentKeysDoNotWait) {
   std::vector<int> want(100);
   for (int i = 0; i < 100; ++i) want[i] = i;
   EXPECT_EQ(order, want);
+}
+
+TEST(ThreadedExecutorTest, IdleWorkersEndTheirThreadsAndAKeyGetsANewOneLater) {
+  const int before = ThreadsOfThisProcess();
+  ThreadedExecutor executor(std::chrono::milliseconds(20));
+  // Twenty keys each hold a thread of their own until all twenty are running at once.
+  std::atomic<int> running = 0;
+  std::promise<void> all_running;
+  std::shared_future<void> release = all_running.get_future().share();
+  for (int i = 0; i < 20; ++i) {
+    executor.Run("k" + std::to_string(i), [&] {
+      if (++running == 20) all_running.set_value();
+      release.wait();
+    });
+  }
+  ASSERT_EQ(release.wait_for(kHang), std::future_status::ready);
+  const int stacks_running = ThreadStacksMapped();
+  EXPECT_GE(stacks_running, 20);
+  // Idle, each ends its thread without anybody joining it (the executor is still alive), and
+  // gives its stack back: glibc keeps a few stacks for reuse, not twenty.
+  ASSERT_TRUE(ThreadsReturnTo(before));
+  EXPECT_LE(ThreadStacksMapped(), stacks_running - 10);
+  std::promise<void> ran_again;
+  executor.Run("k0", [&] { ran_again.set_value(); });
+  EXPECT_EQ(ran_again.get_future().wait_for(kHang), std::future_status::ready);
+}
+
+TEST(ThreadedExecutorTest, WorkATaskQueuesDuringDestructionStillRunsInOrder) {
+  std::vector<std::string> ran;  // only touched by key "a"'s worker, then read after destruction
+  std::promise<void> destroying;
+  {
+    ThreadedExecutor executor;
+    executor.Run("a", [&] {
+      destroying.get_future().wait_for(kHang);
+      // Most likely the destructor is waiting by now; the outcome must be the same if it is not.
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      executor.Run("a", [&] { ran.push_back("queued during destruction"); });
+      ran.push_back("first");
+    });
+    destroying.set_value();  // the destructor is, at the latest, about to begin
+  }
+  EXPECT_EQ(ran, (std::vector<std::string>{"first", "queued during destruction"}));
 }
 
 TEST(ManualExecutorTest, RunsOnlyWhenToldPerKeyInOrder) {

@@ -8,11 +8,13 @@
 // throw. Run() may be called from any thread.
 //
 // ThreadedExecutor (production) gives each key its own worker thread, started on first use and
-// ended when its queue has been empty for a while; its destructor finishes every queued task, then
-// joins. InlineExecutor runs a task at once on the caller's thread. ManualExecutor (tests) only
-// queues; the test decides when, and in which interleaving of keys, tasks run.
+// ended when its queue has been empty for a while; its destructor finishes every queued task and
+// waits for every worker to end. InlineExecutor runs a task at once on the caller's thread.
+// ManualExecutor (tests) only queues; the test decides when, and in which interleaving of keys,
+// tasks run.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -20,7 +22,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace spawn {
@@ -56,24 +57,33 @@ class ManualExecutor final : public Executor {
 
 class ThreadedExecutor final : public Executor {
  public:
-  ThreadedExecutor() = default;
+  // A worker whose queue stays empty for `idle_exit` ends its thread: a host with a hundred
+  // services keeps threads only for the few that have engine work queued.
+  explicit ThreadedExecutor(std::chrono::milliseconds idle_exit = std::chrono::seconds(5));
   ThreadedExecutor(const ThreadedExecutor&) = delete;
   ThreadedExecutor& operator=(const ThreadedExecutor&) = delete;
-  ~ThreadedExecutor() override;  // finishes queued tasks, then joins
+  ~ThreadedExecutor() override;  // finishes queued tasks, then waits for the workers to end
   void Run(const std::string& key, Task task) override;
 
  private:
   struct Worker {
-    std::deque<Task> tasks;        // guarded by mu_
+    std::deque<Task> tasks;        // guarded by Shared::mu
     std::condition_variable wake;  // its own: a task for one key wakes only that key's thread
-    std::thread thread;
-    bool idle_exit = false;  // guarded by mu_: the thread left its loop; join and restart it
   };
-  void Loop(Worker* worker);
+  // What the workers share with the executor. Workers run detached, so that a thread which ends
+  // when idle gives its stack back at once instead of keeping it until somebody joins it (a
+  // hundred services deployed together would otherwise leave a hundred stacks resident). Each
+  // worker holds a reference, so the mutex outlives the last worker's final unlock.
+  struct Shared {
+    std::mutex mu;
+    std::map<std::string, std::unique_ptr<Worker>> workers;  // guarded by mu; erased as they end
+    std::condition_variable all_ended;                       // signalled when workers drops to 0
+    bool stopping = false;                                   // guarded by mu
+    std::chrono::milliseconds idle_exit;
+  };
+  static void Loop(const std::shared_ptr<Shared>& shared, const std::string& key, Worker* worker);
 
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Worker>> workers_;  // guarded by mu_
-  bool stopping_ = false;                                   // guarded by mu_
+  std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace spawn
