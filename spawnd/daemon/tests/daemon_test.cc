@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <thread>
 
 #include "spawn/bus/fake_bus.h"
 #include "spawn/common/units.h"
@@ -538,6 +540,73 @@ TEST_F(DaemonTest, WithAJournalACommandLeftByACrashIsHandledOnStartAndAnAnswered
   EXPECT_TRUE(after->pending.empty());
   EXPECT_EQ(after->replies.size(), 4u);  // answered, left-pending, early, live
   std::filesystem::remove_all(dir);
+}
+
+// A bus that records which thread published what, and holds every QoS 1 publish until released
+// (as a real broker's PUBACK takes a while).
+class GatedBus final : public Bus {
+ public:
+  void SetMessageHandler(MessageHandler) override {}
+  void SetConnectionHandler(ConnectionHandler) override {}
+  Status Connect() override { return Status::Ok(); }
+  Status Publish(const BusMessage& m) override {
+    std::unique_lock lock(mu_);
+    published_.push_back({m.payload, std::this_thread::get_id()});
+    changed_.notify_all();
+    if (m.qos > 0) changed_.wait(lock, [this] { return released_; });
+    return Status::Ok();
+  }
+  Status Subscribe(const std::string&, int) override { return Status::Ok(); }
+  Status Unsubscribe(const std::string&) override { return Status::Ok(); }
+  Status Disconnect() override { return Status::Ok(); }
+  bool IsConnected() const override { return true; }
+
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    changed_.notify_all();
+  }
+  // Waits (a hang guard, not a timing threshold) until `count` publishes have been made.
+  std::vector<std::pair<std::string, std::thread::id>> WaitForPublished(size_t count) {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, 30s, [&] { return published_.size() >= count; });
+    return published_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<std::pair<std::string, std::thread::id>> published_;  // guarded by mu_
+  bool released_ = false;                                           // guarded by mu_
+};
+
+TEST(OutboxTest, AQos0MessageWithNothingAheadIsHandedToTheBusByPushItself) {
+  GatedBus bus;
+  Outbox outbox(bus, 100);
+  outbox.Push({"t/log", "line 1", 0, false});
+  auto published = bus.WaitForPublished(1);
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].first, "line 1");
+  EXPECT_EQ(published[0].second, std::this_thread::get_id());
+  bus.Release();
+}
+
+TEST(OutboxTest, AQos0MessageWaitsBehindOneNotYetAcknowledgedAndOrderIsKept) {
+  GatedBus bus;
+  Outbox outbox(bus, 100);
+  outbox.Push({"t/heartbeat", "heartbeat", 1, true});
+  ASSERT_EQ(bus.WaitForPublished(1).size(), 1u);  // the outbox thread now waits for its PUBACK
+  outbox.Push({"t/log", "line 1", 0, false});
+  outbox.Push({"t/log", "line 2", 0, false});
+  bus.Release();
+  auto published = bus.WaitForPublished(3);
+  ASSERT_EQ(published.size(), 3u);
+  EXPECT_EQ(published[0].first, "heartbeat");
+  EXPECT_EQ(published[1].first, "line 1");
+  EXPECT_EQ(published[2].first, "line 2");
+  EXPECT_NE(published[0].second, std::this_thread::get_id());
+  EXPECT_NE(published[1].second, std::this_thread::get_id());
+  EXPECT_TRUE(outbox.Flush(30s));
 }
 
 }  // namespace
