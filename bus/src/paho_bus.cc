@@ -138,17 +138,36 @@ class PahoBus final : public Bus {
     }
   }
 
-  Status Publish(const BusMessage& m) override {
-    if (!connected_) return Status::Unavailable("not connected to the broker at " + options_.uri);
-    try {
-      auto token = client_.publish(m.topic, m.payload.data(), m.payload.size(), m.qos, m.retained);
-      if (m.qos > 0 && !token->wait_for(kAckTimeout)) {
-        return Status::Timeout("the broker did not acknowledge a publish to " + m.topic);
+  Status Publish(const BusMessage& m) override { return PublishAll({m}).front(); }
+
+  std::vector<Status> PublishAll(const std::vector<BusMessage>& messages) override {
+    std::vector<Status> outcomes(messages.size(), Status::Ok());
+    std::vector<std::pair<size_t, mqtt::delivery_token_ptr>> unacknowledged;
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const BusMessage& m = messages[i];
+      if (!connected_) {
+        outcomes[i] = Status::Unavailable("not connected to the broker at " + options_.uri);
+        continue;
       }
-      return Status::Ok();
-    } catch (const mqtt::exception& e) {
-      return Status::Unavailable("publish to " + m.topic + " failed: " + e.get_message());
+      try {
+        auto token =
+            client_.publish(m.topic, m.payload.data(), m.payload.size(), m.qos, m.retained);
+        if (m.qos > 0) unacknowledged.emplace_back(i, std::move(token));
+      } catch (const mqtt::exception& e) {
+        outcomes[i] = Status::Unavailable("publish to " + m.topic + " failed: " + e.get_message());
+      }
     }
+    const auto deadline = std::chrono::steady_clock::now() + kAckTimeout;
+    for (const auto& [i, token] : unacknowledged) {
+      const std::string& topic = messages[i].topic;
+      try {
+        if (!token->wait_until(deadline))
+          outcomes[i] = Status::Timeout("the broker did not acknowledge a publish to " + topic);
+      } catch (const mqtt::exception& e) {
+        outcomes[i] = Status::Unavailable("publish to " + topic + " failed: " + e.get_message());
+      }
+    }
+    return outcomes;
   }
 
   Status Subscribe(const std::string& filter, int qos) override {
