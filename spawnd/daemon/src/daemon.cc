@@ -289,9 +289,14 @@ void Daemon::PublishLog(const std::string& name, const std::string& stream, cons
   const int qos = stream == "spawnd" ? 1 : 0;
   Publish(topics::ServiceLog(config_.path, name), proto::Encode(m), qos, false);
   if (!keep) return;
-  auto& kept = history_[name];
-  kept.push_back(std::move(m));
-  if (kept.size() > kLogLinesKept) kept.pop_front();
+  History& kept = history_[name];
+  kept.bytes += m.contents.size();
+  kept.lines.push_back({m.time_unix_ns, std::move(m.stream), std::move(m.contents)});
+  while (kept.lines.size() > 1 &&
+         (kept.lines.size() > kLogLinesKept || kept.bytes > kLogBytesKept)) {
+    kept.bytes -= kept.lines.front().contents.size();
+    kept.lines.pop_front();
+  }
 }
 
 void Daemon::LogRefusal(const std::string& name, const Status& status) {
@@ -412,9 +417,10 @@ void Daemon::HandleLogs(const BusMessage& message) {
   proto::LogsReply reply{request->request_id, {}};
   auto it = history_.find(request->service);
   if (it != history_.end()) {
-    for (const auto& m : it->second) {
-      if (m.time_unix_ns < request->since_unix_ns) continue;
-      reply.messages.push_back(m);
+    for (const KeptLine& line : it->second.lines) {
+      if (line.time_unix_ns < request->since_unix_ns) continue;
+      reply.messages.push_back(
+          {line.time_unix_ns, config_.alias, request->service, line.stream, line.contents});
       if (reply.messages.size() == kLogLinesPerReply) {
         Publish(topic, proto::Encode(reply), 1, false);
         reply.messages.clear();

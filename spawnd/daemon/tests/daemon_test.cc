@@ -151,6 +151,19 @@ class DaemonTest : public ::testing::Test {
     return out;
   }
 
+  // Asks the logs slot for the history of `service` and gathers the lines of every reply.
+  std::vector<proto::LogMessage> AskHistory(const std::string& id, const std::string& service) {
+    Send(topics::LogsSlot(kPath), proto::Encode(proto::LogsRequest{id, service, 0}));
+    std::vector<proto::LogMessage> lines;
+    for (const auto& r : SeenOn(topics::LogsReply(kPath, id))) {
+      auto decoded = proto::DecodeLogsReply(r.payload);
+      EXPECT_TRUE(decoded.ok());
+      if (decoded.ok())
+        lines.insert(lines.end(), decoded->messages.begin(), decoded->messages.end());
+    }
+    return lines;
+  }
+
   void ClearSeen() {
     std::lock_guard lock(mu_);
     seen_.clear();
@@ -420,6 +433,22 @@ TEST_F(DaemonTest, HistoryKeepsTheLastLinesAndALongOneComesInSeveralReplies) {
   ASSERT_EQ(got.size(), Daemon::kLogLinesKept);
   EXPECT_EQ(got.front().contents, "line 20");
   EXPECT_EQ(got.back().contents, "line " + std::to_string(Daemon::kLogLinesKept + 19));
+
+  // Long lines: the byte bound keeps fewer of them; one longer than the bound is kept alone.
+  for (size_t i = 0; i < 100; ++i)
+    daemon_->OnServiceLog("web", "stderr", std::string(1000, 'a' + i % 26));
+  Settle();
+  got = AskHistory("long", "web");
+  ASSERT_EQ(got.size(), Daemon::kLogBytesKept / 1000);
+  EXPECT_EQ(got.back().contents, std::string(1000, 'a' + 99 % 26));
+  EXPECT_EQ(got.back().stream, "stderr");
+  EXPECT_EQ(got.back().service, "web");
+  EXPECT_EQ(got.back().sp_alias, "alpha");
+  daemon_->OnServiceLog("web", "stdout", std::string(Daemon::kLogBytesKept + 1, 'z'));
+  Settle();
+  got = AskHistory("huge", "web");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].contents.size(), Daemon::kLogBytesKept + 1);
 
   // A purge forgets the history.
   daemon_->OnServicePurged("web");

@@ -76,7 +76,10 @@ class Outbox {
 // supervisor must outlive every task it Posted (in spawnd they all die after the loop stops).
 class Daemon final : public SupervisorObserver {
  public:
-  static constexpr size_t kLogLinesKept = 500;        // per service, for the logs slot
+  // Per service, for the logs slot: the last lines, as many as fit both bounds (a line longer
+  // than the byte bound is still kept, alone).
+  static constexpr size_t kLogLinesKept = 500;
+  static constexpr size_t kLogBytesKept = 32 * 1024;  // of line contents
   static constexpr size_t kLogLinesPerReply = 100;    // a long history goes in several replies
   static constexpr size_t kRepliesRemembered = 1024;  // least recently used forgotten first
   static constexpr size_t kOutboxCapacity = 10000;    // messages waiting for the broker
@@ -154,7 +157,18 @@ class Daemon final : public SupervisorObserver {
   std::list<std::pair<std::string, std::string>> replies_;
   std::unordered_map<std::string, std::list<std::pair<std::string, std::string>>::iterator>
       reply_index_;
-  std::map<std::string, std::deque<proto::LogMessage>> history_;
+  // A kept line holds only what differs from line to line (alias and service are the same for
+  // all): a hundred services' full histories are then a few MiB, not ten.
+  struct KeptLine {
+    int64_t time_unix_ns;
+    std::string stream;  // short: no allocation of its own
+    std::string contents;
+  };
+  struct History {
+    std::deque<KeptLine> lines;
+    size_t bytes = 0;  // of the lines' contents
+  };
+  std::map<std::string, History> history_;
   EventLoop::TimerId heartbeat_timer_ = 0;
   bool started_ = false;
   bool stopped_ = false;
