@@ -20,6 +20,11 @@ namespace {
 constexpr auto kAckTimeout = std::chrono::seconds(10);
 // Looks for a sleeping receive thread while a connect is pending: every 5 ms for 150 ms, longer
 // than the 100 ms that thread sleeps.
+// Paho refuses a publish ("No more messages can be buffered") while this many are queued in it,
+// not yet written to the socket, connected or not; its default is 100. PublishAll hands a whole
+// batch over at once (spawnd's outbox: up to 256, right after a reconnection) while Paho's send
+// thread is still busy, so the bound sits well above what a caller queues.
+constexpr int kMaxBufferedPublishes = 10000;
 constexpr auto kConnackLookEvery = std::chrono::milliseconds(5);
 constexpr int kConnackLooks = 30;
 
@@ -42,7 +47,7 @@ class PahoBus final : public Bus {
       : options_(options),
         client_(options.uri,
                 options.client_id.empty() ? RandomClientId("spawn") : options.client_id,
-                mqtt::create_options(MQTTVERSION_3_1_1), nullptr) {
+                mqtt::create_options(MQTTVERSION_3_1_1, kMaxBufferedPublishes), nullptr) {
     client_.set_message_callback([this](mqtt::const_message_ptr m) {
       if (!m) return;
       BusMessage message{m->get_topic(), m->get_payload_str(), m->get_qos(), m->is_retained()};
