@@ -52,20 +52,19 @@ ThreadedExecutor::ThreadedExecutor(std::chrono::milliseconds idle_exit)
 void ThreadedExecutor::Run(const std::string& key, Task task) {
   {
     std::lock_guard lock(shared_->mu);
-    auto& worker = shared_->workers[key];
+    auto it = shared_->workers.find(key);
     // A worker only leaves the map once its queue is empty, so one that is there will run this
     // task in turn, even during destruction. None is started once the destructor has begun: it
     // might be missed, so such a task runs at once on the caller's thread.
-    if (worker || !shared_->stopping) {
-      if (!worker) {
-        worker = std::make_unique<Worker>();
-        std::thread([shared = shared_, key, w = worker.get()] { Loop(shared, key, w); }).detach();
-      }
-      worker->tasks.push_back(std::move(task));
-      worker->wake.notify_one();
+    if (it == shared_->workers.end() && !shared_->stopping) {
+      it = shared_->workers.emplace(key, std::make_unique<Worker>()).first;
+      std::thread([shared = shared_, key, w = it->second.get()] { Loop(shared, key, w); }).detach();
+    }
+    if (it != shared_->workers.end()) {
+      it->second->tasks.push_back(std::move(task));
+      it->second->wake.notify_one();
       return;
     }
-    shared_->workers.erase(key);
   }
   task();
 }

@@ -54,11 +54,8 @@ void Outbox::Push(BusMessage message) {
         bus_.Publish(message).ok()) {
       return;
     }
-    if (queue_.size() >= capacity_) {
-      queue_.pop_front();
-      ++dropped_;
-    }
     queue_.push_back(std::move(message));
+    DropOldestBeyondCapacity();
   }
   wake_.notify_one();
 }
@@ -66,6 +63,10 @@ void Outbox::Push(BusMessage message) {
 bool Outbox::Flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return drained_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
+}
+
+void Outbox::DropOldestBeyondCapacity() {
+  for (; queue_.size() > capacity_; ++dropped_) queue_.pop_front();
 }
 
 size_t Outbox::dropped() const {
@@ -104,7 +105,7 @@ void Outbox::Loop() {
       // meanwhile; if that overfills the queue, the oldest go.
       queue_.insert(queue_.begin(), std::make_move_iterator(unsent.begin()),
                     std::make_move_iterator(unsent.end()));
-      for (; queue_.size() > capacity_; ++dropped_) queue_.pop_front();
+      DropOldestBeyondCapacity();
       wake_.wait_for(lock, kRetryWhileAway, [this] { return stopping_; });
       continue;
     }

@@ -58,6 +58,7 @@ class Outbox {
 
  private:
   void Loop();
+  void DropOldestBeyondCapacity();  // with mu_ held; fresh state matters more than stale
   Bus& bus_;
   const size_t capacity_;
   mutable std::mutex mu_;
