@@ -20,11 +20,6 @@ namespace {
 constexpr auto kAckTimeout = std::chrono::seconds(10);
 // Looks for a sleeping receive thread while a connect is pending: every 5 ms for 150 ms, longer
 // than the 100 ms that thread sleeps.
-// Paho refuses a publish ("No more messages can be buffered") while this many are queued in it,
-// not yet written to the socket, connected or not; its default is 100. PublishAll hands a whole
-// batch over at once (spawnd's outbox: up to 256, right after a reconnection) while Paho's send
-// thread is still busy, so the bound sits well above what a caller queues.
-constexpr int kMaxBufferedPublishes = 10000;
 constexpr auto kConnackLookEvery = std::chrono::milliseconds(5);
 constexpr int kConnackLooks = 30;
 
@@ -47,7 +42,7 @@ class PahoBus final : public Bus {
       : options_(options),
         client_(options.uri,
                 options.client_id.empty() ? RandomClientId("spawn") : options.client_id,
-                mqtt::create_options(MQTTVERSION_3_1_1, kMaxBufferedPublishes), nullptr) {
+                mqtt::create_options(MQTTVERSION_3_1_1), nullptr) {
     client_.set_message_callback([this](mqtt::const_message_ptr m) {
       if (!m) return;
       BusMessage message{m->get_topic(), m->get_payload_str(), m->get_qos(), m->is_retained()};
@@ -143,36 +138,17 @@ class PahoBus final : public Bus {
     }
   }
 
-  Status Publish(const BusMessage& m) override { return PublishAll({m}).front(); }
-
-  std::vector<Status> PublishAll(const std::vector<BusMessage>& messages) override {
-    std::vector<Status> outcomes(messages.size(), Status::Ok());
-    std::vector<std::pair<size_t, mqtt::delivery_token_ptr>> unacknowledged;
-    for (size_t i = 0; i < messages.size(); ++i) {
-      const BusMessage& m = messages[i];
-      if (!connected_) {
-        outcomes[i] = Status::Unavailable("not connected to the broker at " + options_.uri);
-        continue;
+  Status Publish(const BusMessage& m) override {
+    if (!connected_) return Status::Unavailable("not connected to the broker at " + options_.uri);
+    try {
+      auto token = client_.publish(m.topic, m.payload.data(), m.payload.size(), m.qos, m.retained);
+      if (m.qos > 0 && !token->wait_for(kAckTimeout)) {
+        return Status::Timeout("the broker did not acknowledge a publish to " + m.topic);
       }
-      try {
-        auto token =
-            client_.publish(m.topic, m.payload.data(), m.payload.size(), m.qos, m.retained);
-        if (m.qos > 0) unacknowledged.emplace_back(i, std::move(token));
-      } catch (const mqtt::exception& e) {
-        outcomes[i] = Status::Unavailable("publish to " + m.topic + " failed: " + e.get_message());
-      }
+      return Status::Ok();
+    } catch (const mqtt::exception& e) {
+      return Status::Unavailable("publish to " + m.topic + " failed: " + e.get_message());
     }
-    const auto deadline = std::chrono::steady_clock::now() + kAckTimeout;
-    for (const auto& [i, token] : unacknowledged) {
-      const std::string& topic = messages[i].topic;
-      try {
-        if (!token->wait_until(deadline))
-          outcomes[i] = Status::Timeout("the broker did not acknowledge a publish to " + topic);
-      } catch (const mqtt::exception& e) {
-        outcomes[i] = Status::Unavailable("publish to " + topic + " failed: " + e.get_message());
-      }
-    }
-    return outcomes;
   }
 
   Status Subscribe(const std::string& filter, int qos) override {

@@ -18,7 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <mutex>
 
 #include "harness.h"
@@ -242,10 +241,6 @@ class Recorder {
     std::lock_guard lock(mu_);
     return connections_.size();
   }
-  std::vector<std::string> Messages() {
-    std::lock_guard lock(mu_);
-    return messages_;
-  }
 
  private:
   std::mutex mu_;
@@ -290,42 +285,6 @@ TEST(PahoBusTest, APersistentSessionSurvivesABrokerRestart) {
   Recorder recorder(*again);
   ASSERT_TRUE(again->Connect().ok());
   EXPECT_TRUE(recorder.WaitMessage("s/one=after the restart"));
-}
-
-TEST(PahoBusTest, PublishAllSendsABatchInOrderAndGivesEachMessageItsOutcome) {
-  PrivateBroker broker(BrokerPort(), 0);
-  ASSERT_TRUE(broker.Start());
-  auto bus = MakePahoBus(broker.PersistentSession("paho-bus-test-batch"));
-  Recorder recorder(*bus);
-  ASSERT_TRUE(bus->Connect().ok());
-  const size_t calls = recorder.CallsOnceConnected();
-  ASSERT_TRUE(bus->Subscribe("batch/#", 1).ok());
-  std::vector<BusMessage> batch;
-  std::map<int, std::vector<std::string>> expected;  // by QoS
-  // More than Paho buffers by default (100), as the outbox's batch after a reconnection can be.
-  for (int i = 0; i < 300; ++i) {
-    batch.push_back({"batch/" + std::to_string(i % 7), std::to_string(i), i % 3 == 0 ? 0 : 1});
-    expected[batch.back().qos].push_back(batch.back().topic + "=" + batch.back().payload);
-  }
-  for (const Status& outcome : bus->PublishAll(batch))
-    EXPECT_TRUE(outcome.ok()) << outcome.message();
-  ASSERT_TRUE(recorder.WaitMessage(expected[1].back()));
-  ASSERT_TRUE(recorder.WaitMessage(expected[0].back()));
-  // MQTT keeps the order of one client's messages of one QoS (the broker may let a QoS 0 message
-  // pass QoS 1 ones that wait for the subscriber's in-flight window).
-  std::map<int, std::vector<std::string>> received;
-  for (const std::string& m : recorder.Messages())
-    received[std::stoi(m.substr(m.find('=') + 1)) % 3 == 0 ? 0 : 1].push_back(m);
-  EXPECT_EQ(received, expected);
-
-  broker.Stop();
-  ASSERT_TRUE(recorder.WaitConnection(false, calls));
-  const auto outcomes = bus->PublishAll({{"batch/away", "1", 1}, {"batch/away", "2", 0}});
-  ASSERT_EQ(outcomes.size(), 2u);
-  for (const Status& outcome : outcomes) {
-    EXPECT_EQ(outcome.code(), Code::kUnavailable);
-    EXPECT_THAT(outcome.message(), HasSubstr(broker.uri()));
-  }
 }
 
 TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTheSession) {

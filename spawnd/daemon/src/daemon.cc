@@ -2,10 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <iterator>
 #include <utility>
 
 #include "spawn/common/units.h"
@@ -15,8 +13,6 @@ namespace spawn {
 
 namespace {
 constexpr auto kRetryWhileAway = std::chrono::milliseconds(250);
-// At most this many messages are handed to the bus at once (and waited for together).
-constexpr size_t kBatch = 256;
 }  // namespace
 
 std::string SpawndClientId(const std::string& path) {
@@ -79,36 +75,23 @@ void Outbox::Loop() {
   while (true) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    // What is queued goes out together: the heartbeats of a hundred services then wait for their
-    // acknowledgements at once, not one round trip after another.
-    const size_t take = std::min(queue_.size(), kBatch);
-    std::vector<BusMessage> batch(std::make_move_iterator(queue_.begin()),
-                                  std::make_move_iterator(queue_.begin() + take));
-    queue_.erase(queue_.begin(), queue_.begin() + take);
+    BusMessage message = std::move(queue_.front());
+    queue_.pop_front();
     busy_ = true;
     lock.unlock();
-    const std::vector<Status> outcomes = bus_.PublishAll(batch);
-    const bool away = !bus_.IsConnected();
+    const Status status = bus_.Publish(message);
+    const bool away = !status.ok() && !bus_.IsConnected();
     lock.lock();
     busy_ = false;
-    std::vector<BusMessage> unsent;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (outcomes[i].ok()) continue;
-      if (away) {
-        unsent.push_back(std::move(batch[i]));
-      } else {
-        spdlog::warn("bus: not published to {}: {}", batch[i].topic, outcomes[i].message());
-      }
-    }
-    if (!unsent.empty()) {
+    if (away) {
       // Kept for when the bus is back (Paho reconnects by itself), ahead of what was queued
       // meanwhile; if that overfills the queue, the oldest go.
-      queue_.insert(queue_.begin(), std::make_move_iterator(unsent.begin()),
-                    std::make_move_iterator(unsent.end()));
+      queue_.push_front(std::move(message));
       DropOldestBeyondCapacity();
       wake_.wait_for(lock, kRetryWhileAway, [this] { return stopping_; });
       continue;
     }
+    if (!status.ok()) spdlog::warn("bus: not published to {}: {}", message.topic, status.message());
     if (queue_.empty()) drained_.notify_all();
   }
 }

@@ -571,8 +571,8 @@ TEST_F(DaemonTest, WithAJournalACommandLeftByACrashIsHandledOnStartAndAnAnswered
   std::filesystem::remove_all(dir);
 }
 
-// A bus that records which thread published what (and in which PublishAll batches), and holds
-// every QoS 1 publish until released (as a real broker's PUBACK takes a while).
+// A bus that records which thread published what, and holds every QoS 1 publish until released
+// (as a real broker's PUBACK takes a while).
 class GatedBus final : public Bus {
  public:
   void SetMessageHandler(MessageHandler) override {}
@@ -585,13 +585,6 @@ class GatedBus final : public Bus {
     if (m.qos > 0) changed_.wait(lock, [this] { return released_; });
     return Status::Ok();
   }
-  std::vector<Status> PublishAll(const std::vector<BusMessage>& messages) override {
-    {
-      std::lock_guard lock(mu_);
-      batches_.push_back(messages.size());
-    }
-    return Bus::PublishAll(messages);
-  }
   Status Subscribe(const std::string&, int) override { return Status::Ok(); }
   Status Unsubscribe(const std::string&) override { return Status::Ok(); }
   Status Disconnect() override { return Status::Ok(); }
@@ -601,10 +594,6 @@ class GatedBus final : public Bus {
     std::lock_guard lock(mu_);
     released_ = true;
     changed_.notify_all();
-  }
-  std::vector<size_t> Batches() {
-    std::lock_guard lock(mu_);
-    return batches_;
   }
   // Waits (a hang guard, not a timing threshold) until `count` publishes have been made.
   std::vector<std::pair<std::string, std::thread::id>> WaitForPublished(size_t count) {
@@ -617,8 +606,7 @@ class GatedBus final : public Bus {
   std::mutex mu_;
   std::condition_variable changed_;
   std::vector<std::pair<std::string, std::thread::id>> published_;  // guarded by mu_
-  std::vector<size_t> batches_;  // guarded by mu_: the size of each PublishAll
-  bool released_ = false;        // guarded by mu_
+  bool released_ = false;                                           // guarded by mu_
 };
 
 TEST(OutboxTest, AQos0MessageWithNothingAheadIsHandedToTheBusByPushItself) {
@@ -648,17 +636,6 @@ TEST(OutboxTest, AQos0MessageWaitsBehindOneNotYetAcknowledgedAndOrderIsKept) {
   EXPECT_NE(published[0].second, std::this_thread::get_id());
   EXPECT_NE(published[1].second, std::this_thread::get_id());
   EXPECT_TRUE(outbox.Flush(30s));
-}
-
-TEST(OutboxTest, WhatQueuesUpWhileAPublishWaitsGoesToTheBusInOneBatch) {
-  GatedBus bus;
-  Outbox outbox(bus, 100);
-  outbox.Push({"t/heartbeat", "first", 1, true});
-  ASSERT_EQ(bus.WaitForPublished(1).size(), 1u);
-  for (int i = 0; i < 5; ++i) outbox.Push({"t/heartbeat/s" + std::to_string(i), "next", 1, true});
-  bus.Release();
-  EXPECT_TRUE(outbox.Flush(30s));
-  EXPECT_EQ(bus.Batches(), (std::vector<size_t>{1, 5}));
 }
 
 }  // namespace

@@ -11,7 +11,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "spawn/common/status.h"
 
@@ -57,11 +56,6 @@ class Bus {
   // Publishes a message; returns once it is handed to the transport (QoS 0) or acknowledged (QoS
   // 1), bounded by a timeout. Never call with wait on the transport's thread.
   virtual Status Publish(const BusMessage& message) = 0;
-  // Publishes `messages` in order without waiting for one acknowledgement before sending the next,
-  // then waits (bounded by the same timeout, for the whole batch) for the QoS 1 ones; one outcome
-  // per message, as Publish gives it. A burst of heartbeats then costs one round trip, not one
-  // each. This default publishes them one at a time.
-  virtual std::vector<Status> PublishAll(const std::vector<BusMessage>& messages);
   // Subscribes (and remembers the filter, to renew it after a reconnection). Blocks for the SUBACK.
   virtual Status Subscribe(const std::string& filter, int qos) = 0;
   virtual Status Unsubscribe(const std::string& filter) = 0;

@@ -38,8 +38,7 @@ namespace spawn {
 std::string SpawndClientId(const std::string& path);
 
 // Outbox: a bounded queue of messages published in order by one thread of its own, so the thread
-// that pushes (the loop) never waits on the broker. What has queued up goes to the bus in one
-// batch (Bus::PublishAll), so a burst of heartbeats waits for its acknowledgements together. A QoS
+// that pushes (the loop) never waits on the broker. A QoS
 // 0 message with nothing ahead of it is handed to the bus at once by Push (there is no
 // acknowledgement to wait for). While the bus is disconnected a message that could not be sent is
 // kept and retried (every 250 ms) rather than lost; when the queue is full the oldest message is
