@@ -12,6 +12,7 @@
 #include <set>
 
 #include "spawn/bus/no_delay.h"
+#include "spawn/bus/paho_write_guard.h"
 #include "spawn/bus/thread_wakeup.h"
 
 namespace spawn {
@@ -22,6 +23,19 @@ constexpr auto kAckTimeout = std::chrono::seconds(10);
 // than the 100 ms that thread sleeps.
 constexpr auto kConnackLookEvery = std::chrono::milliseconds(5);
 constexpr int kConnackLooks = 30;
+
+// Said once per process: without the write guard (see paho_write_guard.h), a broker that goes away
+// during a publish can leave Paho resending freed memory.
+void CheckPahoWriteGuard() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!PahoWriteGuardInstalled()) {
+      spdlog::warn(
+          "bus: Paho's writes are not guarded in this program; a broker restart during a "
+          "publish may garble that message (see spawn/bus/paho_write_guard.h)");
+    }
+  });
+}
 
 // Paho initialises OpenSSL itself unless told not to, loading its configuration and error strings
 // in every process, a millisecond of each spawnctl command even on tcp://. OpenSSL 1.1 and later
@@ -100,7 +114,10 @@ class PahoBus final : public Bus {
       connected_ = true;
       return Status::Ok();
     }
+    // MQTT 3.1.1 named, not Paho's default: after an attempt that fails (a broker that drops the
+    // connection, say) that one tries again as MQTT 3.1, whose client ids are at most 23 long.
     auto builder = mqtt::connect_options_builder()
+                       .mqtt_version(MQTTVERSION_3_1_1)
                        .clean_session(options_.clean_session || options_.client_id.empty())
                        .keep_alive_interval(options_.keep_alive)
                        .connect_timeout(options_.connect_timeout)
@@ -235,6 +252,7 @@ class PahoBus final : public Bus {
 
 std::unique_ptr<Bus> MakePahoBus(const BusOptions& options) {
   SkipPahoOpenSslInit();
+  CheckPahoWriteGuard();
   return std::make_unique<PahoBus>(options);
 }
 

@@ -378,7 +378,10 @@ bool PrivateBroker::Start() {
   return false;
 }
 
+std::string PrivateBroker::Log() const { return Slurp(dir_.str() + "/mosquitto.log"); }
+
 void PrivateBroker::Stop() {
+  Thaw();  // a frozen broker would not act on SIGTERM
   TerminateAndReap(pid_, 10s);
   pid_ = 0;
 }
@@ -388,6 +391,14 @@ void PrivateBroker::Kill() {
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = 0;
+}
+
+void PrivateBroker::Freeze() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void PrivateBroker::Thaw() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
 }
 
 // ---- PrivateEngine ----

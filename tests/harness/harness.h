@@ -167,10 +167,15 @@ class PrivateBroker {
   void Stop();
   // SIGKILL: sessions and retained messages since the last autosave are lost, as in a crash.
   void Kill();
+  // SIGSTOP and SIGCONT: a broker that hangs, its connections open but unanswered.
+  void Freeze();
+  void Thaw();
   // Options of a persistent session on this broker (stable client id `name`-PID, no clean
   // start): the broker keeps its subscriptions and queues what comes while it is away.
   BusOptions PersistentSession(const std::string& name) const;
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+  // What it has logged so far, over all its runs.
+  std::string Log() const;
 
  private:
   int port_;

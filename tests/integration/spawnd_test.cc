@@ -17,8 +17,10 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <mutex>
+#include <set>
 
 #include "harness.h"
 #include "spawn/bus/no_delay.h"
@@ -241,6 +243,14 @@ class Recorder {
     std::lock_guard lock(mu_);
     return connections_.size();
   }
+  size_t Calls() {
+    std::lock_guard lock(mu_);
+    return connections_.size();
+  }
+  std::vector<std::string> Messages() {
+    std::lock_guard lock(mu_);
+    return messages_;
+  }
 
  private:
   std::mutex mu_;
@@ -305,6 +315,54 @@ TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTh
   ASSERT_TRUE(
       bus->Publish({"r/x", "back", 1, false}).ok());  // to itself, through the renewed filter
   EXPECT_TRUE(recorder.WaitMessage("r/x=back"));
+}
+
+// A publish whose write fails. Paho C 1.3.12 (Debian 12's) then frees the message's topic and
+// payload, yet keeps it in flight and resends it from the freed memory after the reconnection: the
+// broker gets a garbled topic, or a malformed packet and drops the connection at every
+// reconnection (upstream eclipse-paho/paho.mqtt.c#1401 and #1621). Here the write fails for
+// certain: the broker is frozen, so nobody reads or closes the connection, and the publisher's
+// own side of it is shut for writing.
+TEST(PahoBusTest, APublishWhoseWriteFailsIsResentIntactAfterTheReconnection) {
+  const int port = BrokerPort();
+  PrivateBroker broker(port, 0);
+  ASSERT_TRUE(broker.Start());
+  auto subscriber = MakePahoBus(broker.PersistentSession("paho-bus-test-w-sub"));
+  Recorder received(*subscriber);
+  ASSERT_TRUE(subscriber->Connect().ok());
+  ASSERT_TRUE(subscriber->Subscribe("w/#", 1).ok());
+  std::set<int> subscriber_sockets;
+  ForEachTcpSocketTo(port, [&](int fd) { subscriber_sockets.insert(fd); });
+  auto publisher = MakePahoBus(broker.PersistentSession("paho-bus-test-w-pub"));
+  Recorder connections(*publisher);
+  ASSERT_TRUE(publisher->Connect().ok());
+  const size_t calls = connections.CallsOnceConnected();
+  ASSERT_GT(calls, 0u);
+
+  broker.Freeze();
+  int shut = 0;
+  ForEachTcpSocketTo(port, [&](int fd) {
+    if (!subscriber_sockets.contains(fd) && shutdown(fd, SHUT_WR) == 0) ++shut;
+  });
+  ASSERT_EQ(shut, 1);
+  // The publish waits for an acknowledgement that only the thawed broker can give.
+  auto kept = std::async(std::launch::async, [&] {
+    return publisher->Publish({"w/kept", "pkept", 1, false});
+  });
+  std::this_thread::sleep_for(1s);  // long enough for Paho's send thread to try the write
+  broker.Thaw();
+  ASSERT_TRUE(connections.WaitConnection(true, calls));
+  kept.wait();
+  EXPECT_TRUE(received.WaitMessage("w/kept=pkept"));  // kept in flight, resent intact
+
+  ASSERT_TRUE(publisher->Publish({"w/end", "pend", 1, false}).ok());
+  ASSERT_TRUE(received.WaitMessage("w/end=pend"));
+  for (const std::string& m : received.Messages()) {
+    const auto equals = m.find('=');
+    ASSERT_NE(equals, std::string::npos) << m;
+    EXPECT_EQ("w/" + m.substr(equals + 2), m.substr(0, equals)) << "garbled: " << m;
+  }
+  EXPECT_THAT(broker.Log(), ::testing::Not(HasSubstr("malformed packet")));
 }
 
 // How many of this process's sockets to `port` there are, and how many of them have Nagle off.
