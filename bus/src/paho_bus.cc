@@ -12,6 +12,7 @@
 #include <set>
 
 #include "spawn/bus/no_delay.h"
+#include "spawn/bus/paho_prompt_connect.h"
 #include "spawn/bus/paho_write_guard.h"
 #include "spawn/bus/thread_wakeup.h"
 
@@ -19,20 +20,24 @@ namespace spawn {
 namespace {
 
 constexpr auto kAckTimeout = std::chrono::seconds(10);
-// Looks for a sleeping receive thread while a connect is pending: every 5 ms for 150 ms, longer
-// than the 100 ms that thread sleeps.
-constexpr auto kConnackLookEvery = std::chrono::milliseconds(5);
-constexpr int kConnackLooks = 30;
+// Looks for a sleeping receive thread while a connect is pending: every millisecond for 150 ms,
+// longer than the 100 ms that thread sleeps. The CONNECT usually goes out within a millisecond
+// (paho_prompt_connect.h), and the CONNACK then waits for that thread.
+constexpr auto kConnackLookEvery = std::chrono::milliseconds(1);
+constexpr int kConnackLooks = 150;
 
-// Said once per process: without the write guard (see paho_write_guard.h), a broker that goes away
-// during a publish can leave Paho resending freed memory.
-void CheckPahoWriteGuard() {
+// Said once per process if the interposed socket calls are not in effect (a program that links
+// Paho before this library, say): see paho_write_guard.h and paho_prompt_connect.h.
+void CheckPahoShims() {
   static std::once_flag once;
   std::call_once(once, [] {
     if (!PahoWriteGuardInstalled()) {
       spdlog::warn(
           "bus: Paho's writes are not guarded in this program; a broker restart during a "
           "publish may garble that message (see spawn/bus/paho_write_guard.h)");
+    }
+    if (!PahoPromptConnectInstalled()) {
+      spdlog::debug("bus: Paho's connects take their usual 10 ms (see paho_prompt_connect.h)");
     }
   });
 }
@@ -70,6 +75,12 @@ class PahoBus final : public Bus {
     client_.set_connected_handler([this](const std::string&) {
       connected_ = true;
       SetNoDelayOnSocketsTo(broker_port_);
+      // The first connection has no filters to renew; one renewed anyway would race the caller's
+      // own first subscription and send it twice.
+      if (connections_++ == 0) {
+        Notify(true);
+        return;
+      }
       // After a reconnection, renew every remembered filter. A clean session forgot them; a
       // persistent one normally kept them, but the broker may have lost it (restarted without
       // persistence, session expired) and Paho does not tell us whether CONNACK's session-present
@@ -242,6 +253,7 @@ class PahoBus final : public Bus {
   mqtt::async_client client_;
   std::atomic<bool> connected_{false};
   std::atomic<bool> ever_connected_{false};  // automatic reconnection runs only after a success
+  std::atomic<int> connections_{0};          // how often the connected handler ran
   std::mutex mu_;
   MessageHandler on_message_;                      // guarded by mu_
   ConnectionHandler on_connection_;                // guarded by mu_
@@ -252,7 +264,7 @@ class PahoBus final : public Bus {
 
 std::unique_ptr<Bus> MakePahoBus(const BusOptions& options) {
   SkipPahoOpenSslInit();
-  CheckPahoWriteGuard();
+  CheckPahoShims();
   return std::make_unique<PahoBus>(options);
 }
 

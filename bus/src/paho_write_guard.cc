@@ -4,7 +4,8 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstring>
+
+#include "paho_code.h"
 
 namespace spawn {
 namespace {
@@ -14,13 +15,6 @@ using WritevFunction = ssize_t (*)(int, const iovec*, int);
 WritevFunction LibcWritev() {
   static const auto next = reinterpret_cast<WritevFunction>(dlsym(RTLD_NEXT, "writev"));
   return next;
-}
-
-bool IsPahoCode(const void* address) {
-  Dl_info info{};
-  if (dladdr(address, &info) == 0 || info.dli_fname == nullptr) return false;
-  // libpaho-mqtt3a.so and libpaho-mqtt3as.so, the asynchronous client with and without TLS.
-  return std::strstr(info.dli_fname, "libpaho-mqtt3a") != nullptr;
 }
 
 }  // namespace
@@ -41,13 +35,7 @@ ssize_t WritevFor(const void* caller, int fd, const iovec* iov, int iovcnt) {
 }
 
 bool PahoWriteGuardInstalled() {
-  // What a library's reference to writev binds to: the first definition in the global lookup
-  // order. The remedy is in place when that definition lives in the same object as this code.
-  Dl_info resolved{}, here{};
-  void* first = dlsym(RTLD_DEFAULT, "writev");
-  return first != nullptr && dladdr(first, &resolved) != 0 &&
-         dladdr(reinterpret_cast<void*>(&LibcWritev), &here) != 0 &&
-         resolved.dli_fbase == here.dli_fbase;
+  return FirstDefinitionIsBeside("writev", reinterpret_cast<const void*>(&LibcWritev));
 }
 
 }  // namespace spawn
