@@ -2,7 +2,24 @@
 // (paho_write_guard.h, paho_prompt_connect.h) that change behaviour for Paho's calls only.
 #pragma once
 
+#include <dlfcn.h>
+
+#include <cerrno>
+
 namespace spawn {
+
+// The definition of `symbol` that comes after the interposed one in lookup order (libc's), for it
+// to call; null if there is none.
+template <typename Function>
+Function NextDefinition(const char* symbol) {
+  return reinterpret_cast<Function>(dlsym(RTLD_NEXT, symbol));
+}
+
+// What an interposed call returns when NextDefinition found nothing to call.
+inline int NoNextDefinition() {
+  errno = ENOSYS;
+  return -1;
+}
 
 // dladdr takes the loader's lock: call it on rare paths only.
 bool IsPahoCode(const void* address);

@@ -1,6 +1,5 @@
 #include "spawn/bus/paho_prompt_connect.h"
 
-#include <dlfcn.h>
 #include <poll.h>
 
 #include <cerrno>
@@ -8,23 +7,11 @@
 #include "paho_code.h"
 
 namespace spawn {
-namespace {
-
-using ConnectFunction = int (*)(int, const sockaddr*, socklen_t);
-
-ConnectFunction LibcConnect() {
-  static const auto next = reinterpret_cast<ConnectFunction>(dlsym(RTLD_NEXT, "connect"));
-  return next;
-}
-
-}  // namespace
 
 int ConnectFor(const void* caller, int fd, const sockaddr* address, socklen_t length) {
-  const ConnectFunction libc_connect = LibcConnect();
-  if (libc_connect == nullptr) {
-    errno = ENOSYS;
-    return -1;
-  }
+  using ConnectFunction = int (*)(int, const sockaddr*, socklen_t);
+  static const auto libc_connect = NextDefinition<ConnectFunction>("connect");
+  if (libc_connect == nullptr) return NoNextDefinition();
   const int rc = libc_connect(fd, address, length);
   if (rc == 0 || errno != EINPROGRESS || !IsPahoCode(caller)) return rc;
   pollfd socket{fd, POLLOUT, 0};
@@ -39,7 +26,7 @@ int ConnectFor(const void* caller, int fd, const sockaddr* address, socklen_t le
 }
 
 bool PahoPromptConnectInstalled() {
-  return FirstDefinitionIsBeside("connect", reinterpret_cast<const void*>(&LibcConnect));
+  return FirstDefinitionIsBeside("connect", reinterpret_cast<const void*>(&ConnectFor));
 }
 
 }  // namespace spawn

@@ -1,6 +1,5 @@
 #include "spawn/bus/paho_write_guard.h"
 
-#include <dlfcn.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -8,23 +7,11 @@
 #include "paho_code.h"
 
 namespace spawn {
-namespace {
-
-using WritevFunction = ssize_t (*)(int, const iovec*, int);
-
-WritevFunction LibcWritev() {
-  static const auto next = reinterpret_cast<WritevFunction>(dlsym(RTLD_NEXT, "writev"));
-  return next;
-}
-
-}  // namespace
 
 ssize_t WritevFor(const void* caller, int fd, const iovec* iov, int iovcnt) {
-  const WritevFunction libc_writev = LibcWritev();
-  if (libc_writev == nullptr) {
-    errno = ENOSYS;
-    return -1;
-  }
+  using WritevFunction = ssize_t (*)(int, const iovec*, int);
+  static const auto libc_writev = NextDefinition<WritevFunction>("writev");
+  if (libc_writev == nullptr) return NoNextDefinition();
   const ssize_t written = libc_writev(fd, iov, iovcnt);
   if (written >= 0 || (errno != EPIPE && errno != ECONNRESET)) return written;
   // Only now, on the rare failure, is the caller looked up: dladdr takes the loader's lock.
@@ -35,7 +22,7 @@ ssize_t WritevFor(const void* caller, int fd, const iovec* iov, int iovcnt) {
 }
 
 bool PahoWriteGuardInstalled() {
-  return FirstDefinitionIsBeside("writev", reinterpret_cast<const void*>(&LibcWritev));
+  return FirstDefinitionIsBeside("writev", reinterpret_cast<const void*>(&WritevFor));
 }
 
 }  // namespace spawn
