@@ -62,6 +62,9 @@ class PahoBus final : public Bus {
         client_(options.uri,
                 options.client_id.empty() ? RandomClientId("spawn") : options.client_id,
                 mqtt::create_options(MQTTVERSION_3_1_1), nullptr) {
+    if (options.uri.rfind("tcp://", 0) == 0 || options.uri.rfind("mqtt://", 0) == 0) {
+      AllowPromptConnectTo(broker_port_);
+    }
     client_.set_message_callback([this](mqtt::const_message_ptr m) {
       if (!m) return;
       BusMessage message{m->get_topic(), m->get_payload_str(), m->get_qos(), m->is_retained()};

@@ -28,6 +28,7 @@ class LoopbackListener : public ::testing::Test {
     socklen_t length = sizeof address_;
     ASSERT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&address_), &length), 0);
     ASSERT_EQ(listen(listener_, 8), 0);
+    AllowPromptConnectTo(ntohs(address_.sin_port));
   }
   void TearDown() override {
     for (int fd : clients_) close(fd);
@@ -53,6 +54,22 @@ TEST_F(LoopbackListener, PahosConnectToANearbyBrokerReturnsConnected) {
   ASSERT_EQ(getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length), 0);
   EXPECT_EQ(error, 0);
   EXPECT_EQ(write(fd, "x", 1), 1);  // usable at once
+}
+
+TEST_F(LoopbackListener, PahosConnectToAPortNotAllowedIsLeftInProgress) {
+  sockaddr_in elsewhere = address_;  // a second listener, its port not allowed (a TLS one, say)
+  const int other = socket(AF_INET, SOCK_STREAM, 0);
+  elsewhere.sin_port = 0;
+  ASSERT_EQ(bind(other, reinterpret_cast<sockaddr*>(&elsewhere), sizeof elsewhere), 0);
+  socklen_t length = sizeof elsewhere;
+  ASSERT_EQ(getsockname(other, reinterpret_cast<sockaddr*>(&elsewhere), &length), 0);
+  ASSERT_EQ(listen(other, 8), 0);
+  const int fd = NonBlockingClient();
+  errno = 0;
+  EXPECT_EQ(ConnectFor(kInsidePaho, fd, reinterpret_cast<sockaddr*>(&elsewhere), sizeof elsewhere),
+            -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  close(other);
 }
 
 TEST_F(LoopbackListener, EveryoneElsesConnectIsLeftInProgress) {

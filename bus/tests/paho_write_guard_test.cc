@@ -2,6 +2,7 @@
 
 #include <MQTTAsync.h>
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,6 +11,10 @@
 
 namespace spawn {
 namespace {
+
+// Any address inside Paho's library stands for a call made from there.
+const void* const kInsidePaho = reinterpret_cast<const void*>(&MQTTAsync_isConnected);
+const void* const kOutsidePaho = reinterpret_cast<const void*>(&WritevFor);
 
 // A connected pair of stream sockets whose far end is closed: writing to the near end fails
 // with EPIPE, as on a connection the broker has closed.
@@ -30,19 +35,45 @@ class BrokenConnection : public ::testing::Test {
 };
 
 TEST_F(BrokenConnection, PahoIsToldItWouldBlockAndItsNextReadEndsTheStream) {
-  // Any address inside Paho's library stands for a call made from there.
-  const void* inside_paho = reinterpret_cast<const void*>(&MQTTAsync_isConnected);
   errno = 0;
-  EXPECT_EQ(WriteAs(inside_paho), -1);
+  EXPECT_EQ(WriteAs(kInsidePaho), -1);
   EXPECT_EQ(errno, EAGAIN);
   char buffer[8];
   EXPECT_EQ(recv(fds_[0], buffer, sizeof buffer, MSG_DONTWAIT), 0);  // end of stream, not EAGAIN
 }
 
+// Over TLS: Paho's failed SSL_write is then reported to it, once, as "would block".
+TEST_F(BrokenConnection, PahosTlsWriteIsReportedAsWouldBlockOnceAndItsNextReadEndsTheStream) {
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  ASSERT_NE(context, nullptr);
+  SSL* ssl = SSL_new(context);
+  SSL_set_fd(ssl, fds_[0]);
+  SSL_set_connect_state(ssl);  // the write starts the handshake, whose first bytes fail
+  const int written = SslWriteFor(kInsidePaho, ssl, "x", 1);
+  EXPECT_LE(written, 0);
+  EXPECT_EQ(SslGetErrorFor(ssl, written), SSL_ERROR_WANT_WRITE);
+  EXPECT_EQ(SslGetErrorFor(ssl, written), SSL_ERROR_SYSCALL);  // once only: libssl's own answer
+  char buffer[8];
+  EXPECT_EQ(recv(fds_[0], buffer, sizeof buffer, MSG_DONTWAIT), 0);
+  SSL_free(ssl);
+  SSL_CTX_free(context);
+}
+
+TEST_F(BrokenConnection, EveryoneElsesTlsWriteFailsAsItIs) {
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(context);
+  SSL_set_fd(ssl, fds_[0]);
+  SSL_set_connect_state(ssl);
+  const int written = SslWriteFor(kOutsidePaho, ssl, "x", 1);
+  EXPECT_LE(written, 0);
+  EXPECT_EQ(SslGetErrorFor(ssl, written), SSL_ERROR_SYSCALL);
+  SSL_free(ssl);
+  SSL_CTX_free(context);
+}
+
 TEST_F(BrokenConnection, EveryoneElseSeesTheErrorAsItIs) {
-  const void* outside_paho = reinterpret_cast<const void*>(&WritevFor);
   errno = 0;
-  EXPECT_EQ(WriteAs(outside_paho), -1);
+  EXPECT_EQ(WriteAs(kOutsidePaho), -1);
   EXPECT_EQ(errno, EPIPE);
 }
 
@@ -51,7 +82,7 @@ TEST(PahoWriteGuardTest, WritesThatSucceedAreLibcsOwn) {
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
   char text[] = "abc";
   iovec one{text, 3};
-  EXPECT_EQ(WritevFor(reinterpret_cast<const void*>(&MQTTAsync_isConnected), fds[0], &one, 1), 3);
+  EXPECT_EQ(WritevFor(kInsidePaho, fds[0], &one, 1), 3);
   char buffer[4] = {};
   EXPECT_EQ(read(fds[1], buffer, 3), 3);
   EXPECT_STREQ(buffer, "abc");

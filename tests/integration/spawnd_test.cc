@@ -322,18 +322,18 @@ TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTh
 // broker gets a garbled topic, or a malformed packet and drops the connection at every
 // reconnection (upstream eclipse-paho/paho.mqtt.c#1401 and #1621). Here the write fails for
 // certain: the broker is frozen, so nobody reads or closes the connection, and the publisher's
-// own side of it is shut for writing.
-TEST(PahoBusTest, APublishWhoseWriteFailsIsResentIntactAfterTheReconnection) {
-  const int port = BrokerPort();
-  PrivateBroker broker(port, 0);
-  ASSERT_TRUE(broker.Start());
+// own side of it (to `publisher_port`) is shut for writing.
+void ExpectAPublishWhoseWriteFailsResentIntact(PrivateBroker& broker, BusOptions publisher_options,
+                                               int publisher_port) {
   auto subscriber = MakePahoBus(broker.PersistentSession("paho-bus-test-w-sub"));
   Recorder received(*subscriber);
   ASSERT_TRUE(subscriber->Connect().ok());
   ASSERT_TRUE(subscriber->Subscribe("w/#", 1).ok());
   std::set<int> subscriber_sockets;
-  ForEachTcpSocketTo(port, [&](int fd) { subscriber_sockets.insert(fd); });
-  auto publisher = MakePahoBus(broker.PersistentSession("paho-bus-test-w-pub"));
+  ForEachTcpSocketTo(publisher_port, [&](int fd) { subscriber_sockets.insert(fd); });
+  publisher_options.client_id = "paho-bus-test-w-pub-" + std::to_string(getpid());
+  publisher_options.clean_session = false;
+  auto publisher = MakePahoBus(publisher_options);
   Recorder connections(*publisher);
   ASSERT_TRUE(publisher->Connect().ok());
   const size_t calls = connections.CallsOnceConnected();
@@ -341,7 +341,7 @@ TEST(PahoBusTest, APublishWhoseWriteFailsIsResentIntactAfterTheReconnection) {
 
   broker.Freeze();
   int shut = 0;
-  ForEachTcpSocketTo(port, [&](int fd) {
+  ForEachTcpSocketTo(publisher_port, [&](int fd) {
     if (!subscriber_sockets.contains(fd) && shutdown(fd, SHUT_WR) == 0) ++shut;
   });
   ASSERT_EQ(shut, 1);
@@ -363,6 +363,15 @@ TEST(PahoBusTest, APublishWhoseWriteFailsIsResentIntactAfterTheReconnection) {
     EXPECT_EQ("w/" + m.substr(equals + 2), m.substr(0, equals)) << "garbled: " << m;
   }
   EXPECT_THAT(broker.Log(), ::testing::Not(HasSubstr("malformed packet")));
+}
+
+TEST(PahoBusTest, APublishWhoseWriteFailsIsResentIntactAfterTheReconnection) {
+  const int port = BrokerPort();
+  PrivateBroker broker(port, 0);
+  ASSERT_TRUE(broker.Start());
+  BusOptions o;
+  o.uri = broker.uri();
+  ExpectAPublishWhoseWriteFailsResentIntact(broker, o, port);
 }
 
 // How many of this process's sockets to `port` there are, and how many of them have Nagle off.
@@ -420,16 +429,19 @@ struct TestCertificates {
   std::string Path(const std::string& name) const { return dir.str() + "/" + name; }
 };
 
+// A second listener on `tls_port` for PrivateBroker's configuration, with `certs`.
+std::string TlsListener(int tls_port, TestCertificates& certs) {
+  return "listener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " + certs.Path("ca.crt") +
+         "\ncertfile " + certs.Path("broker.crt") + "\nkeyfile " + certs.Path("broker.key") + "\n";
+}
+
 // ssl:// end to end: Paho is left to OpenSSL's own initialisation (see paho_bus.cc), so this is
 // what shows TLS still works; and a broker whose certificate the CA did not sign is refused.
 TEST(PahoBusTest, ConnectsOverTlsAndRefusesABrokerItCannotVerify) {
   TestCertificates certs;
   ASSERT_TRUE(certs.Make()) << "openssl could not make the test certificates";
   const int port = BrokerPort(), tls_port = port + 1000;
-  PrivateBroker broker(port, 0,
-                       "listener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " +
-                           certs.Path("ca.crt") + "\ncertfile " + certs.Path("broker.crt") +
-                           "\nkeyfile " + certs.Path("broker.key") + "\n");
+  PrivateBroker broker(port, 0, TlsListener(tls_port, certs));
   ASSERT_TRUE(broker.Start());
   BusOptions o;
   o.uri = "ssl://127.0.0.1:" + std::to_string(tls_port);
@@ -448,6 +460,18 @@ TEST(PahoBusTest, ConnectsOverTlsAndRefusesABrokerItCannotVerify) {
   Status refused = MakePahoBus(untrusting)->Connect();
   EXPECT_FALSE(refused.ok());
   EXPECT_THAT(refused.message(), HasSubstr(untrusting.uri));
+}
+
+TEST(PahoBusTest, APublishWhoseTlsWriteFailsIsResentIntactAfterTheReconnection) {
+  TestCertificates certs;
+  ASSERT_TRUE(certs.Make()) << "openssl could not make the test certificates";
+  const int port = BrokerPort(), tls_port = port + 1000;
+  PrivateBroker broker(port, 0, TlsListener(tls_port, certs));
+  ASSERT_TRUE(broker.Start());
+  BusOptions o;
+  o.uri = "ssl://127.0.0.1:" + std::to_string(tls_port);
+  o.ca_file = certs.Path("ca.crt");
+  ExpectAPublishWhoseWriteFailsResentIntact(broker, o, tls_port);
 }
 
 TEST(PahoBusTest, ConnectingToNothingFailsWithTheAddress) {

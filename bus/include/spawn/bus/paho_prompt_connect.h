@@ -12,7 +12,9 @@
 // same host or network answers well within it), and report success if the socket is then
 // connected without error; Paho then sends the CONNECT at once. Otherwise it reports "in progress"
 // as before and Paho goes its usual way, having lost at most those 2 ms; a refused or failed
-// handshake is left for Paho to find, its error untouched.
+// handshake is left for Paho to find, its error untouched. Only for ports a plain-TCP bus named
+// (AllowPromptConnectTo): over TLS, Paho goes on into the TLS handshake from there and then, on
+// this machine, mostly failed to finish connecting.
 #pragma once
 
 #include <sys/socket.h>
@@ -23,7 +25,11 @@ namespace spawn {
 
 constexpr std::chrono::milliseconds kPromptConnectWait{2};
 
-// libc's connect, with the remedy applied when `caller` (a return address) lies in Paho's library.
+// Applies the remedy to Paho's connections to TCP port `port` (plain MQTT, not TLS) from now on.
+void AllowPromptConnectTo(int port);
+
+// libc's connect, with the remedy applied when `caller` (a return address) lies in Paho's library
+// and the destination's port was allowed.
 int ConnectFor(const void* caller, int fd, const sockaddr* address, socklen_t length);
 
 // True when the connect that Paho calls is this library's, i.e. the remedy is in place.

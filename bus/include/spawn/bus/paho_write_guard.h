@@ -14,19 +14,29 @@
 // broken (EPIPE, ECONNRESET) does it report "would block" (EAGAIN) instead, after ending the
 // socket's read side (shutdown SHUT_RD). Paho then keeps the unsent bytes as a pending write, as
 // it does when the socket buffer is full, and its next read finds the end of the stream and closes
-// the connection the ordinary way, with the message intact for the resend. Plain TCP only: over
-// TLS, Paho writes through SSL_write and the remedy does not apply.
+// the connection the ordinary way, with the message intact for the resend. Over TLS, Paho writes
+// with SSL_write and asks SSL_get_error what a failure means: the library defines both, and when
+// Paho's SSL_write fails on a broken connection (SSL_ERROR_SYSCALL with EPIPE or ECONNRESET) the
+// SSL_get_error that follows on the same thread says SSL_ERROR_WANT_WRITE, to the same effect.
 #pragma once
 
 #include <sys/types.h>
 #include <sys/uio.h>
+
+typedef struct ssl_st SSL;  // as OpenSSL declares it; its headers are not needed to include this
 
 namespace spawn {
 
 // libc's writev, with the remedy applied when `caller` (a return address) lies in Paho's library.
 ssize_t WritevFor(const void* caller, int fd, const iovec* iov, int iovcnt);
 
-// True when the writev that Paho calls is this library's, i.e. the remedy is in place.
+// libssl's SSL_write and SSL_get_error, with the remedy applied to a write from `caller` in Paho's
+// library and to the SSL_get_error about it.
+int SslWriteFor(const void* caller, SSL* ssl, const void* buffer, int length);
+int SslGetErrorFor(const SSL* ssl, int result);
+
+// True when the writev, SSL_write and SSL_get_error that Paho calls are this library's, i.e. the
+// remedy is in place.
 bool PahoWriteGuardInstalled();
 
 }  // namespace spawn
