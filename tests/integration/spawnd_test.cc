@@ -20,6 +20,7 @@
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "harness.h"
@@ -429,23 +430,32 @@ struct TestCertificates {
   std::string Path(const std::string& name) const { return dir.str() + "/" + name; }
 };
 
-// A second listener on `tls_port` for PrivateBroker's configuration, with `certs`.
-std::string TlsListener(int tls_port, TestCertificates& certs) {
-  return "listener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " + certs.Path("ca.crt") +
-         "\ncertfile " + certs.Path("broker.crt") + "\nkeyfile " + certs.Path("broker.key") + "\n";
-}
+// A private broker with a TLS listener beside its plain one, and the options of a bus that
+// trusts it.
+struct TlsBroker {
+  bool Start() {
+    if (!certs.Make()) return false;
+    broker.emplace(port, 0,
+                   "listener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " +
+                       certs.Path("ca.crt") + "\ncertfile " + certs.Path("broker.crt") +
+                       "\nkeyfile " + certs.Path("broker.key") + "\n");
+    options.uri = "ssl://127.0.0.1:" + std::to_string(tls_port);
+    options.ca_file = certs.Path("ca.crt");
+    return broker->Start();
+  }
+
+  TestCertificates certs;
+  const int port = BrokerPort(), tls_port = port + 1000;
+  std::optional<PrivateBroker> broker;
+  BusOptions options;
+};
 
 // ssl:// end to end: Paho is left to OpenSSL's own initialisation (see paho_bus.cc), so this is
 // what shows TLS still works; and a broker whose certificate the CA did not sign is refused.
 TEST(PahoBusTest, ConnectsOverTlsAndRefusesABrokerItCannotVerify) {
-  TestCertificates certs;
-  ASSERT_TRUE(certs.Make()) << "openssl could not make the test certificates";
-  const int port = BrokerPort(), tls_port = port + 1000;
-  PrivateBroker broker(port, 0, TlsListener(tls_port, certs));
-  ASSERT_TRUE(broker.Start());
-  BusOptions o;
-  o.uri = "ssl://127.0.0.1:" + std::to_string(tls_port);
-  o.ca_file = certs.Path("ca.crt");
+  TlsBroker tls;
+  ASSERT_TRUE(tls.Start()) << "no test certificates, or the broker did not start";
+  const BusOptions& o = tls.options;
   auto bus = MakePahoBus(o);
   Recorder recorder(*bus);
   Status connected = bus->Connect();
@@ -455,7 +465,7 @@ TEST(PahoBusTest, ConnectsOverTlsAndRefusesABrokerItCannotVerify) {
   EXPECT_TRUE(recorder.WaitMessage("tls/x=secret"));
 
   BusOptions untrusting = o;
-  untrusting.ca_file = certs.Path("other-ca.crt");
+  untrusting.ca_file = tls.certs.Path("other-ca.crt");
   untrusting.connect_timeout = 2s;
   Status refused = MakePahoBus(untrusting)->Connect();
   EXPECT_FALSE(refused.ok());
@@ -463,15 +473,9 @@ TEST(PahoBusTest, ConnectsOverTlsAndRefusesABrokerItCannotVerify) {
 }
 
 TEST(PahoBusTest, APublishWhoseTlsWriteFailsIsResentIntactAfterTheReconnection) {
-  TestCertificates certs;
-  ASSERT_TRUE(certs.Make()) << "openssl could not make the test certificates";
-  const int port = BrokerPort(), tls_port = port + 1000;
-  PrivateBroker broker(port, 0, TlsListener(tls_port, certs));
-  ASSERT_TRUE(broker.Start());
-  BusOptions o;
-  o.uri = "ssl://127.0.0.1:" + std::to_string(tls_port);
-  o.ca_file = certs.Path("ca.crt");
-  ExpectAPublishWhoseWriteFailsResentIntact(broker, o, tls_port);
+  TlsBroker tls;
+  ASSERT_TRUE(tls.Start()) << "no test certificates, or the broker did not start";
+  ExpectAPublishWhoseWriteFailsResentIntact(*tls.broker, tls.options, tls.tls_port);
 }
 
 TEST(PahoBusTest, ConnectingToNothingFailsWithTheAddress) {
