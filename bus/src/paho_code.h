@@ -1,5 +1,6 @@
-// Whether an address lies in Paho C's asynchronous client library, for the interposed socket calls
-// (paho_write_guard.h, paho_prompt_connect.h) that change behaviour for Paho's calls only.
+// What the interposed socket calls (paho_write_guard.h, paho_prompt_connect.h) share: finding the
+// real function to call, telling Paho's calls from everyone else's (the calls change behaviour for
+// Paho's only), and checking that an interposed definition is in effect.
 #pragma once
 
 #include <dlfcn.h>
