@@ -17,6 +17,13 @@ bool BrokenConnection(int error) { return error == EPIPE || error == ECONNRESET;
 // SSL_get_error Paho calls right after, on the same thread, reports SSL_ERROR_WANT_WRITE for it.
 thread_local const SSL* write_reported_blocked = nullptr;
 
+// libssl's SSL_get_error, which both the write and the interposed SSL_get_error consult.
+int (*LibsslGetError())(const SSL*, int) {
+  using SslGetErrorFunction = int (*)(const SSL*, int);
+  static const auto next = NextDefinition<SslGetErrorFunction>("SSL_get_error");
+  return next;
+}
+
 }  // namespace
 
 ssize_t WritevFor(const void* caller, int fd, const iovec* iov, int iovcnt) {
@@ -34,17 +41,17 @@ ssize_t WritevFor(const void* caller, int fd, const iovec* iov, int iovcnt) {
 
 int SslWriteFor(const void* caller, SSL* ssl, const void* buffer, int length) {
   using SslWriteFunction = int (*)(SSL*, const void*, int);
-  using SslGetErrorFunction = int (*)(const SSL*, int);
   using SslGetFdFunction = int (*)(const SSL*);
   static const auto libssl_write = NextDefinition<SslWriteFunction>("SSL_write");
-  static const auto libssl_get_error = NextDefinition<SslGetErrorFunction>("SSL_get_error");
   static const auto libssl_get_fd = NextDefinition<SslGetFdFunction>("SSL_get_fd");
+  const auto libssl_get_error = LibsslGetError();
   if (libssl_write == nullptr || libssl_get_error == nullptr || libssl_get_fd == nullptr)
     return NoNextDefinition();
   const int written = libssl_write(ssl, buffer, length);
   if (written > 0) return written;
   const int error = errno;
-  if (libssl_get_error(ssl, written) == SSL_ERROR_SYSCALL && BrokenConnection(error) &&
+  // The cheap test first: a write that would block (the usual failure) goes no further.
+  if (BrokenConnection(error) && libssl_get_error(ssl, written) == SSL_ERROR_SYSCALL &&
       IsPahoCode(caller)) {
     shutdown(libssl_get_fd(ssl), SHUT_RD);  // Paho's next read ends the connection
     write_reported_blocked = ssl;
@@ -58,8 +65,7 @@ int SslGetErrorFor(const SSL* ssl, int result) {
     write_reported_blocked = nullptr;
     return SSL_ERROR_WANT_WRITE;
   }
-  using SslGetErrorFunction = int (*)(const SSL*, int);
-  static const auto libssl_get_error = NextDefinition<SslGetErrorFunction>("SSL_get_error");
+  const auto libssl_get_error = LibsslGetError();
   if (libssl_get_error == nullptr) return SSL_ERROR_SSL;
   return libssl_get_error(ssl, result);
 }
