@@ -20,6 +20,8 @@ namespace spawn {
 namespace {
 
 constexpr auto kAckTimeout = std::chrono::seconds(10);
+// How many messages of a batch may be handed to Paho and not yet settled (see PublishBatch).
+constexpr size_t kPublishWindow = 64;
 // Looks for a sleeping receive thread while a connect is pending: every millisecond for 150 ms,
 // longer than the 100 ms that thread sleeps. The CONNECT usually goes out within a millisecond
 // (paho_prompt_connect.h), and the CONNACK then waits for that thread.
@@ -170,16 +172,42 @@ class PahoBus final : public Bus {
   }
 
   Status Publish(const BusMessage& m) override {
-    if (!connected_) return Status::Unavailable("not connected to the broker at " + options_.uri);
-    try {
-      auto token = client_.publish(m.topic, m.payload.data(), m.payload.size(), m.qos, m.retained);
-      if (m.qos > 0 && !token->wait_for(kAckTimeout)) {
-        return Status::Timeout("the broker did not acknowledge a publish to " + m.topic);
+    mqtt::delivery_token_ptr token;
+    const Status handed = HandOver(m, token);
+    if (!handed.ok()) return handed;
+    return AwaitAcknowledgement(m, token, std::chrono::steady_clock::now() + kAckTimeout);
+  }
+
+  std::vector<Status> PublishBatch(const std::vector<BusMessage>& messages) override {
+    std::vector<Status> statuses(messages.size());
+    std::vector<mqtt::delivery_token_ptr> tokens(messages.size());
+    const auto deadline = std::chrono::steady_clock::now() + kAckTimeout;
+    size_t settled = 0;  // those before it have their final status
+    auto settle_next = [&] {
+      const BusMessage& m = messages[settled];
+      if (statuses[settled].ok()) {
+        if (m.qos > 0) {
+          statuses[settled] = AwaitAcknowledgement(m, tokens[settled], deadline);
+        } else {
+          AwaitWrite(tokens[settled], deadline);  // published once handed over, as by Publish
+        }
       }
-      return Status::Ok();
-    } catch (const mqtt::exception& e) {
-      return Status::Unavailable("publish to " + m.topic + " failed: " + e.get_message());
+      tokens[settled++].reset();
+    };
+    for (size_t i = 0; i < messages.size(); ++i) {
+      if (i > settled && messages[i].qos != messages[i - 1].qos) {
+        // Paho keeps the order within a QoS, but may send a QoS 0 message ahead of QoS 1 ones
+        // handed over before it: at a change of QoS, what came before goes out first.
+        while (settled < i) settle_next();
+      } else if (i - settled == kPublishWindow) {
+        // Paho queues at most 100 messages per client: a window under that keeps it from
+        // refusing the rest of a long batch.
+        settle_next();
+      }
+      statuses[i] = HandOver(messages[i], tokens[i]);
     }
+    while (settled < messages.size()) settle_next();
+    return statuses;
   }
 
   Status Subscribe(const std::string& filter, int qos) override {
@@ -228,6 +256,47 @@ class PahoBus final : public Bus {
   bool IsConnected() const override { return connected_ && client_.is_connected(); }
 
  private:
+  // Gives `m` to Paho (which sends it from its own thread); `token` then tracks its delivery.
+  Status HandOver(const BusMessage& m, mqtt::delivery_token_ptr& token) {
+    if (!connected_) return Status::Unavailable("not connected to the broker at " + options_.uri);
+    try {
+      token = client_.publish(m.topic, m.payload.data(), m.payload.size(), m.qos, m.retained);
+      return Status::Ok();
+    } catch (const mqtt::exception& e) {
+      return PublishFailed(m, e);
+    }
+  }
+  // Waits, until `deadline` at most, for Paho to have written a QoS 0 message handed over.
+  static void AwaitWrite(const mqtt::delivery_token_ptr& token,
+                         std::chrono::steady_clock::time_point deadline) {
+    try {
+      token->wait_for(Left(deadline));
+    } catch (const mqtt::exception&) {
+      // Lost with the connection: QoS 0 promises no more.
+    }
+  }
+  static std::chrono::milliseconds Left(std::chrono::steady_clock::time_point deadline) {
+    return std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(
+                                                      deadline - std::chrono::steady_clock::now()));
+  }
+  static Status PublishFailed(const BusMessage& m, const mqtt::exception& e) {
+    return Status::Unavailable("publish to " + m.topic + " failed: " + e.get_message());
+  }
+  // Waits, until `deadline` at most, for the broker's acknowledgement of a QoS 1 message handed
+  // over; a QoS 0 one has none to wait for.
+  Status AwaitAcknowledgement(const BusMessage& m, const mqtt::delivery_token_ptr& token,
+                              std::chrono::steady_clock::time_point deadline) {
+    if (m.qos == 0) return Status::Ok();
+    try {
+      if (!token->wait_for(Left(deadline))) {
+        return Status::Timeout("the broker did not acknowledge a publish to " + m.topic);
+      }
+      return Status::Ok();
+    } catch (const mqtt::exception& e) {
+      return PublishFailed(m, e);
+    }
+  }
+
   // Waits for the connect's outcome. While it waits, it wakes Paho's receive thread if that went
   // to sleep before the connection's socket existed (see thread_wakeup.h): the CONNACK would wait
   // up to 100 ms for it.

@@ -1,6 +1,7 @@
 #include "spawn/common/event_loop.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace spawn {
 namespace {
@@ -22,6 +23,19 @@ void RealEventLoop::Post(Task task) {
   wake_.notify_one();
 }
 
+void RealEventLoop::PostBatched(Task task) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    batched_.push_back(std::move(task));
+    if (!batch_due_) {
+      batch_due_ = Now() + kBatchWindow;
+      wake = *batch_due_ < sleeping_until_;
+    }
+  }
+  if (wake) wake_.notify_one();
+}
+
 EventLoop::TimerId RealEventLoop::RunAt(SteadyTime when, Task task) {
   std::lock_guard lock(mu_);
   TimerId id = next_id_++;
@@ -38,6 +52,11 @@ void RealEventLoop::Cancel(TimerId id) {
 void RealEventLoop::Run() {
   std::unique_lock lock(mu_);
   while (!stopped_) {
+    if (batch_due_ && *batch_due_ <= Now()) {
+      std::move(batched_.begin(), batched_.end(), std::back_inserter(tasks_));
+      batched_.clear();
+      batch_due_.reset();
+    }
     if (!tasks_.empty()) {
       Task task = std::move(tasks_.front());
       tasks_.pop_front();
@@ -54,11 +73,14 @@ void RealEventLoop::Run() {
       lock.lock();
       continue;
     }
-    if (timers_.empty()) {
+    sleeping_until_ = timers_.empty() ? SteadyTime::max() : timers_.begin()->first;
+    if (batch_due_) sleeping_until_ = std::min(sleeping_until_, *batch_due_);
+    if (sleeping_until_ == SteadyTime::max()) {
       wake_.wait(lock);
     } else {
-      wake_.wait_until(lock, timers_.begin()->first);
+      wake_.wait_until(lock, sleeping_until_);
     }
+    sleeping_until_ = SteadyTime::min();
   }
 }
 

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace spawn {
@@ -87,6 +89,52 @@ TEST(RealEventLoopTest, TimerFiresAndCancelledOneDoesNot) {
   loop.RunAfter(milliseconds(5), [&] { loop.Stop(); });
   loop.Run();  // returns only because the 5 ms timer fired
   EXPECT_FALSE(cancelled_fired);
+}
+
+TEST(RealEventLoopTest, RunsBatchedTasksInOrderAfterThoseAlreadyPosted) {
+  RealEventLoop loop;
+  std::vector<int> ran;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool posted = false;
+  // The loop is busy while the others are handed over, so it finds the plain one queued before
+  // the batch is due.
+  loop.Post([&] {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return posted; });
+    ran.push_back(0);
+  });
+  std::thread poster([&] {
+    for (int i = 1; i <= 50; ++i) loop.PostBatched([&ran, i] { ran.push_back(i); });
+    loop.Post([&] { ran.push_back(-1); });
+    loop.PostBatched([&] { loop.Stop(); });
+    std::lock_guard lock(mu);
+    posted = true;
+    cv.notify_one();
+  });
+  loop.Run();
+  poster.join();
+  ASSERT_EQ(ran.size(), 52u);
+  EXPECT_EQ(ran[0], 0);
+  EXPECT_EQ(ran[1], -1);
+  for (int i = 1; i <= 50; ++i) EXPECT_EQ(ran[i + 1], i);
+}
+
+TEST(RealEventLoopTest, ABatchedTaskWakesALoopAsleepUntilAFarTimer) {
+  RealEventLoop loop;
+  bool timer_fired = false, batched_ran = false;
+  loop.RunAfter(std::chrono::hours(1), [&] { timer_fired = true; });
+  std::thread poster([&] {
+    std::this_thread::sleep_for(milliseconds(50));  // let the loop fall asleep
+    loop.PostBatched([&] {
+      batched_ran = true;
+      loop.Stop();
+    });
+  });
+  loop.Run();  // returns only if the batched task ran
+  poster.join();
+  EXPECT_TRUE(batched_ran);
+  EXPECT_FALSE(timer_fired);
 }
 
 }  // namespace

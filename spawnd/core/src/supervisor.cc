@@ -344,14 +344,20 @@ class SupervisorImpl final : public Supervisor {
   }
 
   // For engine stream callbacks (engine threads): hands a task to the loop, dropped if the
-  // supervisor has shut down by the time it runs.
-  std::function<void(EventLoop::Task)> Poster() {
+  // supervisor has shut down by the time it runs. `batched` for plentiful work that may wait a
+  // moment (container output), see EventLoop::PostBatched.
+  std::function<void(EventLoop::Task)> Poster(bool batched = false) {
     EventLoop* loop = &loop_;
     std::shared_ptr<bool> alive = alive_;
-    return [loop, alive](EventLoop::Task task) {
-      loop->Post([alive, task = std::move(task)] {
+    return [loop, alive, batched](EventLoop::Task task) {
+      EventLoop::Task guarded = [alive, task = std::move(task)] {
         if (*alive) task();
-      });
+      };
+      if (batched) {
+        loop->PostBatched(std::move(guarded));
+      } else {
+        loop->Post(std::move(guarded));
+      }
     };
   }
 
@@ -650,7 +656,8 @@ class SupervisorImpl final : public Supervisor {
     Reap(std::move(s.logs));
     Reap(std::move(s.stats));
     s.stream_token = token;
-    auto post = Poster();
+    // A hundred services' output and stats samples: batched, see Poster.
+    auto post = Poster(/*batched=*/true);
     s.logs = engine_.FollowLogs(
         id, since_unix_ns,
         [this, post, name, token](const LogLine& l) {

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <iterator>
 #include <utility>
 
 #include "spawn/common/units.h"
@@ -75,23 +76,36 @@ void Outbox::Loop() {
   while (true) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    BusMessage message = std::move(queue_.front());
-    queue_.pop_front();
+    // What queued up meanwhile (a heartbeat for every service, say) goes out as one batch: one
+    // round trip to the broker for all of it, not one each.
+    const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(std::min(queue_.size(), kBatch));
+    std::vector<BusMessage> batch(std::make_move_iterator(queue_.begin()),
+                                  std::make_move_iterator(end));
+    queue_.erase(queue_.begin(), end);
     busy_ = true;
     lock.unlock();
-    const Status status = bus_.Publish(message);
-    const bool away = !status.ok() && !bus_.IsConnected();
+    const std::vector<Status> statuses = bus_.PublishBatch(batch);
+    const bool away = !bus_.IsConnected();
     lock.lock();
     busy_ = false;
-    if (away) {
+    std::vector<BusMessage> kept;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (statuses[i].ok()) continue;
+      if (away) {
+        kept.push_back(std::move(batch[i]));
+      } else {
+        spdlog::warn("bus: not published to {}: {}", batch[i].topic, statuses[i].message());
+      }
+    }
+    if (!kept.empty()) {
       // Kept for when the bus is back (Paho reconnects by itself), ahead of what was queued
       // meanwhile; if that overfills the queue, the oldest go.
-      queue_.push_front(std::move(message));
+      queue_.insert(queue_.begin(), std::make_move_iterator(kept.begin()),
+                    std::make_move_iterator(kept.end()));
       DropOldestBeyondCapacity();
       wake_.wait_for(lock, kRetryWhileAway, [this] { return stopping_; });
       continue;
     }
-    if (!status.ok()) spdlog::warn("bus: not published to {}: {}", message.topic, status.message());
     if (queue_.empty()) drained_.notify_all();
   }
 }

@@ -585,11 +585,22 @@ class GatedBus final : public Bus {
     if (m.qos > 0) changed_.wait(lock, [this] { return released_; });
     return Status::Ok();
   }
+  std::vector<Status> PublishBatch(const std::vector<BusMessage>& messages) override {
+    {
+      std::lock_guard lock(mu_);
+      batch_sizes_.push_back(messages.size());
+    }
+    return Bus::PublishBatch(messages);
+  }
   Status Subscribe(const std::string&, int) override { return Status::Ok(); }
   Status Unsubscribe(const std::string&) override { return Status::Ok(); }
   Status Disconnect() override { return Status::Ok(); }
   bool IsConnected() const override { return true; }
 
+  std::vector<size_t> BatchSizes() {
+    std::lock_guard lock(mu_);
+    return batch_sizes_;
+  }
   void Release() {
     std::lock_guard lock(mu_);
     released_ = true;
@@ -607,6 +618,7 @@ class GatedBus final : public Bus {
   std::condition_variable changed_;
   std::vector<std::pair<std::string, std::thread::id>> published_;  // guarded by mu_
   bool released_ = false;                                           // guarded by mu_
+  std::vector<size_t> batch_sizes_;                                 // guarded by mu_
 };
 
 TEST(OutboxTest, AQos0MessageWithNothingAheadIsHandedToTheBusByPushItself) {
@@ -636,6 +648,21 @@ TEST(OutboxTest, AQos0MessageWaitsBehindOneNotYetAcknowledgedAndOrderIsKept) {
   EXPECT_NE(published[0].second, std::this_thread::get_id());
   EXPECT_NE(published[1].second, std::this_thread::get_id());
   EXPECT_TRUE(outbox.Flush(30s));
+}
+
+TEST(OutboxTest, WhatQueuesUpWhileAPublishWaitsGoesOutAsOneBatchInOrder) {
+  GatedBus bus;
+  Outbox outbox(bus, 1000);
+  outbox.Push({"t/heartbeat", "first", 1, true});
+  ASSERT_EQ(bus.WaitForPublished(1).size(), 1u);  // the outbox thread now waits for its PUBACK
+  for (int i = 0; i < 200; ++i) outbox.Push({"t/heartbeat", std::to_string(i), 1, true});
+  bus.Release();
+  auto published = bus.WaitForPublished(201);
+  ASSERT_EQ(published.size(), 201u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(published[i + 1].first, std::to_string(i));
+  EXPECT_TRUE(outbox.Flush(30s));
+  // The first alone, then the 200 queued meanwhile in batches of at most kBatch.
+  EXPECT_THAT(bus.BatchSizes(), ElementsAre(1u, Outbox::kBatch, 200u - Outbox::kBatch));
 }
 
 }  // namespace

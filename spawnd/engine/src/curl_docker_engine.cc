@@ -406,11 +406,22 @@ class CurlStreamHub {
     // goes through the flow, so the per-call progress callback is not needed.
     curl_easy_setopt(transfer->curl, CURLOPT_BUFFERSIZE, 4096L);
     curl_easy_setopt(transfer->curl, CURLOPT_NOPROGRESS, 1L);
+    Active added{std::move(flow), std::move(transfer), std::move(finish),
+                 std::chrono::steady_clock::now() + delay};
+    bool on_hub_thread = false;
     {
       std::lock_guard lock(mu_);
-      pending_.push_back({std::move(flow), std::move(transfer), std::move(finish),
-                          std::chrono::steady_clock::now() + delay});
-      if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+      on_hub_thread = std::this_thread::get_id() == thread_.get_id();
+      if (!on_hub_thread) {
+        pending_.push_back(std::move(added));
+        if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+      }
+    }
+    if (on_hub_thread) {
+      // From a `finish` (a stats poll chaining the next): straight into the schedule, which Run
+      // consults before it next waits, with no wake-up of itself.
+      delayed_.emplace(added.not_before, std::move(added));
+      return;
     }
     Wake();
   }
@@ -954,6 +965,9 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int6
 
 namespace {
 
+// A sample's size, give or take (2-3 KiB on cgroup v2): room for it up front, not grown in steps.
+constexpr size_t kStatsSampleBytes = 4096;
+
 // Where a container's stats polls go and what they report to.
 struct StatsPoll {
   CurlStreamHub& hub;
@@ -967,11 +981,20 @@ struct StatsPoll {
   json previous_cpu;  // the last sample's cpu_stats; the hub's thread only
 };
 
+// Keeps, while a stats sample is parsed, only the members ComputeStats reads: the rest (pids,
+// storage, names, read times, the one-shot's empty precpu_stats) is skipped instead of built.
+bool KeepStatsMember(int depth, json::parse_event_t event, json& parsed) {
+  if (depth != 1 || event != json::parse_event_t::key) return true;
+  const auto& key = parsed.get_ref<const std::string&>();
+  return key == "memory_stats" || key == "cpu_stats" || key == "networks" || key == "blkio_stats";
+}
+
 // Asks for one sample after `delay`, then chains the next. A one-shot sample comes at once, with
 // no previous CPU reading: the previous poll's stands in, which makes the CPU percentage the
 // average over the interval rather than over the last second.
 void PollStats(std::shared_ptr<StatsPoll> poll, std::chrono::milliseconds delay) {
   auto answer = std::make_shared<std::string>();
+  answer->reserve(kStatsSampleBytes);
   poll->hub.Add(
       poll->flow,
       CollectingGet(poll->flow, poll->socket,
@@ -984,7 +1007,7 @@ void PollStats(std::shared_ptr<StatsPoll> poll, std::chrono::milliseconds delay)
           return;
         }
         try {
-          json sample = json::parse(*answer);
+          json sample = json::parse(*answer, KeepStatsMember);
           // A stopped container's sample has no memory figures: nothing to report.
           if (sample.contains("memory_stats") && !sample["memory_stats"].empty()) {
             json cpu = sample.value("cpu_stats", json::object());

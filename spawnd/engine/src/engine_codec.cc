@@ -58,20 +58,29 @@ int64_t Int(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
 }
 
+// The member `key` of `j`, or an empty object: a reference, where json::value would copy the whole
+// subtree (a sample's memory_stats alone has dozens of members).
+const nlohmann::json& Member(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kNone = nlohmann::json::object();
+  if (!j.is_object()) return kNone;
+  auto it = j.find(key);
+  return it != j.end() ? *it : kNone;
+}
+
 }  // namespace
 
 double CpuPercent(const nlohmann::json& s) {
-  const auto& cpu = s.value("cpu_stats", nlohmann::json::object());
-  const auto& pre = s.value("precpu_stats", nlohmann::json::object());
-  const auto& usage = cpu.value("cpu_usage", nlohmann::json::object());
-  const auto& pre_usage = pre.value("cpu_usage", nlohmann::json::object());
+  const auto& cpu = Member(s, "cpu_stats");
+  const auto& pre = Member(s, "precpu_stats");
+  const auto& usage = Member(cpu, "cpu_usage");
+  const auto& pre_usage = Member(pre, "cpu_usage");
   const double cpu_delta = static_cast<double>(Int(usage, "total_usage")) -
                            static_cast<double>(Int(pre_usage, "total_usage"));
   const double system_delta = static_cast<double>(Int(cpu, "system_cpu_usage")) -
                               static_cast<double>(Int(pre, "system_cpu_usage"));
   int64_t cpus = Int(cpu, "online_cpus");
-  if (cpus == 0 && usage.contains("percpu_usage") && usage["percpu_usage"].is_array()) {
-    cpus = static_cast<int64_t>(usage["percpu_usage"].size());
+  if (const auto& per_cpu = Member(usage, "percpu_usage"); cpus == 0 && per_cpu.is_array()) {
+    cpus = static_cast<int64_t>(per_cpu.size());
   }
   if (cpus == 0) cpus = 1;
   if (cpu_delta <= 0 || system_delta <= 0) return 0;
@@ -80,8 +89,8 @@ double CpuPercent(const nlohmann::json& s) {
 
 ContainerStats ComputeStats(const nlohmann::json& s) {
   ContainerStats out;
-  const auto& mem = s.value("memory_stats", nlohmann::json::object());
-  const auto& mem_detail = mem.value("stats", nlohmann::json::object());
+  const auto& mem = Member(s, "memory_stats");
+  const auto& mem_detail = Member(mem, "stats");
   // As the docker CLI of the engine's release: page cache that could be dropped is not "in use".
   // cgroup v1 reports it as total_inactive_file (older CLIs took `cache`), v2 as inactive_file.
   const int64_t usage = Int(mem, "usage");
@@ -95,16 +104,15 @@ ContainerStats ComputeStats(const nlohmann::json& s) {
   out.memory_usage_bytes = cache < usage ? usage - cache : usage;
   out.memory_limit_bytes = Int(mem, "limit");
   out.cpu_percent = CpuPercent(s);
-  if (s.contains("networks") && s["networks"].is_object()) {
-    for (const auto& [name, net] : s["networks"].items()) {
+  if (const auto& networks = Member(s, "networks"); networks.is_object()) {
+    for (const auto& [name, net] : networks.items()) {
       out.network_rx_bytes += Int(net, "rx_bytes");
       out.network_tx_bytes += Int(net, "tx_bytes");
     }
   }
-  const auto& blkio = s.value("blkio_stats", nlohmann::json::object());
-  if (blkio.contains("io_service_bytes_recursive") &&
-      blkio["io_service_bytes_recursive"].is_array()) {
-    for (const auto& entry : blkio["io_service_bytes_recursive"]) {
+  const auto& blkio = Member(s, "blkio_stats");
+  if (const auto& entries = Member(blkio, "io_service_bytes_recursive"); entries.is_array()) {
+    for (const auto& entry : entries) {
       std::string op = entry.value("op", "");
       for (auto& ch : op) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       if (op == "read") out.block_read_bytes += Int(entry, "value");

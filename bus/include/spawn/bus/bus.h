@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "spawn/common/status.h"
 
@@ -56,6 +57,11 @@ class Bus {
   // Publishes a message; returns once it is handed to the transport (QoS 0) or acknowledged (QoS
   // 1), bounded by a timeout. Never call with wait on the transport's thread.
   virtual Status Publish(const BusMessage& message) = 0;
+  // Publishes `messages` in this order, handing each to the transport without waiting for the
+  // acknowledgement of the one before, so that a batch costs about one round trip to the broker
+  // instead of one per message. Returns a status per message, each what Publish would have
+  // returned, all bounded by one timeout. The default publishes them one by one.
+  virtual std::vector<Status> PublishBatch(const std::vector<BusMessage>& messages);
   // Subscribes (and remembers the filter, to renew it after a reconnection). Blocks for the SUBACK.
   virtual Status Subscribe(const std::string& filter, int qos) = 0;
   virtual Status Unsubscribe(const std::string& filter) = 0;

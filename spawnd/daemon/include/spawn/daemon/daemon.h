@@ -38,7 +38,8 @@ namespace spawn {
 std::string SpawndClientId(const std::string& path);
 
 // Outbox: a bounded queue of messages published in order by one thread of its own, so the thread
-// that pushes (the loop) never waits on the broker. A QoS
+// that pushes (the loop) never waits on the broker. What queued up while the thread was busy goes
+// out as one batch (Bus::PublishBatch, up to kBatch messages). A QoS
 // 0 message with nothing ahead of it is handed to the bus at once by Push (there is no
 // acknowledgement to wait for). While the bus is disconnected a message that could not be sent is
 // kept and retried (every 250 ms) rather than lost; when the queue is full the oldest message is
@@ -54,6 +55,8 @@ class Outbox {
   // Blocks until everything queued so far was handed to the bus, or `timeout`; false on timeout.
   bool Flush(std::chrono::milliseconds timeout);
   size_t dropped() const;
+
+  static constexpr size_t kBatch = 128;
 
  private:
   void Loop();
