@@ -54,6 +54,70 @@ std::optional<std::pair<std::string, std::string>> SplitServerTopic(const std::s
 
 bool HasWildcard(const std::string& s) { return s.find_first_of("+#") != std::string::npos; }
 
+
+// How often a scan decodes what arrived so far while the broker is still sending.
+constexpr Duration kScanTallyEvery = std::chrono::milliseconds(1);
+
+// The spawnpoints a scan found, from its messages in the order they arrived. Only the heartbeat
+// makes a spawnpoint; presence, service heartbeats and metadata complete it; an empty retained
+// payload clears what it names.
+class ScanTally {
+ public:
+  explicit ScanTally(proto::HeartbeatDetail detail) : detail_(detail) {}
+
+  void Add(const BusMessage& m) {
+    auto split = SplitServerTopic(m.topic);
+    if (!split) return;
+    const auto& [path, rest] = *split;
+    Parts& parts = by_path_[path];
+    if (rest == "signal/heartbeat") {
+      if (m.payload.empty()) {
+        parts.heartbeat.reset();
+      } else if (auto hb = proto::DecodeSpawnpointHeartbeat(m.payload); hb.ok()) {
+        parts.heartbeat = std::move(*hb);
+      }
+    } else if (rest == "signal/presence") {
+      parts.info.online = m.payload != "offline";
+    } else if (rest.starts_with(kServiceHeartbeat)) {
+      const std::string name = rest.substr(kServiceHeartbeat.size());
+      if (m.payload.empty()) {
+        parts.info.services.erase(name);
+      } else if (auto hb = proto::DecodeServiceHeartbeat(m.payload, detail_); hb.ok()) {
+        parts.info.services[name] = std::move(*hb);
+      }
+    } else if (rest.starts_with(kMeta)) {
+      const std::string key = rest.substr(kMeta.size());
+      if (m.payload.empty()) {
+        parts.info.metadata.erase(key);
+      } else {
+        parts.info.metadata[key] = m.payload;
+      }
+    }
+  }
+
+  std::vector<SpawnpointInfo> Found() {
+    std::vector<SpawnpointInfo> out;
+    for (auto& [path, parts] : by_path_) {
+      if (!parts.heartbeat) continue;  // not a spawnpoint (or one whose heartbeat was cleared)
+      parts.info.path = path;
+      parts.info.heartbeat = std::move(*parts.heartbeat);
+      parts.info.last_seen_unix_ns = parts.info.heartbeat.time_unix_ns;
+      out.push_back(std::move(parts.info));
+    }
+    return out;
+  }
+
+ private:
+  static constexpr std::string_view kServiceHeartbeat = "signal/heartbeat/";
+  static constexpr std::string_view kMeta = "!meta/";
+  struct Parts {
+    std::optional<proto::SpawnpointHeartbeat> heartbeat;
+    SpawnpointInfo info;
+  };
+  proto::HeartbeatDetail detail_;
+  std::map<std::string, Parts> by_path_;
+};
+
 }  // namespace
 
 Duration DownAfter(const SpawnpointInfo& info, Duration override) {
@@ -246,14 +310,14 @@ SpawnClient::SpawnClient(Bus& bus) : bus_(bus) {
     // Runs on the bus thread: handlers only queue or notify. dispatch_mu_ is held while they run
     // so RemoveRoute() can guarantee a handler is not running once it returns.
     std::lock_guard dispatch(dispatch_mu_);
-    std::vector<Handler> handlers;
     {
       std::lock_guard lock(mu_);
       for (const auto& [id, route] : routes_) {
-        if (TopicMatches(route.filter, m.topic)) handlers.push_back(route.handler);
+        if (TopicMatches(route.filter, m.topic)) dispatching_.push_back(route.handler);
       }
     }
-    for (const auto& h : handlers) h(m);
+    for (const auto& h : dispatching_) (*h)(m);
+    dispatching_.clear();
   });
 }
 
@@ -277,7 +341,7 @@ Result<std::unique_ptr<SpawnClient>> SpawnClient::Connect(const BusOptions& opti
 
 int SpawnClient::AddRoute(const std::string& filter, Handler handler) {
   std::lock_guard lock(mu_);
-  routes_[next_route_] = Route{filter, std::move(handler)};
+  routes_[next_route_] = Route{filter, std::make_shared<const Handler>(std::move(handler))};
   return next_route_++;
 }
 
@@ -307,14 +371,24 @@ Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base, D
       (prefix.empty() || HasWildcard(prefix) ? std::string("spawnctl") : prefix + "/s.spawnctl") +
       "/sync/" + NewRequestId();
   std::mutex mu;
-  std::vector<BusMessage> received;
+  std::vector<BusMessage> arrived;  // guarded by mu: from the bus thread, not yet tallied
   Waiter<bool> done;
   const int data = AddRoute(filter, [&](const BusMessage& m) {
     if (m.topic == sentinel) return;
     std::lock_guard lock(mu);
-    received.push_back(m);
+    arrived.push_back(m);
   });
   const int end = AddRoute(sentinel, [&](const BusMessage&) { done.Set(true); });
+  ScanTally tally(detail);
+  std::vector<BusMessage> taken;
+  auto tally_arrived = [&] {
+    {
+      std::lock_guard lock(mu);
+      taken.swap(arrived);
+    }
+    for (const BusMessage& m : taken) tally.Add(m);
+    taken.clear();
+  };
   // The retained messages at QoS 0: a scan reads what is there now, over one connection, and QoS 1
   // would only add an acknowledgement per message (thousands on a big base). The sentinel stays
   // QoS 1: the broker holds it back, never ahead, of the retained messages sent before it.
@@ -322,7 +396,16 @@ Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base, D
   if (s.ok()) s = bus_.Subscribe(filter, 0);
   // A broker sends a subscription's retained messages before anything published after it.
   if (s.ok()) s = bus_.Publish({sentinel, "sync", 1, false});
-  const bool finished = s.ok() && done.Wait(timeout).has_value();
+  bool finished = false;
+  if (s.ok()) {
+    // What arrived is decoded every millisecond meanwhile, on this thread, while the bus thread
+    // goes on receiving: the decoding overlaps the broker's sending instead of following it.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!finished && std::chrono::steady_clock::now() < deadline) {
+      finished = done.Wait(kScanTallyEvery).has_value();
+      tally_arrived();
+    }
+  }
   RemoveRoute(data);
   RemoveRoute(end);
   if (!s.ok()) return s.WithContext("scan of " + base);
@@ -330,50 +413,8 @@ Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base, D
     return Status::Timeout("scan of " + base + ": the broker did not finish sending within " +
                            Seconds(timeout));
   }
-
-  struct Parts {
-    std::optional<proto::SpawnpointHeartbeat> heartbeat;
-    SpawnpointInfo info;
-  };
-  std::map<std::string, Parts> by_path;
-  std::lock_guard lock(mu);
-  for (const auto& m : received) {
-    auto split = SplitServerTopic(m.topic);
-    if (!split) continue;
-    const auto& [path, rest] = *split;
-    Parts& parts = by_path[path];
-    if (rest == "signal/heartbeat") {
-      if (m.payload.empty()) {
-        parts.heartbeat.reset();
-      } else if (auto hb = proto::DecodeSpawnpointHeartbeat(m.payload); hb.ok()) {
-        parts.heartbeat = *hb;
-      }
-    } else if (rest == "signal/presence") {
-      parts.info.online = m.payload != "offline";
-    } else if (rest.rfind("signal/heartbeat/", 0) == 0) {
-      const std::string name = rest.substr(std::string("signal/heartbeat/").size());
-      if (m.payload.empty()) {
-        parts.info.services.erase(name);
-      } else if (auto hb = proto::DecodeServiceHeartbeat(m.payload, detail); hb.ok()) {
-        parts.info.services[name] = *hb;
-      }
-    } else if (rest.rfind("!meta/", 0) == 0) {
-      const std::string key = rest.substr(std::string("!meta/").size());
-      if (m.payload.empty())
-        parts.info.metadata.erase(key);
-      else
-        parts.info.metadata[key] = m.payload;
-    }
-  }
-  std::vector<SpawnpointInfo> out;
-  for (auto& [path, parts] : by_path) {
-    if (!parts.heartbeat) continue;  // not a spawnpoint (or one whose heartbeat was cleared)
-    parts.info.path = path;
-    parts.info.heartbeat = std::move(*parts.heartbeat);
-    parts.info.last_seen_unix_ns = parts.info.heartbeat.time_unix_ns;
-    out.push_back(std::move(parts.info));
-  }
-  return out;
+  tally_arrived();  // what came between the sentinel and the route's removal
+  return tally.Found();
 }
 
 Result<proto::Reply> SpawnClient::Command(const std::string& uri, const std::string& slot,

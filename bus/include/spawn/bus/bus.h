@@ -64,6 +64,9 @@ class Bus {
   virtual std::vector<Status> PublishBatch(const std::vector<BusMessage>& messages);
   // Subscribes (and remembers the filter, to renew it after a reconnection). Blocks for the SUBACK.
   virtual Status Subscribe(const std::string& filter, int qos) = 0;
+  // Forgets the filter and asks the broker to drop it; returns once the request is handed over
+  // (the broker acts on it before anything sent after it). Messages already on their way may
+  // still arrive.
   virtual Status Unsubscribe(const std::string& filter) = 0;
   // Disconnects cleanly (the broker drops the will). Idempotent.
   virtual Status Disconnect() = 0;

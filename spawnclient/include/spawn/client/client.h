@@ -189,11 +189,14 @@ class SpawnClient {
 
   struct Route {
     std::string filter;
-    Handler handler;
+    std::shared_ptr<const Handler> handler;  // shared with a dispatch that runs it meanwhile
   };
   Bus& bus_;
   std::unique_ptr<Bus> owned_bus_;  // set by Connect(): the client owns its bus
   std::mutex dispatch_mu_;          // held while the bus handler runs routes (see RemoveRoute)
+  // The handlers one message goes to; kept between messages so that a scan's thousands of them
+  // do not allocate a list each. Guarded by dispatch_mu_.
+  std::vector<std::shared_ptr<const Handler>> dispatching_;
   std::mutex mu_;
   std::map<int, Route> routes_;  // guarded by mu_
   int next_route_ = 1;           // guarded by mu_
