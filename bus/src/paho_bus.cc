@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <mutex>
 #include <random>
@@ -54,6 +55,19 @@ void SkipPahoOpenSslInit() {
     MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
     init.do_openssl_init = 0;
     MQTTAsync_global_init(&init);
+  });
+}
+
+// Paho keeps an in-memory trace of its recent events unless told otherwise: a formatted,
+// time-stamped entry for every packet and a record of every call, under a lock. That was a good
+// part of the time a scan's receive thread took, and of spawnd's CPU time per message. Only
+// errors are traced, unless the user asked for Paho's trace (MQTT_C_CLIENT_TRACE).
+void QuietPahoTrace() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (std::getenv("MQTT_C_CLIENT_TRACE") == nullptr) {
+      MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+    }
   });
 }
 
@@ -338,6 +352,7 @@ class PahoBus final : public Bus {
 
 std::unique_ptr<Bus> MakePahoBus(const BusOptions& options) {
   SkipPahoOpenSslInit();
+  QuietPahoTrace();
   CheckPahoShims();
   return std::make_unique<PahoBus>(options);
 }
