@@ -54,7 +54,6 @@ std::optional<std::pair<std::string, std::string>> SplitServerTopic(const std::s
 
 bool HasWildcard(const std::string& s) { return s.find_first_of("+#") != std::string::npos; }
 
-
 // How often a scan decodes what arrived so far while the broker is still sending.
 constexpr Duration kScanTallyEvery = std::chrono::milliseconds(1);
 
