@@ -46,9 +46,9 @@ void Outbox::Push(BusMessage message) {
     // QoS 0 waits for no acknowledgement: handing it to the bus here costs the pusher no wait on
     // the broker and spares the outbox thread a wake-up per log line. Only with nothing queued or
     // in flight ahead of it, so that the order stays the order of Push. Under the lock, so that
-    // a concurrent Push cannot overtake it. A failure leaves it to the queue and its retries.
-    if (message.qos == 0 && queue_.empty() && !busy_ && !stopping_ && bus_.IsConnected() &&
-        bus_.Publish(message).ok()) {
+    // a concurrent Push cannot overtake it. A failure (the bus away, say: not asked first, as
+    // that takes Paho's lock) leaves it to the queue and its retries.
+    if (message.qos == 0 && queue_.empty() && !busy_ && !stopping_ && bus_.Publish(message).ok()) {
       return;
     }
     queue_.push_back(std::move(message));
