@@ -509,12 +509,17 @@ class CurlStreamHub {
       // hundred services' logs then wake this thread four times a second, not hundreds, and a
       // line reaches the bus within a quarter of a second. A new transfer, a cancellation or the
       // destructor cuts the wait short.
-      if (ready > 0) {
+      bool go_round = false;
+      {
         std::unique_lock lock(mu_);
-        changed_.wait_for(lock, kCoalesce,
-                          [this] { return stopping_ || cancel_requested_ || !pending_.empty(); });
+        auto asked = [this] { return stopping_ || cancel_requested_ || !pending_.empty(); };
+        if (ready > 0) changed_.wait_for(lock, kCoalesce, asked);
+        // Dispatch may have drained the eventfd of a Wake whose request came before: looked at
+        // here, under the lock, it is not slept through.
+        go_round = asked();
       }
-      ready = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), WaitMillis());
+      ready = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()),
+                         go_round ? 0 : WaitMillis());
       if (ready < 0) ready = 0;  // EINTR: go round again
     }
   }
