@@ -10,6 +10,8 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -107,6 +109,7 @@ struct Transfer {
   CURL* curl = curl_easy_init();
   curl_slist* headers = nullptr;
   std::function<bool(std::string_view)> on_data;  // false stops the transfer
+  std::string collected;                          // the answer, for a CollectingGet
   std::function<void()> on_connected;             // once the engine accepted the request (2xx)
   StreamControl* control = nullptr;
   std::string error_body;
@@ -361,6 +364,8 @@ ContainerInfo ParseInspect(const json& j) {
 // of each run on the hub's thread, which holds dispatch_mu_ meanwhile. Cancel() from another
 // thread returns once none of the flow's callbacks runs or will run; from the hub's own thread (in
 // a callback) it marks the flow, and the hub drops its transfer before calling anything else of it.
+// Polls (stats samples) take turns: at most kPollSlots run at once, the rest wait in line without
+// a transfer of their own yet.
 class CurlStreamHub {
  public:
   struct Flow {
@@ -398,32 +403,26 @@ class CurlStreamHub {
   CurlStreamHub(const CurlStreamHub&) = delete;
   CurlStreamHub& operator=(const CurlStreamHub&) = delete;
 
+  using MakeTransfer = std::function<std::unique_ptr<Transfer>()>;
+  // At most this many polls run at once.
+  static constexpr int kPollSlots = CurlDockerEngine::kStatsPollsAtOnce;
+
   // Adds a configured transfer to `flow`, to start after `delay`. Any thread; from a `finish` it
   // chains the next one.
   void Add(std::shared_ptr<Flow> flow, std::unique_ptr<Transfer> transfer, Finish finish,
            std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
-    // Stream buffers, not bulk downloads: lines of log and JSON samples of a few KiB. Cancelling
-    // goes through the flow, so the per-call progress callback is not needed.
-    curl_easy_setopt(transfer->curl, CURLOPT_BUFFERSIZE, 4096L);
-    curl_easy_setopt(transfer->curl, CURLOPT_NOPROGRESS, 1L);
-    Active added{std::move(flow), std::move(transfer), std::move(finish),
-                 std::chrono::steady_clock::now() + delay};
-    bool on_hub_thread = false;
-    {
-      std::lock_guard lock(mu_);
-      on_hub_thread = std::this_thread::get_id() == thread_.get_id();
-      if (!on_hub_thread) {
-        pending_.push_back(std::move(added));
-        if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
-      }
-    }
-    if (on_hub_thread) {
-      // From a `finish` (a stats poll chaining the next): straight into the schedule, which Run
-      // consults before it next waits, with no wake-up of itself.
-      delayed_.emplace(added.not_before, std::move(added));
-      return;
-    }
-    Wake();
+    Schedule(Active{std::move(flow), std::move(transfer), nullptr, std::move(finish),
+                    std::chrono::steady_clock::now() + delay});
+  }
+
+  // Adds a poll (a short request made again and again, such as a stats sample) to `flow`: after
+  // `delay` it waits for one of kPollSlots, in the order the polls fell due, and only then is its
+  // transfer made, so a poll waiting for its turn holds no transfer. Any thread; from a `finish`
+  // it chains the next poll.
+  void AddPoll(std::shared_ptr<Flow> flow, MakeTransfer make, Finish finish,
+               std::chrono::milliseconds delay) {
+    Schedule(Active{std::move(flow), nullptr, std::move(make), std::move(finish),
+                    std::chrono::steady_clock::now() + delay});
   }
 
   void Cancel(const std::shared_ptr<Flow>& flow) {
@@ -443,10 +442,31 @@ class CurlStreamHub {
  private:
   struct Active {
     std::shared_ptr<Flow> flow;
-    std::unique_ptr<Transfer> transfer;
+    std::unique_ptr<Transfer> transfer;  // a poll's is made when it starts
+    MakeTransfer make;                   // set for polls only
     Finish finish;
     std::chrono::steady_clock::time_point not_before;
+    bool poll() const { return make != nullptr; }
   };
+
+  void Schedule(Active added) {
+    bool on_hub_thread = false;
+    {
+      std::lock_guard lock(mu_);
+      on_hub_thread = std::this_thread::get_id() == thread_.get_id();
+      if (!on_hub_thread) {
+        pending_.push_back(std::move(added));
+        if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+      }
+    }
+    if (on_hub_thread) {
+      // From a `finish` (a stats poll chaining the next): straight into the schedule, which Run
+      // consults before it next waits, with no wake-up of itself.
+      delayed_.emplace(added.not_before, std::move(added));
+      return;
+    }
+    Wake();
+  }
 
   // Wakes Run from its wait for sockets or its pause for more data.
   void Wake() {
@@ -513,7 +533,9 @@ class CurlStreamHub {
       {
         std::unique_lock lock(mu_);
         auto asked = [this] { return stopping_ || cancel_requested_ || !pending_.empty(); };
-        if (ready > 0) changed_.wait_for(lock, kCoalesce, asked);
+        // Polls waiting for a slot are not kept waiting too: the answers that free their slots
+        // are read as they come.
+        if (ready > 0 && waiting_polls_.empty()) changed_.wait_for(lock, kCoalesce, asked);
         // Dispatch may have drained the eventfd of a Wake whose request came before: looked at
         // here, under the lock, it is not slept through.
         go_round = asked();
@@ -532,9 +554,11 @@ class CurlStreamHub {
       std::erase_if(active_, [this](auto& entry) {
         if (!entry.second.flow->cancelled) return false;
         curl_multi_remove_handle(multi_, entry.first);
+        if (entry.second.poll()) --polls_running_;
         return true;
       });
       std::erase_if(delayed_, [](auto& entry) { return entry.second.flow->cancelled.load(); });
+      std::erase_if(waiting_polls_, [](const Active& a) { return a.flow->cancelled.load(); });
     }
     for (auto& a : added) {
       if (!a.flow->cancelled) delayed_.emplace(a.not_before, std::move(a));
@@ -545,10 +569,12 @@ class CurlStreamHub {
     while (!delayed_.empty() && delayed_.begin()->first <= horizon) {
       Active a = std::move(delayed_.begin()->second);
       delayed_.erase(delayed_.begin());
-      CURL* curl = a.transfer->curl;
-      curl_multi_add_handle(multi_, curl);
-      active_.emplace(curl, std::move(a));
+      if (a.poll())
+        waiting_polls_.push_back(std::move(a));
+      else
+        Start(std::move(a));
     }
+    StartWaitingPolls();
     int running = 0;
     for (int i = 0; i < ready; ++i) {
       const int fd = events[i].data.fd;
@@ -568,6 +594,39 @@ class CurlStreamHub {
       curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
     }
     FinishDone();
+    // The slots that freed go to the polls next in line, which start at once (a transfer just
+    // added is due on libcurl's timer right away), not after the next wait.
+    while (StartWaitingPolls()) {
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      FinishDone();
+    }
+  }
+
+  void Start(Active a) {
+    if (a.poll()) {
+      ++polls_running_;
+      a.transfer = a.make();
+    }
+    // Stream buffers, not bulk downloads: lines of log and JSON samples of a few KiB. Cancelling
+    // goes through the flow, so the per-call progress callback is not needed.
+    CURL* curl = a.transfer->curl;
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 4096L);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 1L);
+    curl_multi_add_handle(multi_, curl);
+    active_.emplace(curl, std::move(a));
+  }
+
+  // Starts waiting polls while slots are free; true if it started any.
+  bool StartWaitingPolls() {
+    bool started = false;
+    while (polls_running_ < kPollSlots && !waiting_polls_.empty()) {
+      Active a = std::move(waiting_polls_.front());
+      waiting_polls_.pop_front();
+      if (a.flow->cancelled) continue;
+      Start(std::move(a));
+      started = true;
+    }
+    return started;
   }
 
   // Hands each transfer that ended to its flow's `finish` (unless the flow was cancelled).
@@ -582,6 +641,7 @@ class CurlStreamHub {
       Active done = std::move(it->second);
       active_.erase(it);
       curl_multi_remove_handle(multi_, curl);
+      if (done.poll()) --polls_running_;
       long code = 0;
       curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
       if (!done.flow->cancelled) done.finish(*done.transfer, rc, code);
@@ -602,21 +662,23 @@ class CurlStreamHub {
   std::mutex dispatch_mu_;           // held by the hub's thread while transfers and finishes run
   std::map<CURL*, Active> active_;   // the hub's thread only (and the destructor, after it)
   std::multimap<std::chrono::steady_clock::time_point, Active> delayed_;  // the hub's thread only
-  std::optional<std::chrono::steady_clock::time_point> deadline_;         // the hub's thread only
+  std::deque<Active> waiting_polls_;  // due, waiting for a slot; the hub's thread only
+  int polls_running_ = 0;             // the hub's thread only
+  std::optional<std::chrono::steady_clock::time_point> deadline_;  // the hub's thread only
 };
 
 namespace {
 
-// A short GET for the hub whose answer is collected into `*answer` (read it in the `finish`); it
-// stops reading once `flow` is cancelled.
+// A short GET for the hub whose answer is collected into its `collected` (read it in the
+// `finish`), with room for `expected_bytes` up front; it stops reading once `flow` is cancelled.
 std::unique_ptr<Transfer> CollectingGet(const std::shared_ptr<CurlStreamHub::Flow>& flow,
                                         const std::string& socket, const std::string& url,
-                                        std::chrono::seconds timeout,
-                                        std::shared_ptr<std::string> answer) {
+                                        std::chrono::seconds timeout, size_t expected_bytes = 0) {
   auto t = std::make_unique<Transfer>();
-  t->on_data = [flow, answer = std::move(answer)](std::string_view data) {
+  t->collected.reserve(expected_bytes);
+  t->on_data = [flow, collected = &t->collected](std::string_view data) {
     if (flow->cancelled) return false;
-    answer->append(data);
+    collected->append(data);
     return true;
   };
   t->Configure(socket, "GET", url, nullptr, "", Limits{timeout, {}});
@@ -925,46 +987,44 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int6
                                                      Done on_end) {
   auto flow = std::make_shared<CurlStreamHub::Flow>();
   // TTY containers have one raw stream; the others are framed, and only inspect tells which.
-  auto answer = std::make_shared<std::string>();
   CurlStreamHub& hub = *hub_;
-  hub.Add(flow,
-          CollectingGet(flow, socket_path_,
-                        std::string(kApiPrefix) + "/containers/" + Escape(id) + "/json",
-                        call_timeout_, answer),
-          [this, &hub, flow, answer, id, since_unix_ns, on_line, on_end](Transfer& t, CURLcode rc,
-                                                                         long code) {
-            if (rc != CURLE_OK || code != 200) {
-              on_end(StreamOutcome(rc, t, code, socket_path_, "container " + id));
-              return;
-            }
-            bool tty = false;
-            try {
-              tty = json::parse(*answer).at("Config").value("Tty", false);
-            } catch (const json::exception&) {
-            }
-            auto demux = std::make_shared<LogDemultiplexer>(tty, [flow, on_line](const LogLine& l) {
-              if (!flow->cancelled) on_line(l);
-            });
-            auto follow = std::make_unique<Transfer>();
-            follow->on_data = [flow, demux](std::string_view data) {
-              if (flow->cancelled) return false;
-              demux->Feed(data);
-              return true;
-            };
-            // A quiet service is normal: no time limit; the engine ends the stream when the
-            // container stops.
-            follow->Configure(socket_path_, "GET",
-                              std::string(kApiPrefix) + "/containers/" + Escape(id) +
-                                  "/logs?follow=1&stdout=1&stderr=1&" +
-                                  (since_unix_ns > 0 ? Since(since_unix_ns) : "tail=0"),
-                              nullptr, "", Limits{});
-            hub.Add(flow, std::move(follow),
-                    [this, flow, demux, id, on_end](Transfer& t, CURLcode rc, long code) {
-                      demux->Flush();
-                      if (!flow->cancelled)
-                        on_end(StreamOutcome(rc, t, code, socket_path_, "logs of " + id));
-                    });
-          });
+  hub.Add(
+      flow,
+      CollectingGet(flow, socket_path_,
+                    std::string(kApiPrefix) + "/containers/" + Escape(id) + "/json", call_timeout_),
+      [this, &hub, flow, id, since_unix_ns, on_line, on_end](Transfer& t, CURLcode rc, long code) {
+        if (rc != CURLE_OK || code != 200) {
+          on_end(StreamOutcome(rc, t, code, socket_path_, "container " + id));
+          return;
+        }
+        bool tty = false;
+        try {
+          tty = json::parse(t.collected).at("Config").value("Tty", false);
+        } catch (const json::exception&) {
+        }
+        auto demux = std::make_shared<LogDemultiplexer>(tty, [flow, on_line](const LogLine& l) {
+          if (!flow->cancelled) on_line(l);
+        });
+        auto follow = std::make_unique<Transfer>();
+        follow->on_data = [flow, demux](std::string_view data) {
+          if (flow->cancelled) return false;
+          demux->Feed(data);
+          return true;
+        };
+        // A quiet service is normal: no time limit; the engine ends the stream when the
+        // container stops.
+        follow->Configure(socket_path_, "GET",
+                          std::string(kApiPrefix) + "/containers/" + Escape(id) +
+                              "/logs?follow=1&stdout=1&stderr=1&" +
+                              (since_unix_ns > 0 ? Since(since_unix_ns) : "tail=0"),
+                          nullptr, "", Limits{});
+        hub.Add(flow, std::move(follow),
+                [this, flow, demux, id, on_end](Transfer& t, CURLcode rc, long code) {
+                  demux->Flush();
+                  if (!flow->cancelled)
+                    on_end(StreamOutcome(rc, t, code, socket_path_, "logs of " + id));
+                });
+      });
   return std::make_unique<HubStream>(hub, flow);
 }
 
@@ -998,21 +1058,21 @@ bool KeepStatsMember(int depth, json::parse_event_t event, json& parsed) {
 // no previous CPU reading: the previous poll's stands in, which makes the CPU percentage the
 // average over the interval rather than over the last second.
 void PollStats(std::shared_ptr<StatsPoll> poll, std::chrono::milliseconds delay) {
-  auto answer = std::make_shared<std::string>();
-  answer->reserve(kStatsSampleBytes);
-  poll->hub.Add(
+  poll->hub.AddPoll(
       poll->flow,
-      CollectingGet(poll->flow, poll->socket,
-                    std::string(kApiPrefix) + "/containers/" + Escape(poll->id) +
-                        "/stats?stream=0&one-shot=1",
-                    poll->call_timeout, answer),
-      [poll, answer](Transfer& t, CURLcode rc, long code) {
+      [poll] {
+        return CollectingGet(poll->flow, poll->socket,
+                             std::string(kApiPrefix) + "/containers/" + Escape(poll->id) +
+                                 "/stats?stream=0&one-shot=1",
+                             poll->call_timeout, kStatsSampleBytes);
+      },
+      [poll](Transfer& t, CURLcode rc, long code) {
         if (rc != CURLE_OK || code != 200) {
           poll->on_end(StreamOutcome(rc, t, code, poll->socket, "stats of " + poll->id));
           return;
         }
         try {
-          json sample = json::parse(*answer, KeepStatsMember);
+          json sample = json::parse(t.collected, KeepStatsMember);
           // A stopped container's sample has no memory figures: nothing to report.
           if (sample.contains("memory_stats") && !sample["memory_stats"].empty()) {
             json cpu = sample.value("cpu_stats", json::object());

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "spawn/common/tar.h"
@@ -23,6 +24,7 @@ namespace spawn {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 struct Request {
@@ -46,7 +48,7 @@ class ScriptedEngine {
     addr.sun_family = AF_UNIX;
     std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
     EXPECT_EQ(0, ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
-    EXPECT_EQ(0, ::listen(listen_fd_, 16));
+    EXPECT_EQ(0, ::listen(listen_fd_, 128));
     acceptor_ = std::thread([this] { AcceptLoop(); });
   }
   ~ScriptedEngine() {
@@ -500,6 +502,93 @@ TEST(CurlDockerEngineTest, AStoppedContainersEmptySampleIsSkipped) {
       "c1", [&](const ContainerStats& s) { samples.Push(s); }, [](const Status&) {});
   ASSERT_TRUE(samples.WaitForCount(1));
   EXPECT_EQ(samples.Items()[0].memory_usage_bytes, 2000);
+}
+
+// The polls of many containers that fall due together go to the engine at most
+// kStatsPollsAtOnce at a time, and every one of them is answered.
+TEST(CurlDockerEngineTest, StatsPollsFallingDueTogetherTakeTurns) {
+  constexpr int kContainers = CurlDockerEngine::kStatsPollsAtOnce * 2 + 10;
+  std::mutex mu;
+  std::condition_variable changed;
+  int in_flight = 0, most_in_flight = 0;
+  ScriptedEngine server([&](const Request&, int fd) {
+    {
+      // Each answer waits until more polls are in flight than the hub allows, or a moment has
+      // passed: the polls of one turn are then all in flight together, and one too many shows.
+      std::unique_lock lock(mu);
+      most_in_flight = std::max(most_in_flight, ++in_flight);
+      changed.notify_all();
+      changed.wait_for(lock, 300ms,
+                       [&] { return in_flight > CurlDockerEngine::kStatsPollsAtOnce; });
+      --in_flight;
+    }
+    ScriptedEngine::Answer(fd, 200, R"({"memory_stats":{"usage":1000}})");
+  });
+  CurlDockerEngine engine(server.path());
+  engine.SetStatsInterval(std::chrono::hours(1));  // one poll each
+  Inbox<std::string> sampled;
+  std::vector<std::unique_ptr<Stream>> streams;
+  for (int i = 0; i < kContainers; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    streams.push_back(engine.FollowStats(
+        id, [&sampled, id](const ContainerStats&) { sampled.Push(id); }, [](const Status&) {}));
+  }
+  ASSERT_TRUE(sampled.WaitForCount(kContainers));
+  streams.clear();
+  const auto ids = sampled.Items();
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), size_t{kContainers});
+  EXPECT_EQ(most_in_flight, CurlDockerEngine::kStatsPollsAtOnce);
+}
+
+// A poll waiting for its turn is dropped when its stream is cancelled: it never reaches the engine.
+TEST(CurlDockerEngineTest, ACancelledPollWaitingForItsTurnIsNeverSent) {
+  std::mutex mu;
+  std::condition_variable changed;
+  bool release = false;
+  ScriptedEngine server([&](const Request& r, int fd) {
+    if (r.target.find("/stats") == std::string::npos) {
+      ScriptedEngine::Answer(fd, 404, R"({"message":"No such container"})");
+      return;
+    }
+    {
+      std::unique_lock lock(mu);
+      changed.wait_for(lock, 30s, [&] { return release; });
+    }
+    ScriptedEngine::Answer(fd, 200, R"({"memory_stats":{"usage":1000}})");
+  });
+  CurlDockerEngine engine(server.path());
+  engine.SetStatsInterval(std::chrono::hours(1));
+  Inbox<std::string> sampled;
+  auto follow = [&](const std::string& id) {
+    return engine.FollowStats(
+        id, [&sampled, id](const ContainerStats&) { sampled.Push(id); }, [](const Status&) {});
+  };
+  std::vector<std::unique_ptr<Stream>> holding;  // fill every slot
+  for (int i = 0; i < CurlDockerEngine::kStatsPollsAtOnce; ++i)
+    holding.push_back(follow("busy" + std::to_string(i)));
+  while (server.Requests().size() < size_t{CurlDockerEngine::kStatsPollsAtOnce})
+    std::this_thread::sleep_for(5ms);
+  auto waiting = follow("dropped");
+  auto after = follow("after");
+  // A log stream added after them starts with an inspect at once: when the engine has seen it,
+  // the hub has taken in both polls (and would have sent them, were they not waiting).
+  Inbox<Status> marker_ended;
+  auto marker = engine.FollowLogs(
+      "marker", 0, [](const LogLine&) {}, [&](const Status& s) { marker_ended.Push(s); });
+  ASSERT_TRUE(marker_ended.WaitForCount(1));
+  waiting->Cancel();
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  changed.notify_all();
+  ASSERT_TRUE(sampled.WaitForCount(CurlDockerEngine::kStatsPollsAtOnce + 1));
+  holding.clear();
+  after.reset();
+  marker.reset();
+  for (const Request& r : server.Requests()) EXPECT_THAT(r.target, Not(HasSubstr("dropped")));
+  const auto ids = sampled.Items();
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "after"), 1);
 }
 
 TEST(CurlDockerEngineTest, StatsOfAnUnknownContainerEndNotFound) {

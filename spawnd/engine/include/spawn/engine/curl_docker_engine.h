@@ -59,6 +59,12 @@ class CurlDockerEngine final : public DockerEngine {
   // first FollowStats.
   void SetStatsInterval(std::chrono::milliseconds interval) { stats_interval_ = interval; }
 
+  // At most this many stats samples are asked of the engine at once; the polls of more containers
+  // that fall due together wait in line and go out as answers come back. A hundred containers
+  // polled together would otherwise hold a hundred transfers and connections (some 15 KiB each)
+  // at the same moment, and make the engine gather a hundred samples at once.
+  static constexpr int kStatsPollsAtOnce = 32;
+
   struct Response {
     long code = 0;
     std::string body;
