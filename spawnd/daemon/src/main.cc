@@ -25,7 +25,7 @@
 namespace spawn {
 namespace {
 
-constexpr auto kHeapTrimInterval = std::chrono::seconds(30);
+constexpr auto kHeapTrimInterval = std::chrono::seconds(10);
 
 Result<std::string> ReadSecret(const std::string& path) {
   std::ifstream in(path);
