@@ -102,9 +102,8 @@ class StreamControl {
 };
 
 // Settings shared by every transfer; `control` (streams only, may be null) aborts the transfer when
-// cancelled. Bodies
-// of answers outside 2xx go to `error_body`, never to `on_data`, so stream parsers only ever see
-// the stream itself.
+// cancelled. Bodies of answers outside 2xx go to `error_body`, never to `on_data`, so stream
+// parsers only ever see the stream itself.
 struct Transfer {
   CURL* curl = curl_easy_init();
   curl_slist* headers = nullptr;
@@ -121,6 +120,21 @@ struct Transfer {
   ~Transfer() {
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
+  }
+
+  // Clears every setting and what the last request left, for another request on the same easy
+  // handle (which keeps its buffers; making and cleaning up a handle per stats poll was 5% of
+  // spawnd's CPU).
+  void Recycle() {
+    curl_easy_reset(curl);
+    curl_slist_free_all(headers);
+    headers = nullptr;
+    on_data = nullptr;
+    on_connected = nullptr;
+    control = nullptr;
+    collected.clear();
+    error_body.clear();
+    error_text.assign(CURL_ERROR_SIZE, '\0');
   }
 
   static size_t Write(char* data, size_t size, size_t n, void* self) {
@@ -403,7 +417,7 @@ class CurlStreamHub {
   CurlStreamHub(const CurlStreamHub&) = delete;
   CurlStreamHub& operator=(const CurlStreamHub&) = delete;
 
-  using MakeTransfer = std::function<std::unique_ptr<Transfer>()>;
+  using ConfigurePoll = std::function<void(Transfer&)>;
   // At most this many polls run at once.
   static constexpr int kPollSlots = CurlDockerEngine::kStatsPollsAtOnce;
 
@@ -416,12 +430,12 @@ class CurlStreamHub {
   }
 
   // Adds a poll (a short request made again and again, such as a stats sample) to `flow`: after
-  // `delay` it waits for one of kPollSlots, in the order the polls fell due, and only then is its
-  // transfer made, so a poll waiting for its turn holds no transfer. Any thread; from a `finish`
-  // it chains the next poll.
-  void AddPoll(std::shared_ptr<Flow> flow, MakeTransfer make, Finish finish,
+  // `delay` it waits for one of kPollSlots, in the order the polls fell due, and only then gets a
+  // transfer (one that an earlier poll left, when there is one) for `configure` to set up, so a
+  // poll waiting for its turn holds none. Any thread; from a `finish` it chains the next poll.
+  void AddPoll(std::shared_ptr<Flow> flow, ConfigurePoll configure, Finish finish,
                std::chrono::milliseconds delay) {
-    Schedule(Active{std::move(flow), nullptr, std::move(make), std::move(finish),
+    Schedule(Active{std::move(flow), nullptr, std::move(configure), std::move(finish),
                     std::chrono::steady_clock::now() + delay});
   }
 
@@ -442,11 +456,11 @@ class CurlStreamHub {
  private:
   struct Active {
     std::shared_ptr<Flow> flow;
-    std::unique_ptr<Transfer> transfer;  // a poll's is made when it starts
-    MakeTransfer make;                   // set for polls only
+    std::unique_ptr<Transfer> transfer;  // a poll's comes when it starts
+    ConfigurePoll configure;             // set for polls only
     Finish finish;
     std::chrono::steady_clock::time_point not_before;
-    bool poll() const { return make != nullptr; }
+    bool poll() const { return configure != nullptr; }
   };
 
   void Schedule(Active added) {
@@ -605,7 +619,14 @@ class CurlStreamHub {
   void Start(Active a) {
     if (a.poll()) {
       ++polls_running_;
-      a.transfer = a.make();
+      if (spare_polls_.empty()) {
+        a.transfer = std::make_unique<Transfer>();
+      } else {
+        a.transfer = std::move(spare_polls_.back());
+        spare_polls_.pop_back();
+        a.transfer->Recycle();
+      }
+      a.configure(*a.transfer);
     }
     // Stream buffers, not bulk downloads: lines of log and JSON samples of a few KiB. Cancelling
     // goes through the flow, so the per-call progress callback is not needed.
@@ -641,10 +662,14 @@ class CurlStreamHub {
       Active done = std::move(it->second);
       active_.erase(it);
       curl_multi_remove_handle(multi_, curl);
-      if (done.poll()) --polls_running_;
       long code = 0;
       curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
       if (!done.flow->cancelled) done.finish(*done.transfer, rc, code);
+      if (done.poll()) {
+        --polls_running_;
+        // Never more spare than there are slots: what a turn of polls used, and no more.
+        if (spare_polls_.size() < kPollSlots) spare_polls_.push_back(std::move(done.transfer));
+      }
     }
   }
 
@@ -664,24 +689,31 @@ class CurlStreamHub {
   std::multimap<std::chrono::steady_clock::time_point, Active> delayed_;  // the hub's thread only
   std::deque<Active> waiting_polls_;  // due, waiting for a slot; the hub's thread only
   int polls_running_ = 0;             // the hub's thread only
+  std::vector<std::unique_ptr<Transfer>> spare_polls_;  // finished polls' transfers; hub's only
   std::optional<std::chrono::steady_clock::time_point> deadline_;  // the hub's thread only
 };
 
 namespace {
 
-// A short GET for the hub whose answer is collected into its `collected` (read it in the
+// Makes `t` a short GET for the hub whose answer is collected into its `collected` (read it in the
 // `finish`), with room for `expected_bytes` up front; it stops reading once `flow` is cancelled.
-std::unique_ptr<Transfer> CollectingGet(const std::shared_ptr<CurlStreamHub::Flow>& flow,
-                                        const std::string& socket, const std::string& url,
-                                        std::chrono::seconds timeout, size_t expected_bytes = 0) {
-  auto t = std::make_unique<Transfer>();
-  t->collected.reserve(expected_bytes);
-  t->on_data = [flow, collected = &t->collected](std::string_view data) {
+void ConfigureCollectingGet(Transfer& t, const std::shared_ptr<CurlStreamHub::Flow>& flow,
+                            const std::string& socket, const std::string& url,
+                            std::chrono::seconds timeout, size_t expected_bytes = 0) {
+  t.collected.reserve(expected_bytes);
+  t.on_data = [flow, collected = &t.collected](std::string_view data) {
     if (flow->cancelled) return false;
     collected->append(data);
     return true;
   };
-  t->Configure(socket, "GET", url, nullptr, "", Limits{timeout, {}});
+  t.Configure(socket, "GET", url, nullptr, "", Limits{timeout, {}});
+}
+
+std::unique_ptr<Transfer> CollectingGet(const std::shared_ptr<CurlStreamHub::Flow>& flow,
+                                        const std::string& socket, const std::string& url,
+                                        std::chrono::seconds timeout) {
+  auto t = std::make_unique<Transfer>();
+  ConfigureCollectingGet(*t, flow, socket, url, timeout);
   return t;
 }
 
@@ -1060,11 +1092,11 @@ bool KeepStatsMember(int depth, json::parse_event_t event, json& parsed) {
 void PollStats(std::shared_ptr<StatsPoll> poll, std::chrono::milliseconds delay) {
   poll->hub.AddPoll(
       poll->flow,
-      [poll] {
-        return CollectingGet(poll->flow, poll->socket,
-                             std::string(kApiPrefix) + "/containers/" + Escape(poll->id) +
-                                 "/stats?stream=0&one-shot=1",
-                             poll->call_timeout, kStatsSampleBytes);
+      [poll](Transfer& t) {
+        ConfigureCollectingGet(t, poll->flow, poll->socket,
+                               std::string(kApiPrefix) + "/containers/" + Escape(poll->id) +
+                                   "/stats?stream=0&one-shot=1",
+                               poll->call_timeout, kStatsSampleBytes);
       },
       [poll](Transfer& t, CURLcode rc, long code) {
         if (rc != CURLE_OK || code != 200) {

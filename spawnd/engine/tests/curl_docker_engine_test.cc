@@ -457,7 +457,8 @@ TEST(CurlDockerEngineTest, LogsOfAnUnknownContainerEndNotFound) {
 }
 
 // Each poll is a one-shot sample, which carries no previous CPU reading: the previous poll's is
-// the baseline, so the first sample has no CPU figure and the next ones have the exact one.
+// the baseline, so the first sample has no CPU figure and the next ones have the exact one. Each
+// poll after the first runs on the transfer the last one left: what that one read is gone.
 TEST(CurlDockerEngineTest, StatsArePolledOneShotWithThePreviousPollAsTheCpuBaseline) {
   std::atomic<int> polls{0};
   ScriptedEngine server([&](const Request&, int fd) {
