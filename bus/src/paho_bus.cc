@@ -32,17 +32,14 @@ constexpr int kConnackLooks = 150;
 // Said once per process if the interposed socket calls are not in effect (a program that links
 // Paho before this library, say): see paho_write_guard.h and paho_prompt_connect.h.
 void CheckPahoShims() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (!PahoWriteGuardInstalled()) {
-      spdlog::warn(
-          "bus: Paho's writes are not guarded in this program; a broker restart during a "
-          "publish may garble that message (see spawn/bus/paho_write_guard.h)");
-    }
-    if (!PahoPromptConnectInstalled()) {
-      spdlog::debug("bus: Paho's connects take their usual 10 ms (see paho_prompt_connect.h)");
-    }
-  });
+  if (!PahoWriteGuardInstalled()) {
+    spdlog::warn(
+        "bus: Paho's writes are not guarded in this program; a broker restart during a "
+        "publish may garble that message (see spawn/bus/paho_write_guard.h)");
+  }
+  if (!PahoPromptConnectInstalled()) {
+    spdlog::debug("bus: Paho's connects take their usual 10 ms (see paho_prompt_connect.h)");
+  }
 }
 
 // Paho initialises OpenSSL itself unless told not to, loading its configuration and error strings
@@ -50,12 +47,9 @@ void CheckPahoShims() {
 // initialise themselves on first use, so a TLS connection still gets the same setup. Must run
 // before the first client is created.
 void SkipPahoOpenSslInit() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
-    init.do_openssl_init = 0;
-    MQTTAsync_global_init(&init);
-  });
+  MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+  init.do_openssl_init = 0;
+  MQTTAsync_global_init(&init);
 }
 
 // Paho keeps an in-memory trace of its recent events unless told otherwise: a formatted,
@@ -63,11 +57,16 @@ void SkipPahoOpenSslInit() {
 // part of the time a scan's receive thread took, and of spawnd's CPU time per message. Only
 // errors are traced, unless the user asked for Paho's trace (MQTT_C_CLIENT_TRACE).
 void QuietPahoTrace() {
+  if (std::getenv("MQTT_C_CLIENT_TRACE") == nullptr) MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+}
+
+// Sets up the Paho library once per process, before its first client.
+void PreparePaho() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (std::getenv("MQTT_C_CLIENT_TRACE") == nullptr) {
-      MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
-    }
+    SkipPahoOpenSslInit();
+    QuietPahoTrace();
+    CheckPahoShims();
   });
 }
 
@@ -351,9 +350,7 @@ class PahoBus final : public Bus {
 }  // namespace
 
 std::unique_ptr<Bus> MakePahoBus(const BusOptions& options) {
-  SkipPahoOpenSslInit();
-  QuietPahoTrace();
-  CheckPahoShims();
+  PreparePaho();
   return std::make_unique<PahoBus>(options);
 }
 
