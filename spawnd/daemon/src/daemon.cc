@@ -287,14 +287,8 @@ void Daemon::PublishLog(const std::string& name, const std::string& stream, cons
   const int qos = stream == "spawnd" ? 1 : 0;
   Publish(topics::ServiceLog(config_.path, name), proto::Encode(m), qos, false);
   if (!keep) return;
-  History& kept = history_[name];
-  kept.bytes += m.contents.size();
-  kept.lines.push_back({m.time_unix_ns, std::move(m.stream), std::move(m.contents)});
-  while (kept.lines.size() > 1 &&
-         (kept.lines.size() > kLogLinesKept || kept.bytes > kLogBytesKept)) {
-    kept.bytes -= kept.lines.front().contents.size();
-    kept.lines.pop_front();
-  }
+  history_.try_emplace(name, kLogLinesKept, kLogBytesKept)
+      .first->second.Add(m.time_unix_ns, m.stream, m.contents);
 }
 
 void Daemon::LogRefusal(const std::string& name, const Status& status) {
@@ -415,15 +409,14 @@ void Daemon::HandleLogs(const BusMessage& message) {
   proto::LogsReply reply{request->request_id, {}};
   auto it = history_.find(request->service);
   if (it != history_.end()) {
-    for (const KeptLine& line : it->second.lines) {
-      if (line.time_unix_ns < request->since_unix_ns) continue;
-      reply.messages.push_back(
-          {line.time_unix_ns, config_.alias, request->service, line.stream, line.contents});
+    it->second.ForEachSince(request->since_unix_ns, [&](const LogHistory::Line& line) {
+      reply.messages.push_back({line.time_unix_ns, config_.alias, request->service,
+                                std::string(line.stream), std::string(line.contents)});
       if (reply.messages.size() == kLogLinesPerReply) {
         Publish(topic, proto::Encode(reply), 1, false);
         reply.messages.clear();
       }
-    }
+    });
   }
   if (!reply.messages.empty()) Publish(topic, proto::Encode(reply), 1, false);
   reply.messages.clear();

@@ -19,8 +19,16 @@
 #include "spawn/core/executor.h"
 #include "spawn/core/state_store.h"
 #include "spawn/daemon/daemon.h"
+#include "spawn/daemon/openssl_setup.h"
 #include "spawn/engine/curl_docker_engine.h"
 #include "spawn/proto/topics.h"
+
+// GnuTLS initialises itself in a library constructor (about 0.8 MiB of pages resident for good).
+// spawnd never uses it: it is loaded only because Debian's libcurl links librtmp, which links
+// GnuTLS. GnuTLS asks this weak, exported hook whether to skip that implicit initialisation
+// (the same switch as GNUTLS_NO_IMPLICIT_INIT=1, without needing the environment); a library that
+// does use GnuTLS still calls gnutls_global_init() itself, which works as before.
+extern "C" __attribute__((visibility("default"))) int _gnutls_global_init_skip() { return 1; }
 
 namespace spawn {
 namespace {
@@ -53,6 +61,9 @@ int Run(const std::string& config_path, const std::string& metadata_path) {
     }
     metadata = *loaded;
   }
+
+  // Before the engine's libcurl initialises OpenSSL in full for nothing.
+  SetUpOpenSsl(BrokerUsesTls(config->broker));
 
   // Signals are taken by one thread with sigwait: no work in a handler, and every thread inherits
   // the mask, so none is interrupted by them.

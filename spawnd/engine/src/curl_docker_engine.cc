@@ -28,10 +28,13 @@ namespace {
 using json = nlohmann::json;
 constexpr const char* kApiPrefix = "http://localhost/v1.41";
 
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
-const CurlGlobal curl_global;
+// libcurl's process-wide set-up runs on the first handle, not when the program loads, so that a
+// program can set OpenSSL up its own way first (spawnd does: see spawn/daemon/openssl_setup.h).
+CURL* NewEasyHandle() {
+  static const CURLcode initialised = curl_global_init(CURL_GLOBAL_DEFAULT);
+  (void)initialised;  // on failure curl_easy_init tries again itself
+  return curl_easy_init();
+}
 
 std::string Escape(const std::string& s) {
   char* out = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
@@ -105,7 +108,7 @@ class StreamControl {
 // cancelled. Bodies of answers outside 2xx go to `error_body`, never to `on_data`, so stream
 // parsers only ever see the stream itself.
 struct Transfer {
-  CURL* curl = curl_easy_init();
+  CURL* curl = NewEasyHandle();
   curl_slist* headers = nullptr;
   std::function<bool(std::string_view)> on_data;  // false stops the transfer
   std::string collected;                          // the answer, for a CollectingGet

@@ -28,6 +28,7 @@
 #include "spawn/common/event_loop.h"
 #include "spawn/core/supervisor.h"
 #include "spawn/daemon/command_journal.h"
+#include "spawn/daemon/log_history.h"
 #include "spawn/proto/messages.h"
 
 namespace spawn {
@@ -160,18 +161,7 @@ class Daemon final : public SupervisorObserver {
   std::list<std::pair<std::string, std::string>> replies_;
   std::unordered_map<std::string, std::list<std::pair<std::string, std::string>>::iterator>
       reply_index_;
-  // A kept line holds only what differs from line to line (alias and service are the same for
-  // all): a hundred services' full histories are then a few MiB, not ten.
-  struct KeptLine {
-    int64_t time_unix_ns;
-    std::string stream;  // short: no allocation of its own
-    std::string contents;
-  };
-  struct History {
-    std::deque<KeptLine> lines;
-    size_t bytes = 0;  // of the lines' contents
-  };
-  std::map<std::string, History> history_;
+  std::map<std::string, LogHistory> history_;
   EventLoop::TimerId heartbeat_timer_ = 0;
   bool started_ = false;
   bool stopped_ = false;

@@ -1,0 +1,62 @@
+#include "spawn/daemon/openssl_setup.h"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+
+namespace spawn {
+namespace {
+
+// OpenSSL is set up once per process, so each case runs in a child of its own; the exit status
+// says whether `check` held.
+bool HoldsInFreshProcess(const std::function<bool()>& check) {
+  const pid_t child = fork();
+  if (child == 0) _exit(check() ? 0 : 1);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Whether OpenSSL would put an error into words: the reason strings of its crypto library, which
+// libcurl's initialisation loads, and of its TLS library, which a TLS context loads.
+bool ErrorsReadAsWords() {
+  return ERR_reason_error_string(ERR_PACK(ERR_LIB_EVP, 0, EVP_R_BAD_DECRYPT)) != nullptr &&
+         ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_CERTIFICATE_VERIFY_FAILED)) !=
+             nullptr;
+}
+
+// What spawnd does: OpenSSL's set-up, then libcurl's, then (over ssl://) Paho's TLS context.
+bool SetUpAsSpawndDoes(bool tls_in_use) {
+  SetUpOpenSsl(tls_in_use);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (tls_in_use) SSL_CTX_free(SSL_CTX_new(TLS_client_method()));
+  return ErrorsReadAsWords();
+}
+
+TEST(OpenSslSetupTest, WithoutTlsNoErrorStringIsLoaded) {
+  EXPECT_TRUE(HoldsInFreshProcess([] { return !SetUpAsSpawndDoes(false); }));
+  // Left alone, libcurl's initialisation would have loaded them.
+  EXPECT_TRUE(HoldsInFreshProcess([] {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return ERR_reason_error_string(ERR_PACK(ERR_LIB_EVP, 0, EVP_R_BAD_DECRYPT)) != nullptr;
+  }));
+}
+
+TEST(OpenSslSetupTest, WithTlsErrorsStillReadAsWords) {
+  EXPECT_TRUE(HoldsInFreshProcess([] { return SetUpAsSpawndDoes(true); }));
+}
+
+TEST(OpenSslSetupTest, OnlySslBrokersUseTls) {
+  EXPECT_TRUE(BrokerUsesTls("ssl://broker:8883"));
+  EXPECT_FALSE(BrokerUsesTls("tcp://127.0.0.1:1883"));
+  EXPECT_FALSE(BrokerUsesTls("tcp://ssl.example:1883"));
+}
+
+}  // namespace
+}  // namespace spawn
