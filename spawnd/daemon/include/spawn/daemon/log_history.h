@@ -3,8 +3,9 @@
 // Holds as many of the newest lines as fit both bounds, a number of lines and a number of bytes
 // of contents; a line longer than the byte bound is still kept, alone. Lines are packed one after
 // another in a single buffer (13 bytes of time and lengths, the stream's name, the text), not as
-// an object each: a deque of strings spent some 100 bytes a line besides the text, and most lines
-// are short, so a hundred chatty services' full histories took several MiB more than their text.
+// an object each: a deque of strings spent 72 bytes a line besides the text (and an allocation
+// for a line over 15 bytes), so a hundred chatty services' full histories took MiBs more than
+// their text.
 //
 // Memory: the buffer holds the kept records plus dropped ones worth at most a quarter of them
 // (or 1 KiB); those are cut away with one move of the rest.
