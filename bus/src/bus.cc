@@ -2,6 +2,8 @@
 
 namespace spawn {
 
+bool BrokerUsesTls(const std::string& uri) { return uri.rfind("ssl://", 0) == 0; }
+
 std::vector<Status> Bus::PublishBatch(const std::vector<BusMessage>& messages) {
   std::vector<Status> statuses;
   statuses.reserve(messages.size());

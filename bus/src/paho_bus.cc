@@ -158,7 +158,7 @@ class PahoBus final : public Bus {
       builder.will(mqtt::message(options_.will->topic, options_.will->payload, options_.will->qos,
                                  options_.will->retained));
     }
-    if (options_.uri.rfind("ssl://", 0) == 0) {
+    if (BrokerUsesTls(options_.uri)) {
       auto ssl = mqtt::ssl_options_builder();
       if (!options_.ca_file.empty()) ssl.trust_store(options_.ca_file);
       if (!options_.cert_file.empty()) ssl.key_store(options_.cert_file);

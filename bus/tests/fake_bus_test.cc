@@ -5,6 +5,12 @@
 namespace spawn {
 namespace {
 
+TEST(BrokerUsesTlsTest, OnlySslUrisDo) {
+  EXPECT_TRUE(BrokerUsesTls("ssl://broker:8883"));
+  EXPECT_FALSE(BrokerUsesTls("tcp://127.0.0.1:1883"));
+  EXPECT_FALSE(BrokerUsesTls("tcp://ssl.example:1883"));
+}
+
 TEST(FakeBusTest, RoutesByFilterKeepsRetainedAndRecords) {
   FakeBroker broker;
   FakeBus a(broker), b(broker);

@@ -52,11 +52,5 @@ TEST(OpenSslSetupTest, WithTlsErrorsStillReadAsWords) {
   EXPECT_TRUE(HoldsInFreshProcess([] { return SetUpAsSpawndDoes(true); }));
 }
 
-TEST(OpenSslSetupTest, OnlySslBrokersUseTls) {
-  EXPECT_TRUE(BrokerUsesTls("ssl://broker:8883"));
-  EXPECT_FALSE(BrokerUsesTls("tcp://127.0.0.1:1883"));
-  EXPECT_FALSE(BrokerUsesTls("tcp://ssl.example:1883"));
-}
-
 }  // namespace
 }  // namespace spawn

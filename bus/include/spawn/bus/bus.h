@@ -39,6 +39,9 @@ struct BusOptions {
   bool auto_reconnect = true;  // reconnect with back-off (1 s doubling to 30 s)
 };
 
+// Whether a broker uri means a TLS connection (ssl://), with ca_file and the key pair applied.
+bool BrokerUsesTls(const std::string& uri);
+
 class Bus {
  public:
   using MessageHandler = std::function<void(const BusMessage&)>;

@@ -8,15 +8,11 @@
 // and does not redo it. With TLS in use, OpenSSL is left to set itself up as usual (its
 // configuration may set TLS policy, and a TLS error should read as words, not codes).
 //
-// Call once, before anything else in the process touches libcurl, Paho or OpenSSL.
+// Call once, before anything else in the process touches libcurl, Paho or OpenSSL; whether the
+// broker uses TLS is spawn::BrokerUsesTls (spawn/bus/bus.h).
 #pragma once
 
-#include <string>
-
 namespace spawn {
-
-// Whether a broker URI means a TLS connection (ssl://).
-bool BrokerUsesTls(const std::string& broker_uri);
 
 void SetUpOpenSsl(bool tls_in_use);
 
