@@ -23,7 +23,7 @@
 #include "spawn/engine/curl_docker_engine.h"
 #include "spawn/proto/topics.h"
 
-// GnuTLS initialises itself in a library constructor (about 0.8 MiB of pages resident for good).
+// GnuTLS initialises itself in a library constructor (about 0.9 MiB of pages resident for good).
 // spawnd never uses it: it is loaded only because Debian's libcurl links librtmp, which links
 // GnuTLS. GnuTLS asks this weak, exported hook whether to skip that implicit initialisation
 // (the same switch as GNUTLS_NO_IMPLICIT_INIT=1, without needing the environment); a library that
