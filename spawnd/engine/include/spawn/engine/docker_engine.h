@@ -1,7 +1,7 @@
 // DockerEngine: the container-engine port, shaped by what the supervisor needs.
 //
 // CurlDockerEngine (curl_docker_engine.h) is the real adapter (Docker Engine HTTP API over the unix
-// socket); FakeDockerEngine (fake_docker_engine.h) is the test double that records calls and can be
+// socket); FakeDockerEngine (spawn::engine_testing) is the test double that records calls and can be
 // told to fail.
 //
 // Contracts: every call has a timeout. Short calls return a Status/Result whose code maps the
