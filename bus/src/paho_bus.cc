@@ -12,10 +12,8 @@
 #include <random>
 #include <set>
 
-#include "spawn/bus/no_delay.h"
-#include "spawn/bus/paho_prompt_connect.h"
-#include "spawn/bus/paho_write_guard.h"
-#include "spawn/bus/thread_wakeup.h"
+#include "paho_connect_hooks.h"
+#include "spawn/common/mutex.h"
 
 namespace spawn {
 namespace {
@@ -23,24 +21,13 @@ namespace {
 constexpr auto kAckTimeout = std::chrono::seconds(10);
 // How many messages of a batch may be handed to Paho and not yet settled (see PublishBatch).
 constexpr size_t kPublishWindow = 64;
-// Looks for a sleeping receive thread while a connect is pending: every millisecond for 150 ms,
-// longer than the 100 ms that thread sleeps. The CONNECT usually goes out within a millisecond
-// (paho_prompt_connect.h), and the CONNACK then waits for that thread.
+// While a connect waits for its CONNACK, the awaiting_connack hook (if a program set one) is called
+// every millisecond for 150 ms.
 constexpr auto kConnackLookEvery = std::chrono::milliseconds(1);
 constexpr int kConnackLooks = 150;
 
-// Said once per process if the interposed socket calls are not in effect (a program that links
-// Paho before this library, say): see paho_write_guard.h and paho_prompt_connect.h.
-void CheckPahoShims() {
-  if (!PahoWriteGuardInstalled()) {
-    spdlog::warn(
-        "bus: Paho's writes are not guarded in this program; a broker restart during a "
-        "publish may garble that message (see spawn/bus/paho_write_guard.h)");
-  }
-  if (!PahoPromptConnectInstalled()) {
-    spdlog::debug("bus: Paho's connects take their usual 10 ms (see paho_prompt_connect.h)");
-  }
-}
+std::atomic<void (*)(const std::string&)> before_connect_hook{nullptr};
+std::atomic<void (*)()> awaiting_connack_hook{nullptr};
 
 // Paho initialises OpenSSL itself unless told not to, loading its configuration and error strings
 // in every process, a millisecond of each spawnctl command even on tcp://. OpenSSL 1.1 and later
@@ -66,7 +53,6 @@ void PreparePaho() {
   std::call_once(once, [] {
     SkipPahoOpenSslInit();
     QuietPahoTrace();
-    CheckPahoShims();
   });
 }
 
@@ -77,22 +63,18 @@ class PahoBus final : public Bus {
         client_(options.uri,
                 options.client_id.empty() ? RandomClientId("spawn") : options.client_id,
                 mqtt::create_options(MQTTVERSION_3_1_1), nullptr) {
-    if (options.uri.rfind("tcp://", 0) == 0 || options.uri.rfind("mqtt://", 0) == 0) {
-      AllowPromptConnectTo(broker_port_);
-    }
     client_.set_message_callback([this](mqtt::const_message_ptr m) {
       if (!m) return;
       BusMessage message{m->get_topic(), m->get_payload_str(), m->get_qos(), m->is_retained()};
       MessageHandler handler;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         handler = on_message_;
       }
       if (handler) handler(message);
     });
     client_.set_connected_handler([this](const std::string&) {
       connected_ = true;
-      SetNoDelayOnSocketsTo(broker_port_);
       // The first connection has no filters to renew; one renewed anyway would race the caller's
       // own first subscription and send it twice.
       if (connections_++ == 0) {
@@ -106,7 +88,7 @@ class PahoBus final : public Bus {
       // Never wait here: this is Paho's thread.
       std::set<std::pair<std::string, int>> filters;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         filters = filters_;
       }
       for (const auto& [filter, qos] : filters) {
@@ -129,11 +111,11 @@ class PahoBus final : public Bus {
   ~PahoBus() override { Disconnect().IgnoreError(); }
 
   void SetMessageHandler(MessageHandler handler) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     on_message_ = std::move(handler);
   }
   void SetConnectionHandler(ConnectionHandler handler) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     on_connection_ = std::move(handler);
   }
 
@@ -165,6 +147,7 @@ class PahoBus final : public Bus {
       if (!options_.key_file.empty()) ssl.private_key(options_.key_file);
       builder.ssl(ssl.finalize());
     }
+    if (auto hook = before_connect_hook.load()) hook(options_.uri);
     try {
       auto token = client_.connect(builder.finalize());
       if (!WaitForConnack(*token)) {
@@ -172,9 +155,6 @@ class PahoBus final : public Bus {
       }
       connected_ = true;
       ever_connected_ = true;
-      // Also here: the connected handler may not have run yet, and the caller's next packets
-      // (subscriptions, a command) should not wait on Nagle.
-      SetNoDelayOnSocketsTo(broker_port_);
       return Status::Ok();
     } catch (const mqtt::exception& e) {
       const std::string reason = e.get_reason_code_str();
@@ -225,7 +205,7 @@ class PahoBus final : public Bus {
 
   Status Subscribe(const std::string& filter, int qos) override {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       std::erase_if(filters_, [&](const auto& f) { return f.first == filter; });
       filters_.emplace(filter, qos);
     }
@@ -241,7 +221,7 @@ class PahoBus final : public Bus {
 
   Status Unsubscribe(const std::string& filter) override {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       std::erase_if(filters_, [&](const auto& f) { return f.first == filter; });
     }
     try {
@@ -312,15 +292,15 @@ class PahoBus final : public Bus {
     }
   }
 
-  // Waits for the connect's outcome. While it waits, it wakes Paho's receive thread if that went
-  // to sleep before the connection's socket existed (see thread_wakeup.h): the CONNACK would wait
-  // up to 100 ms for it.
+  // Waits for the connect's outcome, calling the awaiting_connack hook meanwhile if one is set.
   bool WaitForConnack(mqtt::token& token) {
     using namespace std::chrono;
     const auto deadline = steady_clock::now() + options_.connect_timeout + seconds(1);
-    for (int look = 0; look < kConnackLooks; ++look) {
-      if (token.wait_for(kConnackLookEvery)) return true;
-      WakeSleepingThreads("MQTTAsync_rcv");
+    if (auto hook = awaiting_connack_hook.load()) {
+      for (int look = 0; look < kConnackLooks; ++look) {
+        if (token.wait_for(kConnackLookEvery)) return true;
+        hook();
+      }
     }
     const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
     return token.wait_for(std::max(left, milliseconds(1)));
@@ -329,25 +309,33 @@ class PahoBus final : public Bus {
   void Notify(bool connected) {
     ConnectionHandler handler;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       handler = on_connection_;
     }
     if (handler) handler(connected);
   }
 
   const BusOptions options_;
-  const int broker_port_ = BrokerPort(options_.uri);
   mqtt::async_client client_;
   std::atomic<bool> connected_{false};
   std::atomic<bool> ever_connected_{false};  // automatic reconnection runs only after a success
   std::atomic<int> connections_{0};          // how often the connected handler ran
-  std::mutex mu_;
-  MessageHandler on_message_;                      // guarded by mu_
-  ConnectionHandler on_connection_;                // guarded by mu_
-  std::set<std::pair<std::string, int>> filters_;  // (filter, qos), guarded by mu_
+  Mutex mu_;
+  MessageHandler on_message_ GUARDED_BY(mu_);
+  ConnectionHandler on_connection_ GUARDED_BY(mu_);
+  std::set<std::pair<std::string, int>> filters_ GUARDED_BY(mu_);  // (filter, qos)
 };
 
 }  // namespace
+
+namespace internal {
+
+void SetPahoConnectHooks(const PahoConnectHooks& hooks) {
+  before_connect_hook = hooks.before_connect;
+  awaiting_connack_hook = hooks.awaiting_connack;
+}
+
+}  // namespace internal
 
 std::unique_ptr<Bus> MakePahoBus(const BusOptions& options) {
   PreparePaho();

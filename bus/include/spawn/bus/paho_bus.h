@@ -17,9 +17,9 @@
 // connected, a QoS 1 publish waits for its PUBACK at most 10 s (kTimeout). Never call Publish,
 // Subscribe or Unsubscribe from a handler: they wait for the broker.
 //
-// Latency: Nagle's algorithm is turned off on every connection to the broker (no_delay.h), and a
-// connect wakes Paho's receive thread if that fell asleep before the socket existed
-// (thread_wakeup.h). Each would otherwise add 40 ms or 100 ms to a short client's run.
+// Paho C 1.3.12 has defects this library does not work around (it interposes nothing and claims
+// no signal): spawnd and spawnctl carry their own workarounds (bus/workarounds/); see the README
+// ("The broker") for what a service without them risks.
 //
 // TLS: an ssl:// uri uses ca_file as trust store and cert_file/key_file as the client's key pair.
 // Connect() errors carry the broker's reason ("not authorized", "connection refused").

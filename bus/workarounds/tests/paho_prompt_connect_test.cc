@@ -1,17 +1,43 @@
-#include "spawn/bus/paho_prompt_connect.h"
+#include "paho_prompt_connect.h"
 
 #include <MQTTAsync.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include "paho_workarounds.h"
+
 namespace spawn {
 namespace {
+
+TEST(BrokerPortTest, ReadsThePortOrTheSchemesDefault) {
+  EXPECT_EQ(BrokerPort("tcp://127.0.0.1:1883"), 1883);
+  EXPECT_EQ(BrokerPort("tcp://broker.example:11883"), 11883);
+  EXPECT_EQ(BrokerPort("ssl://broker.example:8884/"), 8884);
+  EXPECT_EQ(BrokerPort("tcp://[::1]:1999"), 1999);
+  EXPECT_EQ(BrokerPort("tcp://broker.example"), 1883);
+  EXPECT_EQ(BrokerPort("ssl://broker.example"), 8883);
+  EXPECT_EQ(BrokerPort("tcp://[::1]"), 1883);
+}
+
+TEST(BrokerPortTest, IsZeroForWhatItCannotRead) {
+  EXPECT_EQ(BrokerPort("127.0.0.1:1883"), 0);
+  EXPECT_EQ(BrokerPort("tcp://host:port"), 0);
+  EXPECT_EQ(BrokerPort("tcp://host:70000"), 0);
+  EXPECT_EQ(BrokerPort("ws://host"), 0);
+}
+
+bool NoDelay(int fd) {
+  int on = 0;
+  socklen_t length = sizeof on;
+  return getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &length) == 0 && on != 0;
+}
 
 const void* const kInsidePaho = reinterpret_cast<const void*>(&MQTTAsync_isConnected);
 const void* const kOutsidePaho = reinterpret_cast<const void*>(&ConnectFor);
@@ -20,6 +46,7 @@ const void* const kOutsidePaho = reinterpret_cast<const void*>(&ConnectFor);
 class LoopbackListener : public ::testing::Test {
  protected:
   void SetUp() override {
+    InstallPahoWorkaroundsFor("1.3.12");
     listener_ = socket(AF_INET, SOCK_STREAM, 0);
     ASSERT_GE(listener_, 0);
     address_.sin_family = AF_INET;
@@ -54,6 +81,27 @@ TEST_F(LoopbackListener, PahosConnectToANearbyBrokerReturnsConnected) {
   ASSERT_EQ(getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length), 0);
   EXPECT_EQ(error, 0);
   EXPECT_EQ(write(fd, "x", 1), 1);  // usable at once
+  EXPECT_TRUE(NoDelay(fd));
+}
+
+// Nagle goes off on Paho's sockets to any port, TLS ones too; others keep Linux's default.
+TEST_F(LoopbackListener, OnlyPahosSocketsGetNagleOff) {
+  const int paho = NonBlockingClient(), other = NonBlockingClient();
+  ConnectFor(kInsidePaho, paho, Address(), sizeof address_);
+  ConnectFor(kOutsidePaho, other, Address(), sizeof address_);
+  EXPECT_TRUE(NoDelay(paho));
+  EXPECT_FALSE(NoDelay(other));
+}
+
+// With a Paho C other than 1.3.12, Paho's connects are left as they are.
+TEST_F(LoopbackListener, PahosConnectIsLeftAloneWhenItsVersionNeedsNoRemedy) {
+  InstallPahoWorkaroundsFor("1.3.13");
+  const int fd = NonBlockingClient();
+  errno = 0;
+  EXPECT_EQ(ConnectFor(kInsidePaho, fd, Address(), sizeof address_), -1);
+  EXPECT_EQ(errno, EINPROGRESS);
+  EXPECT_FALSE(NoDelay(fd));
+  InstallPahoWorkaroundsFor("1.3.12");
 }
 
 TEST_F(LoopbackListener, PahosConnectToAPortNotAllowedIsLeftInProgress) {
@@ -96,7 +144,7 @@ TEST_F(LoopbackListener, ARefusalIsLeftInProgressWithItsErrorIntact) {
   EXPECT_EQ(error, ECONNREFUSED);
 }
 
-TEST(PahoPromptConnectTest, IsInstalledInAProgramThatLinksTheBus) {
+TEST(PahoPromptConnectTest, IsInstalledInAProgramThatLinksTheWorkarounds) {
   EXPECT_TRUE(PahoPromptConnectInstalled());
 }
 

@@ -1,4 +1,4 @@
-#include "spawn/bus/thread_wakeup.h"
+#include "thread_wakeup.h"
 
 #include <signal.h>
 #include <sys/syscall.h>

@@ -1,19 +1,22 @@
-#include "spawn/bus/paho_prompt_connect.h"
+#include "paho_prompt_connect.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 
 #include <cerrno>
-#include <mutex>
+#include <cstdlib>
 #include <set>
 
 #include "paho_code.h"
+#include "paho_workarounds.h"
+#include "spawn/common/mutex.h"
 
 namespace spawn {
 namespace {
 
-std::mutex allowed_mu;
-std::set<int> allowed_ports;  // guarded by allowed_mu
+Mutex allowed_mu;
+std::set<int> allowed_ports GUARDED_BY(allowed_mu);
 
 int PortOf(const sockaddr* address, socklen_t length) {
   if (address->sa_family == AF_INET && length >= sizeof(sockaddr_in))
@@ -24,15 +27,34 @@ int PortOf(const sockaddr* address, socklen_t length) {
 }
 
 bool Allowed(int port) {
-  std::lock_guard lock(allowed_mu);
+  MutexLock lock(allowed_mu);
   return allowed_ports.contains(port);
 }
 
 }  // namespace
 
+int BrokerPort(const std::string& uri) {
+  const auto scheme_end = uri.find("://");
+  if (scheme_end == std::string::npos) return 0;
+  const std::string scheme = uri.substr(0, scheme_end);
+  std::string rest = uri.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find('/'));
+  const auto bracket = rest.rfind(']');  // [::1]:1883
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos || (bracket != std::string::npos && colon < bracket)) {
+    if (scheme == "tcp" || scheme == "mqtt") return 1883;
+    if (scheme == "ssl" || scheme == "mqtts") return 8883;
+    return 0;
+  }
+  char* end = nullptr;
+  const long port = std::strtol(rest.c_str() + colon + 1, &end, 10);
+  if (end == rest.c_str() + colon + 1 || *end != '\0' || port <= 0 || port > 65535) return 0;
+  return static_cast<int>(port);
+}
+
 void AllowPromptConnectTo(int port) {
   if (port <= 0) return;
-  std::lock_guard lock(allowed_mu);
+  MutexLock lock(allowed_mu);
   allowed_ports.insert(port);
 }
 
@@ -40,12 +62,15 @@ int ConnectFor(const void* caller, int fd, const sockaddr* address, socklen_t le
   using ConnectFunction = int (*)(int, const sockaddr*, socklen_t);
   static const auto libc_connect = NextDefinition<ConnectFunction>("connect");
   if (libc_connect == nullptr) return NoNextDefinition();
-  const int rc = libc_connect(fd, address, length);
-  if (rc == 0 || errno != EINPROGRESS) return rc;
-  if (!Allowed(PortOf(address, length)) || !IsPahoCode(caller)) {
-    errno = EINPROGRESS;  // as libc left it
-    return rc;
+  // The cheap tests first: most connects in spawnd are libcurl's, to the engine's unix socket.
+  const int port = PortOf(address, length);
+  const bool paho = port != 0 && PahoWorkaroundsActive() && IsPahoCode(caller);
+  if (paho) {
+    const int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);  // if it fails, Nagle stays on
   }
+  const int rc = libc_connect(fd, address, length);
+  if (rc == 0 || errno != EINPROGRESS || !paho || !Allowed(port)) return rc;
   pollfd socket{fd, POLLOUT, 0};
   // Writable with no error or hang-up flagged: the handshake is done. Anything else, including
   // a refusal, stays Paho's to find (reading SO_ERROR here would clear it).
@@ -63,7 +88,8 @@ bool PahoPromptConnectInstalled() {
 
 }  // namespace spawn
 
-// The interposed definition; see paho_write_guard.cc's writev for how Paho's calls reach it.
+// The interposed definition: Paho's library calls connect through its PLT, which binds to the
+// first definition in lookup order, the executable's.
 extern "C" __attribute__((visibility("default"))) int connect(int fd, const sockaddr* address,
                                                               socklen_t length) {
   return spawn::ConnectFor(__builtin_return_address(0), fd, address, length);

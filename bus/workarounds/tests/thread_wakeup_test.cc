@@ -1,4 +1,4 @@
-#include "spawn/bus/thread_wakeup.h"
+#include "thread_wakeup.h"
 
 #include <gtest/gtest.h>
 #include <pthread.h>
@@ -35,12 +35,13 @@ class Sleeper {
 };
 
 // Calls WakeSleepingThreads(name) until it signals a thread (the sleeper has to get to its sleep
-// first), for at most ten seconds; returns what the last call returned.
+// first), giving up after a minute; returns what the last call returned.
 int WakeOnceAsleep(const char* name) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   int signalled = 0;
-  for (int i = 0; i < 10'000 && signalled == 0; ++i) {
+  while (signalled == 0 && std::chrono::steady_clock::now() < give_up) {
     signalled = WakeSleepingThreads(name);
-    if (signalled == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (signalled == 0) std::this_thread::yield();
   }
   return signalled;
 }

@@ -1,4 +1,4 @@
-#include "spawn/bus/paho_write_guard.h"
+#include "paho_write_guard.h"
 
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "paho_code.h"
+#include "paho_workarounds.h"
 
 namespace spawn {
 
@@ -31,9 +32,13 @@ ssize_t WritevFor(const void* caller, int fd, const iovec* iov, int iovcnt) {
   static const auto libc_writev = NextDefinition<WritevFunction>("writev");
   if (libc_writev == nullptr) return NoNextDefinition();
   const ssize_t written = libc_writev(fd, iov, iovcnt);
-  if (written >= 0 || !BrokenConnection(errno)) return written;
+  if (written >= 0 || !BrokenConnection(errno) || !PahoWorkaroundsActive()) return written;
+  const int error = errno;
   // Only now, on the rare failure, is the caller looked up: dladdr takes the loader's lock.
-  if (!IsPahoCode(caller)) return written;
+  if (!IsPahoCode(caller)) {
+    errno = error;
+    return written;
+  }
   shutdown(fd, SHUT_RD);  // Paho's next read ends the connection
   errno = EAGAIN;
   return -1;
@@ -51,8 +56,8 @@ int SslWriteFor(const void* caller, SSL* ssl, const void* buffer, int length) {
   if (written > 0) return written;
   const int error = errno;
   // The cheap test first: a write that would block (the usual failure) goes no further.
-  if (BrokenConnection(error) && libssl_get_error(ssl, written) == SSL_ERROR_SYSCALL &&
-      IsPahoCode(caller)) {
+  if (BrokenConnection(error) && PahoWorkaroundsActive() &&
+      libssl_get_error(ssl, written) == SSL_ERROR_SYSCALL && IsPahoCode(caller)) {
     shutdown(libssl_get_fd(ssl), SHUT_RD);  // Paho's next read ends the connection
     write_reported_blocked = ssl;
   }
@@ -79,7 +84,7 @@ bool PahoWriteGuardInstalled() {
 }  // namespace spawn
 
 // The interposed definition. Paho's library calls writev through its PLT, which binds to the
-// first definition in lookup order: this one, when the program links this library.
+// first definition in lookup order: the executable's.
 extern "C" __attribute__((visibility("default"))) ssize_t writev(int fd, const iovec* iov,
                                                                  int iovcnt) {
   return spawn::WritevFor(__builtin_return_address(0), fd, iov, iovcnt);

@@ -1,11 +1,10 @@
-// Cutting a library thread's sleep short.
+// Cutting Paho C 1.3.12's receive thread's sleep short.
 //
-// Why: Paho C 1.3.12 (Debian 12's) starts its receive thread on the first connect. When that thread
-// looks for sockets before the send thread has opened the connection's (it loses that race about
-// one connect in three here), it sleeps 100 ms before it looks again, and the CONNACK waits for it:
-// every such spawnctl command takes 100 ms longer. WakeSleepingThreads("MQTTAsync_rcv") during a
-// connect ends that sleep, and the thread goes on to find the new socket. Paho offers no other way
-// in.
+// Why: Paho starts its receive thread on the first connect. When that thread looks for sockets
+// before the send thread has opened the connection's, it sleeps before it looks again, and the
+// CONNACK waits for it. WakeSleepingThreads("MQTTAsync_rcv"), called while a connect waits
+// (paho_workarounds.h), ends that sleep and the thread goes on to find the new socket. Paho offers
+// no other way in, which is why this lives only in this project's executables.
 #pragma once
 
 #include <string>

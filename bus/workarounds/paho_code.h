@@ -1,4 +1,4 @@
-// What the interposed socket calls (paho_write_guard.h, paho_prompt_connect.h) share: finding the
+// What the interposed calls (paho_write_guard.h, paho_prompt_connect.h) share: finding the
 // real function to call, telling Paho's calls from everyone else's (the calls change behaviour for
 // Paho's only), and checking that an interposed definition is in effect.
 #pragma once
