@@ -3,7 +3,7 @@
 namespace spawn {
 
 void FakeBroker::Route(const BusMessage& message) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (message.retained) {
     if (message.payload.empty())
       retained_.erase(message.topic);
@@ -13,21 +13,23 @@ void FakeBroker::Route(const BusMessage& message) {
   BusMessage delivered = message;
   delivered.retained = false;  // live deliveries are not flagged retained (as with a real broker)
   const std::set<FakeBus*> clients = clients_;
+  // Delivered without the lock: a handler may publish again, through this broker.
+  lock.Unlock();
   for (FakeBus* client : clients) client->Deliver(delivered);
 }
 
 std::map<std::string, BusMessage> FakeBroker::Retained() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return retained_;
 }
 
 void FakeBroker::Attach(FakeBus* bus) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   clients_.insert(bus);
 }
 
 void FakeBroker::Detach(FakeBus* bus) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   clients_.erase(bus);
 }
 
@@ -40,7 +42,7 @@ FakeBus::~FakeBus() { broker_.Detach(this); }
 
 Status FakeBus::Connect() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     connected_ = true;
   }
   broker_.Attach(this);
@@ -50,7 +52,7 @@ Status FakeBus::Connect() {
 
 Status FakeBus::Publish(const BusMessage& message) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!connected_) return Status::Unavailable("not connected to the broker");
     if (fail_publishes_) return Status::Unavailable("publish failed (FakeBus told to fail)");
     published_.push_back(message);
@@ -61,7 +63,7 @@ Status FakeBus::Publish(const BusMessage& message) {
 
 Status FakeBus::Subscribe(const std::string& filter, int /*qos*/) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!connected_) return Status::Unavailable("not connected to the broker");
     filters_.insert(filter);
   }
@@ -72,14 +74,14 @@ Status FakeBus::Subscribe(const std::string& filter, int /*qos*/) {
 }
 
 Status FakeBus::Unsubscribe(const std::string& filter) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   filters_.erase(filter);
   return Status::Ok();
 }
 
 Status FakeBus::Disconnect() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     connected_ = false;
   }
   broker_.Detach(this);
@@ -87,13 +89,13 @@ Status FakeBus::Disconnect() {
 }
 
 bool FakeBus::IsConnected() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return connected_;
 }
 
 void FakeBus::DropConnection() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     connected_ = false;
   }
   broker_.Detach(this);
@@ -104,7 +106,7 @@ void FakeBus::DropConnection() {
 void FakeBus::Deliver(const BusMessage& message) {
   bool matches = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!connected_) return;
     for (const auto& filter : filters_) matches = matches || TopicMatches(filter, message.topic);
   }
@@ -112,12 +114,12 @@ void FakeBus::Deliver(const BusMessage& message) {
 }
 
 std::vector<BusMessage> FakeBus::Published() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return published_;
 }
 
 std::vector<BusMessage> FakeBus::PublishedOn(const std::string& filter) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<BusMessage> out;
   for (const auto& m : published_) {
     if (TopicMatches(filter, m.topic)) out.push_back(m);
@@ -126,12 +128,12 @@ std::vector<BusMessage> FakeBus::PublishedOn(const std::string& filter) const {
 }
 
 void FakeBus::ClearPublished() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   published_.clear();
 }
 
 std::set<std::string> FakeBus::Subscriptions() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return filters_;
 }
 

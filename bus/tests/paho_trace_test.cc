@@ -6,25 +6,25 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "spawn/bus/paho_bus.h"
+#include "spawn/common/mutex.h"
 
 namespace spawn {
 namespace {
 
-std::mutex traced_mu;
-std::vector<MQTTASYNC_TRACE_LEVELS> traced;  // guarded by traced_mu
+Mutex traced_mu;
+std::vector<MQTTASYNC_TRACE_LEVELS> traced GUARDED_BY(traced_mu);
 
 void RecordTrace(enum MQTTASYNC_TRACE_LEVELS level, char*) {
-  std::lock_guard lock(traced_mu);
+  MutexLock lock(traced_mu);
   traced.push_back(level);
 }
 
 std::vector<MQTTASYNC_TRACE_LEVELS> TakeTraced() {
-  std::lock_guard lock(traced_mu);
+  MutexLock lock(traced_mu);
   return std::exchange(traced, {});
 }
 

@@ -7,17 +7,18 @@
 // persistent session; messages routed while a client is away are not queued for it.
 //
 // Thread-safety: every method may be called from any thread; handlers are called without the
-// fake's locks held, so they may publish again.
+// fake's locks held, so they may publish again. A FakeBus must not be destroyed while another
+// thread publishes through its broker.
 #pragma once
 
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <vector>
 
 #include "spawn/bus/bus.h"
+#include "spawn/common/mutex.h"
 
 namespace spawn {
 
@@ -33,9 +34,9 @@ class FakeBroker {
 
  private:
   friend class FakeBus;
-  mutable std::recursive_mutex mu_;
-  std::map<std::string, BusMessage> retained_;  // guarded by mu_
-  std::set<FakeBus*> clients_;                  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, BusMessage> retained_ GUARDED_BY(mu_);
+  std::set<FakeBus*> clients_ GUARDED_BY(mu_);
 };
 
 class FakeBus final : public Bus {
@@ -77,11 +78,11 @@ class FakeBus final : public Bus {
   BusOptions options_;
   MessageHandler on_message_;
   ConnectionHandler on_connection_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::atomic<bool> fail_publishes_{false};
-  bool connected_ = false;             // guarded by mu_
-  std::set<std::string> filters_;      // guarded by mu_
-  std::vector<BusMessage> published_;  // guarded by mu_
+  bool connected_ GUARDED_BY(mu_) = false;
+  std::set<std::string> filters_ GUARDED_BY(mu_);
+  std::vector<BusMessage> published_ GUARDED_BY(mu_);
 };
 
 }  // namespace spawn
