@@ -336,6 +336,8 @@ MessageMatcher TopicIs(const std::string& topic, const std::string& payload) {
 
 // ---- PrivateBroker ----
 
+int PrivateBrokerPort(int base) { return base + getpid() % 1000; }
+
 PrivateBroker::PrivateBroker(int port, int autosave_seconds, const std::string& extra_config)
     : port_(port), dir_("broker") {
   // `user`: started as root, Mosquitto would drop to its own user, could not write its state

@@ -153,6 +153,10 @@ MessageMatcher SpawnpointHeartbeatWhere(
 MessageMatcher LogContains(const std::string& topic, const std::string& text);
 MessageMatcher TopicIs(const std::string& topic, const std::string& payload);
 
+// A loopback port for a private broker of this test process: `base` plus a number taken from the
+// process id, so that test programs run side by side pick different ports.
+int PrivateBrokerPort(int base);
+
 // A Mosquitto of the test's own on 127.0.0.1:`port` with persistence under its own directory,
 // so it can be killed and restarted with its state. It saves its state every `autosave_seconds`
 // and on a clean stop; 0 saves only on a clean stop, so Kill() loses every session.

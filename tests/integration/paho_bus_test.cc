@@ -31,8 +31,8 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using namespace spawn::testing;
 
-// Ports of this file's private brokers (SIGKILLed: they save nothing, so sessions are lost).
-int BrokerPort() { return 18830 + getpid() % 1000; }
+// This file's private brokers run on PrivateBrokerPort(18830) (and a TLS listener 1000 above);
+// SIGKILLed, they save nothing, so sessions are lost.
 
 // Calls `visit` with each connected TCP socket of this process whose peer port is `port`.
 void ForEachTcpSocketTo(int port, const std::function<void(int fd)>& visit) {
@@ -124,7 +124,7 @@ void SubscribeAndLeave(const BusOptions& o, const std::string& filter) {
 }
 
 TEST(PahoBusTest, APersistentSessionGetsWhatWasPublishedWhileItWasAway) {
-  PrivateBroker broker(BrokerPort(), 0);
+  PrivateBroker broker(PrivateBrokerPort(18830), 0);
   ASSERT_TRUE(broker.Start());
   const BusOptions o = broker.PersistentSession("paho-bus-test-q");
   ASSERT_NO_FATAL_FAILURE(SubscribeAndLeave(o, "q/#"));
@@ -139,7 +139,7 @@ TEST(PahoBusTest, APersistentSessionGetsWhatWasPublishedWhileItWasAway) {
 // The broker (and PrivateBroker, which the fault tests rely on) keeps sessions across a clean
 // restart: what was published before the subscriber came back waits for it.
 TEST(PahoBusTest, APersistentSessionSurvivesABrokerRestart) {
-  PrivateBroker broker(BrokerPort(), 0);
+  PrivateBroker broker(PrivateBrokerPort(18830), 0);
   ASSERT_TRUE(broker.Start());
   const BusOptions o = broker.PersistentSession("paho-bus-test-s");
   ASSERT_NO_FATAL_FAILURE(SubscribeAndLeave(o, "s/#"));
@@ -154,7 +154,7 @@ TEST(PahoBusTest, APersistentSessionSurvivesABrokerRestart) {
 }
 
 TEST(PahoBusTest, ReconnectsByItselfAndRenewsItsSubscriptionsWhenTheBrokerLostTheSession) {
-  PrivateBroker broker(BrokerPort(), 0);
+  PrivateBroker broker(PrivateBrokerPort(18830), 0);
   ASSERT_TRUE(broker.Start());
   const BusOptions o = broker.PersistentSession("paho-bus-test-r");
   auto bus = MakePahoBus(o);
@@ -222,7 +222,7 @@ void ExpectAPublishWhoseWriteFailsResentIntact(PrivateBroker& broker, BusOptions
 }
 
 TEST(PahoBusTest, APublishWhoseWriteFailsIsResentIntactAfterTheReconnection) {
-  const int port = BrokerPort();
+  const int port = PrivateBrokerPort(18830);
   PrivateBroker broker(port, 0);
   ASSERT_TRUE(broker.Start());
   BusOptions o;
@@ -245,7 +245,7 @@ std::pair<int, int> SocketsAndNoDelay(int port) {
 // Paho leaves Nagle's algorithm on; with it, a PUBLISH written after a PUBACK waits for the
 // broker's delayed ACK. The workarounds turn it off on every connection, reconnections too.
 TEST(PahoBusTest, ItsConnectionsToTheBrokerHaveNagleOff) {
-  const int port = BrokerPort();
+  const int port = PrivateBrokerPort(18830);
   PrivateBroker broker(port, 0);
   ASSERT_TRUE(broker.Start());
   BusOptions o;
@@ -300,7 +300,7 @@ struct TlsBroker {
   }
 
   TestCertificates certs;
-  const int port = BrokerPort(), tls_port = port + 1000;
+  const int port = PrivateBrokerPort(18830), tls_port = port + 1000;
   std::optional<PrivateBroker> broker;
   BusOptions options;
 };
@@ -334,7 +334,7 @@ TEST(PahoBusTest, APublishWhoseTlsWriteFailsIsResentIntactAfterTheReconnection) 
 }
 
 TEST(PahoBusTest, ABatchIsPublishedInOrderAndEachMessageReportedAsPublishWould) {
-  PrivateBroker broker(BrokerPort(), 0);
+  PrivateBroker broker(PrivateBrokerPort(18830), 0);
   ASSERT_TRUE(broker.Start());
   Probe subscriber(broker.uri());
   ASSERT_TRUE(subscriber.Subscribe("batch/#"));

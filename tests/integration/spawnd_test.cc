@@ -41,7 +41,7 @@ using ::testing::HasSubstr;
 using namespace spawn::testing;
 
 // Ports of this file's private brokers (SIGKILLed: they save nothing, so sessions are lost).
-int BrokerPort() { return 18830 + getpid() % 1000; }
+int BrokerPort() { return PrivateBrokerPort(18830); }
 
 TEST(SpawndTest, DeployRestartStopZombieAndPurgeOverTheBus) {
   SpawndProcess spawnd;
