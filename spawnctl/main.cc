@@ -8,17 +8,17 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <mutex>
 #include <thread>
 
+#include "paho_workarounds.h"
 #include "spawn/client/client.h"
 #include "spawn/client/format.h"
 #include "spawn/client/settings.h"
+#include "spawn/common/mutex.h"
 #include "spawn/common/units.h"
 
 namespace spawn {
@@ -37,48 +37,48 @@ class Interrupts {
     std::thread([this] { Watch(); }).detach();
   }
   // What to do on Ctrl-C while the current wait lasts; cleared by passing nullptr.
-  void OnInterrupt(std::function<void()> fn) {
+  void OnInterrupt(std::function<void()> fn) EXCLUDES(mu_) {
     bool already;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       on_interrupt_ = fn;
       already = fired_;
     }
     if (already && fn) fn();
   }
-  void WaitForInterrupt() {
-    std::unique_lock lock(mu_);
+  void WaitForInterrupt() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     waiting_ = true;
-    cv_.wait(lock, [this] { return fired_; });
+    while (!fired_) cv_.Wait(lock);
   }
-  bool fired() const {
-    std::lock_guard lock(mu_);
+  bool fired() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return fired_;
   }
 
  private:
-  void Watch() {
+  void Watch() EXCLUDES(mu_) {
     while (true) {
       int sig = 0;
       if (sigwait(&set_, &sig) != 0) continue;
       std::function<void()> fn;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         if (fired_ || (!on_interrupt_ && !waiting_)) std::_Exit(130);
         fired_ = true;
         fn = on_interrupt_;
       }
-      cv_.notify_all();
+      cv_.NotifyAll();
       if (fn) fn();
     }
   }
 
   sigset_t set_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool fired_ = false;                  // guarded by mu_
-  bool waiting_ = false;                // guarded by mu_
-  std::function<void()> on_interrupt_;  // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  bool fired_ GUARDED_BY(mu_) = false;
+  bool waiting_ GUARDED_BY(mu_) = false;
+  std::function<void()> on_interrupt_ GUARDED_BY(mu_);
 };
 
 struct Globals {
@@ -143,8 +143,8 @@ class Session {
   FormatOptions& format() { return format_; }
   Duration timeout() const { return ParseDuration(g_.timeout).value_or(std::chrono::seconds(30)); }
 
-  void Print(const std::string& text) {
-    std::lock_guard lock(out_mu_);
+  void Print(const std::string& text) EXCLUDES(out_mu_) {
+    MutexLock lock(out_mu_);
     std::cout << text << std::endl;
   }
   void PrintLog(const proto::LogMessage& m) {
@@ -169,7 +169,7 @@ class Session {
   const Globals& g_;
   Interrupts& interrupts_;
   FormatOptions format_;
-  std::mutex out_mu_;
+  Mutex out_mu_;
   std::unique_ptr<SpawnClient> client_;
 };
 
@@ -387,4 +387,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace spawn
 
-int main(int argc, char** argv) { return spawn::Main(argc, argv); }
+int main(int argc, char** argv) {
+  spawn::InstallPahoWorkarounds();  // only for the Paho C they were written for
+  return spawn::Main(argc, argv);
+}

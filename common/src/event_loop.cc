@@ -17,40 +17,40 @@ void EraseTimer(Timers& timers, EventLoop::TimerId id) {
 
 void RealEventLoop::Post(Task task) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     tasks_.push_back(std::move(task));
   }
-  wake_.notify_one();
+  wake_.NotifyOne();
 }
 
 void RealEventLoop::PostBatched(Task task) {
   bool wake = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     batched_.push_back(std::move(task));
     if (!batch_due_) {
       batch_due_ = Now() + kBatchWindow;
       wake = *batch_due_ < sleeping_until_;
     }
   }
-  if (wake) wake_.notify_one();
+  if (wake) wake_.NotifyOne();
 }
 
 EventLoop::TimerId RealEventLoop::RunAt(SteadyTime when, Task task) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TimerId id = next_id_++;
   timers_.emplace(when, std::make_pair(id, std::move(task)));
-  wake_.notify_one();
+  wake_.NotifyOne();
   return id;
 }
 
 void RealEventLoop::Cancel(TimerId id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   EraseTimer(timers_, id);
 }
 
 void RealEventLoop::Run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopped_) {
     if (batch_due_ && *batch_due_ <= Now()) {
       std::move(batched_.begin(), batched_.end(), std::back_inserter(tasks_));
@@ -60,25 +60,26 @@ void RealEventLoop::Run() {
     if (!tasks_.empty()) {
       Task task = std::move(tasks_.front());
       tasks_.pop_front();
-      lock.unlock();
+      lock.Unlock();
       task();
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (!timers_.empty() && timers_.begin()->first <= Now()) {
       Task task = std::move(timers_.begin()->second.second);
       timers_.erase(timers_.begin());
-      lock.unlock();
+      lock.Unlock();
       task();
-      lock.lock();
+      lock.Lock();
       continue;
     }
     sleeping_until_ = timers_.empty() ? SteadyTime::max() : timers_.begin()->first;
     if (batch_due_) sleeping_until_ = std::min(sleeping_until_, *batch_due_);
+    if (sleep_hook_) sleep_hook_(sleeping_until_);
     if (sleeping_until_ == SteadyTime::max()) {
-      wake_.wait(lock);
+      wake_.Wait(lock);
     } else {
-      wake_.wait_until(lock, sleeping_until_);
+      wake_.WaitUntil(lock, sleeping_until_);
     }
     sleeping_until_ = SteadyTime::min();
   }
@@ -86,31 +87,36 @@ void RealEventLoop::Run() {
 
 void RealEventLoop::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopped_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
 }
 
 ManualEventLoop::ManualEventLoop()
     : start_(std::chrono::steady_clock::time_point() + std::chrono::hours(1000)),
-      now_(start_),
-      wall_start_(std::chrono::system_clock::time_point() + std::chrono::seconds(1767225600)) {}
+      wall_start_(std::chrono::system_clock::time_point() + std::chrono::seconds(1767225600)),
+      now_(start_) {}
+
+SteadyTime ManualEventLoop::Now() const {
+  MutexLock lock(mu_);
+  return now_;
+}
 
 void ManualEventLoop::Post(Task task) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   tasks_.push_back(std::move(task));
 }
 
 EventLoop::TimerId ManualEventLoop::RunAt(SteadyTime when, Task task) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TimerId id = next_id_++;
   timers_.emplace(when, std::make_pair(id, std::move(task)));
   return id;
 }
 
 void ManualEventLoop::Cancel(TimerId id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   EraseTimer(timers_, id);
 }
 
@@ -118,7 +124,7 @@ void ManualEventLoop::RunPending() {
   for (;;) {
     Task task;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!tasks_.empty()) {
         task = std::move(tasks_.front());
         tasks_.pop_front();
@@ -134,22 +140,25 @@ void ManualEventLoop::RunPending() {
 }
 
 void ManualEventLoop::AdvanceBy(Duration d) {
-  const SteadyTime end = now_ + d;
+  const SteadyTime end = Now() + d;
   RunPending();
   for (;;) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (timers_.empty() || timers_.begin()->first > end) break;
       now_ = std::max(now_, timers_.begin()->first);
     }
     RunPending();
   }
-  now_ = end;
+  {
+    MutexLock lock(mu_);
+    now_ = end;
+  }
   RunPending();
 }
 
 size_t ManualEventLoop::PendingTimers() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return timers_.size();
 }
 

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace spawn {
 namespace {
@@ -123,15 +125,26 @@ TEST(RealEventLoopTest, RunsBatchedTasksInOrderAfterThoseAlreadyPosted) {
 TEST(RealEventLoopTest, ABatchedTaskWakesALoopAsleepUntilAFarTimer) {
   RealEventLoop loop;
   bool timer_fired = false, batched_ran = false;
-  loop.RunAfter(std::chrono::hours(1), [&] { timer_fired = true; });
+  // The far timer also ends the test should the batched task never wake the loop.
+  loop.RunAfter(std::chrono::minutes(1), [&] {
+    timer_fired = true;
+    loop.Stop();
+  });
+  // The batched task is posted once the loop sleeps until that timer: only its wake-up can run
+  // it in time.
+  std::promise<void> asleep;
+  bool told = false;  // touched by the loop's thread only
+  loop.SetSleepHook([&](SteadyTime) {
+    if (!std::exchange(told, true)) asleep.set_value();
+  });
   std::thread poster([&] {
-    std::this_thread::sleep_for(milliseconds(50));  // let the loop fall asleep
+    asleep.get_future().wait();
     loop.PostBatched([&] {
       batched_ran = true;
       loop.Stop();
     });
   });
-  loop.Run();  // returns only if the batched task ran
+  loop.Run();
   poster.join();
   EXPECT_TRUE(batched_ran);
   EXPECT_FALSE(timer_fired);

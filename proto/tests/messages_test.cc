@@ -5,6 +5,9 @@
 
 #include <functional>
 #include <msgpack.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "spawn/common/units.h"
 
@@ -61,6 +64,38 @@ DeployRequest DemoDeploy() {
   return d;
 }
 
+// A value of a map packed by hand, as a client in another language writes it: anything
+// msgpack::packer packs (a string literal as a str), or a map of such values.
+class Packable;
+using KeyValues = std::vector<std::pair<Packable, Packable>>;
+class Packable {
+ public:
+  using Packer = msgpack::packer<msgpack::sbuffer>;
+  template <typename T>
+  Packable(T value) : pack_([value = std::move(value)](Packer& p) { p.pack(value); }) {}
+  Packable(const char* s) : Packable(std::string(s)) {}
+  Packable(KeyValues map)
+      : pack_([map = std::move(map)](Packer& p) {
+          p.pack_map(static_cast<uint32_t>(map.size()));
+          for (const auto& [key, value] : map) {
+            key.PackTo(p);
+            value.PackTo(p);
+          }
+        }) {}
+  void PackTo(Packer& p) const { pack_(p); }
+
+ private:
+  std::function<void(Packer&)> pack_;
+};
+
+// The bytes of a map with these pairs, in this order.
+std::string PackedMap(KeyValues pairs) {
+  msgpack::sbuffer buffer;
+  Packable::Packer p(buffer);
+  Packable(std::move(pairs)).PackTo(p);
+  return std::string(buffer.data(), buffer.size());
+}
+
 // Fixed bytes: if one of these changes, the wire format changed and every peer must change with it.
 TEST(WireFormatTest, SpawnpointHeartbeatBytesAreFixed) {
   EXPECT_EQ(
@@ -74,14 +109,8 @@ TEST(WireFormatTest, SpawnpointHeartbeatBytesAreFixed) {
 // A heartbeat from a spawnd that does not send its interval (the first wire format) still decodes;
 // the interval is then 0, "unknown".
 TEST(WireFormatTest, HeartbeatWithoutIntervalDecodesWithIntervalUnknown) {
-  msgpack::sbuffer buffer;
-  msgpack::packer<msgpack::sbuffer> p(buffer);
-  p.pack_map(2);
-  p.pack(std::string("Alias"));
-  p.pack(std::string("old"));
-  p.pack(std::string("Services"));
-  p.pack_array(0);
-  auto hb = DecodeSpawnpointHeartbeat(std::string(buffer.data(), buffer.size()));
+  auto hb = DecodeSpawnpointHeartbeat(
+      PackedMap({{"Alias", "old"}, {"Services", std::vector<std::string>{}}}));
   ASSERT_TRUE(hb.ok()) << hb.status().message();
   EXPECT_EQ(hb->alias, "old");
   EXPECT_EQ(hb->heartbeat_interval_ms, 0);
@@ -185,20 +214,10 @@ TEST(DecodeTest, BareServiceNameIsACommand) {
 }
 
 TEST(DecodeTest, UnknownKeysAreIgnored) {
-  msgpack::sbuffer buffer;
-  msgpack::packer<msgpack::sbuffer> p(buffer);
-  p.pack_map(4);
-  p.pack(std::string("RequestId"));
-  p.pack(std::string("r"));
-  p.pack(std::string("Service"));
-  p.pack(std::string("demo"));
-  p.pack(std::string("FutureField"));
-  p.pack_array(2);
-  p.pack(1);
-  p.pack(2);
-  p.pack(std::string("Ok"));
-  p.pack(true);
-  auto command = DecodeServiceCommand(std::string(buffer.data(), buffer.size()));
+  auto command = DecodeServiceCommand(PackedMap({{"RequestId", "r"},
+                                                 {"Service", "demo"},
+                                                 {"FutureField", std::vector<int>{1, 2}},
+                                                 {"Ok", true}}));
   ASSERT_TRUE(command.ok()) << command.status().message();
   EXPECT_EQ(command->service, "demo");
 }
@@ -220,17 +239,11 @@ TEST(DecodeTest, EveryTruncationIsAnErrorNeverACrash) {
 }
 
 TEST(DecodeTest, WrongTypesNameTheKey) {
-  msgpack::sbuffer buffer;
-  msgpack::packer<msgpack::sbuffer> p(buffer);
-  p.pack_map(2);
-  p.pack(std::string("RequestId"));
-  p.pack(std::string("r"));
-  p.pack(std::string("Code"));
-  p.pack(std::string("five hundred"));
-  auto reply = DecodeReply(std::string(buffer.data(), buffer.size()));
+  const std::string bytes = PackedMap({{"RequestId", "r"}, {"Code", "five hundred"}});
+  auto reply = DecodeReply(bytes);
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().message(), "reply: Code: expected an integer, got string");
-  EXPECT_EQ(PeekRequestId(std::string(buffer.data(), buffer.size())), "r");
+  EXPECT_EQ(PeekRequestId(bytes), "r");
 }
 
 TEST(DecodeTest, ConfigOnTheBusGetsTheSameValidationAsAFile) {
@@ -266,15 +279,6 @@ TEST(DecodeTest, GarbageAndOversizedInputAreErrors) {
   EXPECT_FALSE(DecodeDeployRequest(claims_huge_map).ok());
 }
 
-// Packs a msgpack value from a lambda, as another language's client would.
-template <typename Fn>
-std::string Packed(Fn fn) {
-  msgpack::sbuffer buffer;
-  msgpack::packer<msgpack::sbuffer> p(buffer);
-  fn(p);
-  return std::string(buffer.data(), buffer.size());
-}
-
 TEST(ConfigOnTheWireTest, ValuesAreTypedByKeyNotGuessedFromText) {
   ServiceConfig c = DemoConfig();
   c.name = "123";
@@ -298,27 +302,15 @@ TEST(ConfigOnTheWireTest, ValuesAreTypedByKeyNotGuessedFromText) {
 
 // What a client in another language sends: a map written by hand, in any key order.
 TEST(ConfigOnTheWireTest, AcceptsAHandWrittenMap) {
-  const std::string bytes = Packed([](auto& p) {
-    p.pack_map(3);
-    p.pack(std::string("Replace"));
-    p.pack(false);
-    p.pack(std::string("Config"));
-    p.pack_map(6);
-    p.pack(std::string("cpuShares"));
-    p.pack(256);
-    p.pack(std::string("memAlloc"));
-    p.pack(std::string("1g"));
-    p.pack(std::string("run"));
-    p.pack(std::vector<std::string>{"python3", "svc.py"});
-    p.pack(std::string("name"));
-    p.pack(std::string("py"));
-    p.pack(std::string("autoRestart"));
-    p.pack(true);
-    p.pack(std::string("restartInt"));
-    p.pack(std::string("1h30m"));
-    p.pack(std::string("Archive"));
-    p.pack(std::string("tar as str"));  // str accepted where bin is expected
-  });
+  const std::string bytes =
+      PackedMap({{"Replace", false},
+                 {"Config", KeyValues{{"cpuShares", 256},
+                                      {"memAlloc", "1g"},
+                                      {"run", std::vector<std::string>{"python3", "svc.py"}},
+                                      {"name", "py"},
+                                      {"autoRestart", true},
+                                      {"restartInt", "1h30m"}}},
+                 {"Archive", "tar as str"}});  // str accepted where bin is expected
   auto d = DecodeDeployRequest(bytes);
   ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->config.name, "py");
@@ -331,75 +323,25 @@ TEST(ConfigOnTheWireTest, AcceptsAHandWrittenMap) {
 }
 
 TEST(ConfigOnTheWireTest, ErrorsNameTheKey) {
+  // A config with the required keys, `run` as given, and `extra` after them.
+  auto config = [](Packable run, KeyValues extra = {}) {
+    KeyValues c = {{"name", "s"}, {"run", std::move(run)}, {"memAlloc", "1G"}, {"cpuShares", 1}};
+    c.insert(c.end(), extra.begin(), extra.end());
+    return Packable(std::move(c));
+  };
+  const std::vector<std::string> run = {"x"};
   struct Case {
     std::string bytes;
     std::string expected;
   } cases[] = {
-      {Packed([](auto& p) {
-         p.pack_map(1);
-         p.pack(std::string("Config"));
-         p.pack(5);
-       }),
-       "deploy request: Config: expected a map, got integer"},
-      {Packed([](auto& p) {
-         p.pack_map(1);
-         p.pack(std::string("RequestId"));
-         p.pack(std::string("r"));
-       }),
-       "deploy request: Config is required"},
-      {Packed([](auto& p) {
-         p.pack_map(1);
-         p.pack(std::string("Config"));
-         p.pack_map(5);
-         p.pack(std::string("name"));
-         p.pack(std::string("s"));
-         p.pack(std::string("run"));
-         p.pack(std::vector<std::string>{"x"});
-         p.pack(std::string("memAlloc"));
-         p.pack(std::string("1G"));
-         p.pack(std::string("cpuShares"));
-         p.pack(1);
-         p.pack(std::string("frobnicate"));
-         p.pack(1);
-       }),
+      {PackedMap({{"Config", 5}}), "deploy request: Config: expected a map, got integer"},
+      {PackedMap({{"RequestId", "r"}}), "deploy request: Config is required"},
+      {PackedMap({{"Config", config(run, {{"frobnicate", 1}})}}),
        "deploy request: Config: unknown key \"frobnicate\"; expected one of"},
-      {Packed([](auto& p) {
-         p.pack_map(1);
-         p.pack(std::string("Config"));
-         p.pack_map(4);
-         p.pack(std::string("name"));
-         p.pack(std::string("s"));
-         p.pack(std::string("run"));
-         p.pack(std::string("x"));
-         p.pack(std::string("memAlloc"));
-         p.pack(std::string("1G"));
-         p.pack(std::string("cpuShares"));
-         p.pack(1);
-       }),
+      {PackedMap({{"Config", config("x")}}),
        "Config: run: \"x\" is not a list; expected the command as a list of strings"},
-      {Packed([](auto& p) {
-         p.pack_map(1);
-         p.pack(std::string("Config"));
-         p.pack_map(1);
-         p.pack(7);
-         p.pack(1);
-       }),
-       "Config key: expected a string, got integer"},
-      {Packed([](auto& p) {
-         p.pack_map(2);
-         p.pack(std::string("Config"));
-         p.pack_map(4);
-         p.pack(std::string("name"));
-         p.pack(std::string("s"));
-         p.pack(std::string("run"));
-         p.pack(std::vector<std::string>{"x"});
-         p.pack(std::string("memAlloc"));
-         p.pack(std::string("1G"));
-         p.pack(std::string("cpuShares"));
-         p.pack(1);
-         p.pack(std::string("Replace"));
-         p.pack(std::string("yes"));
-       }),
+      {PackedMap({{"Config", KeyValues{{7, 1}}}}), "Config key: expected a string, got integer"},
+      {PackedMap({{"Config", config(run)}, {"Replace", "yes"}}),
        "deploy request: Replace: expected a boolean, got string"},
   };
   for (const auto& c : cases) {
@@ -433,18 +375,10 @@ TEST(DecodeTest, BareNameForms) {
         std::string("\xc0\xaf"), std::string(300, 'a')}) {
     EXPECT_FALSE(DecodeServiceCommand(bad).ok()) << Hex(bad);
   }
-  auto missing = DecodeServiceCommand(Packed([](auto& p) {
-    p.pack_map(1);
-    p.pack(std::string("RequestId"));
-    p.pack(std::string("r"));
-  }));
+  auto missing = DecodeServiceCommand(PackedMap({{"RequestId", "r"}}));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().message(), "command: Service is required");
-  auto typed = DecodeServiceCommand(Packed([](auto& p) {
-    p.pack_map(1);
-    p.pack(std::string("Service"));
-    p.pack(3);
-  }));
+  auto typed = DecodeServiceCommand(PackedMap({{"Service", 3}}));
   EXPECT_EQ(typed.status().message(), "command: Service: expected a string, got integer");
 }
 
@@ -483,21 +417,11 @@ TEST(DecodeTest, ServiceHeartbeatWithAnUnreadableOriginalConfigKeepsTheRest) {
   ASSERT_TRUE(good.ok());
   EXPECT_TRUE(good->original_config_error.empty());
   // Without OriginalConfig (an older spawnd) the rest still decodes.
-  auto bare = DecodeServiceHeartbeat(Packed([](auto& p) {
-    p.pack_map(2);
-    p.pack(std::string("Name"));
-    p.pack(std::string("demo"));
-    p.pack(std::string("State"));
-    p.pack(std::string("zombie"));
-  }));
+  auto bare = DecodeServiceHeartbeat(PackedMap({{"Name", "demo"}, {"State", "zombie"}}));
   ASSERT_TRUE(bare.ok()) << bare.status().message();
   EXPECT_EQ(bare->state, ServiceState::kZombie);
   EXPECT_TRUE(bare->original_config_error.empty());
-  auto bad_state = DecodeServiceHeartbeat(Packed([](auto& p) {
-    p.pack_map(1);
-    p.pack(std::string("State"));
-    p.pack(std::string("dead"));
-  }));
+  auto bad_state = DecodeServiceHeartbeat(PackedMap({{"State", "dead"}}));
   EXPECT_THAT(bad_state.status().message(), HasSubstr("State: \"dead\" is not a state"));
 }
 
@@ -525,39 +449,18 @@ TEST(DecodeTest, EveryTruncationOfEveryMessageIsAnError) {
 }
 
 TEST(DecodeTest, WrongTypesAndRangesNameTheKey) {
-  auto hb = DecodeSpawnpointHeartbeat(Packed([](auto& p) {
-    p.pack_map(1);
-    p.pack(std::string("Services"));
-    p.pack(std::vector<int>{1});
-  }));
+  auto hb = DecodeSpawnpointHeartbeat(PackedMap({{"Services", std::vector<int>{1}}}));
   EXPECT_EQ(hb.status().message(), "heartbeat: Services[0]: expected a string, got integer");
-  auto time = DecodeLogMessage(Packed([](auto& p) {
-    p.pack_map(1);
-    p.pack(std::string("Time"));
-    p.pack(uint64_t{1} << 63);
-  }));
+  auto time = DecodeLogMessage(PackedMap({{"Time", uint64_t{1} << 63}}));
   EXPECT_EQ(time.status().message(), "log message: Time: expected a 64-bit integer, got integer");
-  auto code = DecodeReply(Packed([](auto& p) {
-    p.pack_map(1);
-    p.pack(std::string("Code"));
-    p.pack(int64_t{1} << 40);
-  }));
+  auto code = DecodeReply(PackedMap({{"Code", int64_t{1} << 40}}));
   EXPECT_THAT(code.status().message(), HasSubstr("Code: out of range"));
-  auto logs = DecodeLogsReply(Packed([](auto& p) {
-    p.pack_map(1);
-    p.pack(std::string("Messages"));
-    p.pack_array(1);
-    p.pack(std::string("line"));
-  }));
+  auto logs = DecodeLogsReply(PackedMap({{"Messages", std::vector<std::string>{"line"}}}));
   EXPECT_EQ(logs.status().message(), "logs reply: Messages[0]: expected a map, got string");
-  auto not_a_map = DecodeReply(Packed([](auto& p) { p.pack(std::vector<int>{1, 2}); }));
+  auto not_a_map = DecodeReply(std::string("\x92\x01\x02"));  // [1, 2]
   EXPECT_EQ(not_a_map.status().message(), "reply: expected a map, got array");
   // Numbers where floats are expected are accepted, as other encoders pick the narrowest type.
-  auto usage = DecodeServiceHeartbeat(Packed([](auto& p) {
-    p.pack_map(1);
-    p.pack(std::string("CpuPercent"));
-    p.pack(150);
-  }));
+  auto usage = DecodeServiceHeartbeat(PackedMap({{"CpuPercent", 150}}));
   ASSERT_TRUE(usage.ok()) << usage.status().message();
   EXPECT_EQ(usage->cpu_percent, 150.0);
 }
@@ -571,15 +474,9 @@ TEST(DecodeTest, HostileShapesAreRefusedCheaply) {
   EXPECT_THAT(DecodeDeployRequest(claims).status().message(),
               HasSubstr("claims more elements than it holds"));
   // A config map with many keys decodes in linear time and fails on the first unknown key.
-  const std::string many_keys = Packed([](auto& p) {
-    p.pack_map(1);
-    p.pack(std::string("Config"));
-    p.pack_map(100000);
-    for (int i = 0; i < 100000; ++i) {
-      p.pack(std::to_string(i));
-      p.pack(i);
-    }
-  });
+  KeyValues config;
+  for (int i = 0; i < 100000; ++i) config.emplace_back(std::to_string(i), i);
+  const std::string many_keys = PackedMap({{"Config", std::move(config)}});
   EXPECT_THAT(DecodeDeployRequest(many_keys).status().message(), HasSubstr("unknown key \"0\""));
   EXPECT_TRUE(PeekRequestId(deep).empty());
 }

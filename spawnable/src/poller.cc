@@ -19,18 +19,21 @@ Duration Backoff::Next() {
 }
 
 bool RealWaiter::WaitFor(Duration d) {
-  std::unique_lock lock(mu_);
-  const bool woken = cv_.wait_for(lock, d, [this] { return woken_; });
+  const auto deadline = std::chrono::steady_clock::now() + d;
+  MutexLock lock(mu_);
+  while (!woken_ && cv_.WaitUntil(lock, deadline)) {
+  }
+  const bool woken = woken_;
   woken_ = false;
   return woken;
 }
 
 void RealWaiter::Wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     woken_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 BackoffPoller::BackoffPoller(BackoffOptions options, PollFunction poll, Waiter* waiter)
@@ -41,27 +44,27 @@ BackoffPoller::BackoffPoller(BackoffOptions options, PollFunction poll, Waiter* 
 void BackoffPoller::Run() {
   while (true) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stopped_) return;
       reset_ = false;
     }
     const bool found = poll_();
     Duration delay;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stopped_) return;
       if (found || reset_) backoff_.Reset();
       delay = backoff_.Next();
     }
     waiter_.WaitFor(delay);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (reset_) backoff_.Reset();
   }
 }
 
 void BackoffPoller::Reset() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     reset_ = true;
   }
   waiter_.Wake();
@@ -69,7 +72,7 @@ void BackoffPoller::Reset() {
 
 void BackoffPoller::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopped_ = true;
   }
   waiter_.Wake();

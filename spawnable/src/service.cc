@@ -155,7 +155,7 @@ Status Service::SubscribeSlot(const std::string& iface, const std::string& name,
   SPAWN_RETURN_IF_ERROR(CheckNames(iface, name));
   const std::string topic = SlotTopic(env_.service_topic, iface, name);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     slots_[topic] = std::move(handler);
   }
   return bus_->Subscribe(topic, qos);
@@ -166,7 +166,7 @@ Status Service::Close() { return bus_->Disconnect(); }
 void Service::Dispatch(const BusMessage& message) {
   SlotHandler handler;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = slots_.find(message.topic);
     if (it == slots_.end()) return;
     handler = it->second;

@@ -16,25 +16,53 @@
 namespace spawn {
 namespace {
 
-// A value arriving on the bus thread, waited for on the caller's.
+// A value arriving on the bus thread, waited for on the caller's. The first Set() counts.
 template <typename T>
 class Waiter {
  public:
-  void Set(T value) {
-    std::lock_guard lock(mu_);
+  void Set(T value) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     if (!value_) value_ = std::move(value);
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
-  std::optional<T> Wait(Duration timeout) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [this] { return value_.has_value(); });
+  // The value, or nullopt if none came within `timeout`.
+  std::optional<T> Wait(Duration timeout) EXCLUDES(mu_) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    MutexLock lock(mu_);
+    while (!value_ && cv_.WaitUntil(lock, deadline)) {
+    }
     return value_;
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<T> value_;
+  Mutex mu_;
+  CondVar cv_;
+  std::optional<T> value_ GUARDED_BY(mu_);
+};
+
+// Values arriving on the bus thread, collected for the caller's.
+template <typename T>
+class Inbox {
+ public:
+  template <typename It>
+  void Add(It first, It last) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    items_.insert(items_.end(), first, last);
+  }
+  void Add(T item) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    items_.push_back(std::move(item));
+  }
+  // Everything added so far, in order, for `spare` (empty, and keeping its capacity for the next
+  // time: a scan takes thousands of messages in batches without allocating a list each).
+  void Swap(std::vector<T>& spare) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    items_.swap(spare);
+  }
+
+ private:
+  Mutex mu_;
+  std::vector<T> items_ GUARDED_BY(mu_);
 };
 
 std::string BaseName(std::string path) {
@@ -134,15 +162,15 @@ bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns, Duration down_after
 }
 
 std::string NewRequestId() {
-  static std::mutex mu;
-  static std::mt19937_64 gen = [] {
+  static Mutex mu;
+  static std::mt19937_64 gen GUARDED_BY(mu) = [] {
     std::random_device rd;
     std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
     return std::mt19937_64(seq);
   }();
   uint64_t a, b;
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     a = gen();
     b = gen();
   }
@@ -216,28 +244,28 @@ ServiceWatch::~ServiceWatch() {
 void ServiceWatch::Cancel() {
   std::function<void()> unsubscribe;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     cancelled_ = true;
     unsubscribe = std::move(unsubscribe_);
     unsubscribe_ = nullptr;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (unsubscribe) unsubscribe();  // after this no more Push()
 }
 
 bool ServiceWatch::cancelled() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return cancelled_;
 }
 
 std::optional<proto::ServiceHeartbeat> ServiceWatch::Latest() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return latest_;
 }
 
 void ServiceWatch::Push(Event event) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (cancelled_) return;
     if (event.cleared) {
       cleared_ = true;
@@ -250,52 +278,58 @@ void ServiceWatch::Push(Event event) {
     }
     if (event.log || (event.heartbeat && on_heartbeat_)) queue_.push_back(std::move(event));
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void ServiceWatch::Run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return cancelled_ || !queue_.empty(); });
+    while (!cancelled_ && queue_.empty()) cv_.Wait(lock);
     if (cancelled_) return;
     Event event = std::move(queue_.front());
     queue_.pop_front();
-    lock.unlock();
+    lock.Unlock();
     if (event.log && on_log_) on_log_(*event.log);
     if (event.heartbeat && on_heartbeat_) on_heartbeat_(*event.heartbeat);
-    lock.lock();
+    lock.Lock();
   }
 }
 
-Status ServiceWatch::WaitForState(proto::ServiceState state, Duration timeout) {
+bool ServiceWatch::Decided(proto::ServiceState state, Status* outcome) const {
   using proto::ServiceState;
-  std::unique_lock lock(mu_);
+  if (cancelled_) {
+    *outcome = Status::Internal("interrupted");
+    return true;
+  }
+  if (cleared_) {
+    *outcome = Status::NotFound("the service is gone (its heartbeat was cleared)" +
+                                (last_error_line_.empty() ? "" : ": " + last_error_line_));
+    return true;
+  }
+  if (!latest_) return false;
+  if (latest_->state == state) {
+    *outcome = Status::Ok();
+    return true;
+  }
+  if (state == ServiceState::kRunning && latest_->state == ServiceState::kZombie) {
+    *outcome = Status::Unavailable("service " + latest_->name +
+                                   " did not start: it is a zombie (exit code " +
+                                   std::to_string(latest_->exit_code) + ")" +
+                                   (last_error_line_.empty() ? "" : ": " + last_error_line_));
+    return true;
+  }
+  return false;
+}
+
+Status ServiceWatch::WaitForState(proto::ServiceState state, Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(mu_);
   Status outcome;
-  auto decided = [&] {
-    if (cancelled_) {
-      outcome = Status::Internal("interrupted");
-      return true;
-    }
-    if (cleared_) {
-      outcome = Status::NotFound("the service is gone (its heartbeat was cleared)" +
-                                 (last_error_line_.empty() ? "" : ": " + last_error_line_));
-      return true;
-    }
-    if (!latest_) return false;
-    if (latest_->state == state) {
-      outcome = Status::Ok();
-      return true;
-    }
-    if (state == ServiceState::kRunning && latest_->state == ServiceState::kZombie) {
-      outcome = Status::Unavailable("service " + latest_->name +
-                                    " did not start: it is a zombie (exit code " +
-                                    std::to_string(latest_->exit_code) + ")" +
-                                    (last_error_line_.empty() ? "" : ": " + last_error_line_));
-      return true;
-    }
-    return false;
-  };
-  if (cv_.wait_for(lock, timeout, decided)) return outcome;
+  while (true) {
+    if (Decided(state, &outcome)) return outcome;
+    if (!cv_.WaitUntil(lock, deadline)) break;
+  }
+  if (Decided(state, &outcome)) return outcome;  // as it stood when the time was up
   return Status::Timeout(
       "the service is not " + std::string(proto::ToString(state)) + " after " + Seconds(timeout) +
       (latest_ ? std::string(" (it is ") + proto::ToString(latest_->state) + ")" : "") +
@@ -308,9 +342,9 @@ SpawnClient::SpawnClient(Bus& bus) : bus_(bus) {
   bus_.SetMessageHandler([this](const BusMessage& m) {
     // Runs on the bus thread: handlers only queue or notify. dispatch_mu_ is held while they run
     // so RemoveRoute() can guarantee a handler is not running once it returns.
-    std::lock_guard dispatch(dispatch_mu_);
+    MutexLock dispatch(dispatch_mu_);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (const auto& [id, route] : routes_) {
         if (TopicMatches(route.filter, m.topic)) dispatching_.push_back(route.handler);
       }
@@ -339,7 +373,7 @@ Result<std::unique_ptr<SpawnClient>> SpawnClient::Connect(const BusOptions& opti
 }
 
 int SpawnClient::AddRoute(const std::string& filter, Handler handler) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   routes_[next_route_] = Route{filter, std::make_shared<const Handler>(std::move(handler))};
   return next_route_++;
 }
@@ -348,14 +382,14 @@ void SpawnClient::RemoveRoute(int id) {
   std::string filter;
   bool still_used = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = routes_.find(id);
     if (it == routes_.end()) return;
     filter = it->second.filter;
     routes_.erase(it);
     for (const auto& [other, route] : routes_) still_used = still_used || route.filter == filter;
   }
-  { std::lock_guard wait_for_dispatch(dispatch_mu_); }
+  { MutexLock wait_for_dispatch(dispatch_mu_); }
   if (!still_used && bus_.IsConnected()) bus_.Unsubscribe(filter).IgnoreError();
 }
 
@@ -369,22 +403,16 @@ Result<std::vector<SpawnpointInfo>> SpawnClient::Scan(const std::string& base, D
   const std::string sentinel =
       (prefix.empty() || HasWildcard(prefix) ? std::string("spawnctl") : prefix + "/s.spawnctl") +
       "/sync/" + NewRequestId();
-  std::mutex mu;
-  std::vector<BusMessage> arrived;  // guarded by mu: from the bus thread, not yet tallied
+  Inbox<BusMessage> arrived;  // from the bus thread, not yet tallied
   Waiter<bool> done;
   const int data = AddRoute(filter, [&](const BusMessage& m) {
-    if (m.topic == sentinel) return;
-    std::lock_guard lock(mu);
-    arrived.push_back(m);
+    if (m.topic != sentinel) arrived.Add(m);
   });
   const int end = AddRoute(sentinel, [&](const BusMessage&) { done.Set(true); });
   ScanTally tally(detail);
   std::vector<BusMessage> taken;
   auto tally_arrived = [&] {
-    {
-      std::lock_guard lock(mu);
-      taken.swap(arrived);
-    }
+    arrived.Swap(taken);
     for (const BusMessage& m : taken) tally.Add(m);
     taken.clear();
   };
@@ -480,8 +508,7 @@ Result<std::vector<proto::LogMessage>> SpawnClient::Logs(const std::string& uri,
                                                          int64_t since_unix_ns, Duration timeout) {
   const std::string id = NewRequestId();
   const std::string topic = topics::LogsReply(uri, id);
-  std::mutex mu;
-  std::vector<proto::LogMessage> lines;
+  Inbox<proto::LogMessage> lines;
   Waiter<Status> done;
   const int route = AddRoute(topic, [&](const BusMessage& m) {
     auto reply = proto::DecodeLogsReply(m.payload);
@@ -495,8 +522,7 @@ Result<std::vector<proto::LogMessage>> SpawnClient::Logs(const std::string& uri,
       done.Set(Status::Ok());
       return;
     }
-    std::lock_guard lock(mu);
-    lines.insert(lines.end(), reply->messages.begin(), reply->messages.end());
+    lines.Add(reply->messages.begin(), reply->messages.end());
   });
   Status s = bus_.Subscribe(topic, 1);
   if (s.ok()) {
@@ -511,8 +537,9 @@ Result<std::vector<proto::LogMessage>> SpawnClient::Logs(const std::string& uri,
                            Seconds(timeout) + "; is it up? (spawnctl scan " + uri + ")");
   }
   if (!finished->ok()) return *finished;
-  std::lock_guard lock(mu);
-  return lines;
+  std::vector<proto::LogMessage> gathered;
+  lines.Swap(gathered);
+  return gathered;
 }
 
 Result<proto::ServiceHeartbeat> SpawnClient::Inspect(const std::string& uri,
@@ -556,7 +583,7 @@ Result<std::unique_ptr<ServiceWatch>> SpawnClient::Watch(
     w->Push(std::move(e));
   });
   {
-    std::lock_guard lock(w->mu_);
+    MutexLock lock(w->mu_);
     w->unsubscribe_ = [this, logs, beats] {
       RemoveRoute(logs);
       RemoveRoute(beats);

@@ -121,6 +121,37 @@ class ScriptedSpawnpoint {
   std::string path_;
 };
 
+// Hands everything to another bus and tells the test, on the client's thread, how each publish
+// went: a test acts at the moment the client has tried, instead of guessing when that was.
+class ObservedBus final : public Bus {
+ public:
+  explicit ObservedBus(Bus& bus) : bus_(bus) {}
+
+  void SetMessageHandler(MessageHandler handler) override {
+    bus_.SetMessageHandler(std::move(handler));
+  }
+  void SetConnectionHandler(ConnectionHandler handler) override {
+    bus_.SetConnectionHandler(std::move(handler));
+  }
+  Status Connect() override { return bus_.Connect(); }
+  Status Publish(const BusMessage& message) override {
+    Status s = bus_.Publish(message);
+    if (after_publish) after_publish(s);
+    return s;
+  }
+  Status Subscribe(const std::string& filter, int qos) override {
+    return bus_.Subscribe(filter, qos);
+  }
+  Status Unsubscribe(const std::string& filter) override { return bus_.Unsubscribe(filter); }
+  Status Disconnect() override { return bus_.Disconnect(); }
+  bool IsConnected() const override { return bus_.IsConnected(); }
+
+  std::function<void(const Status&)> after_publish;  // set before the client publishes
+
+ private:
+  Bus& bus_;
+};
+
 class SpawnClientTest : public ::testing::Test {
  protected:
   SpawnClientTest() : spawnpoint_(broker_, kPath), bus_(broker_), client_(bus_) {
@@ -267,13 +298,19 @@ TEST_F(SpawnClientTest, ACommandWaitsForABrokerThatIsAwayAndFailsWithItsErrorAtT
   EXPECT_EQ(never.status().code(), Code::kUnavailable);  // the reason, not a bare timeout
   EXPECT_TRUE(spawnpoint_.commands.empty());
 
-  std::thread broker_back([this] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    bus_.FailPublishes(false);
-  });
-  auto reply = client_.Stop(kPath, "demo", kTimeout);
-  broker_back.join();
+  // The broker is back as soon as the client has found it away: the command goes out again.
+  FakeBus away(broker_);
+  ObservedBus observed(away);
+  SpawnClient client(observed);
+  ASSERT_TRUE(away.Connect().ok());
+  away.FailPublishes(true);
+  int refused = 0;
+  observed.after_publish = [&](const Status& s) {
+    if (!s.ok() && ++refused == 1) away.FailPublishes(false);
+  };
+  auto reply = client.Stop(kPath, "demo", kTimeout);
   ASSERT_TRUE(reply.ok()) << reply.status().message();
+  EXPECT_EQ(refused, 1);
   ASSERT_EQ(spawnpoint_.commands.size(), 1u);
   EXPECT_EQ(spawnpoint_.commands[0].first, topics::StopSlot(kPath));
 }

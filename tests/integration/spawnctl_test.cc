@@ -9,11 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -21,6 +19,7 @@
 #include "harness.h"
 #include "spawn/bus/paho_bus.h"
 #include "spawn/client/client.h"
+#include "spawn/common/mutex.h"
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
 #include "spawn/proto/messages.h"
@@ -43,18 +42,18 @@ class FakeSpawnpoint {
     o.uri = kBroker;
     bus_ = MakePahoBus(o);
     bus_->SetMessageHandler([this](const BusMessage& m) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       inbox_.push_back(m);
-      cv_.notify_all();
+      cv_.NotifyAll();
     });
     worker_ = std::thread([this] { Work(); });
   }
   ~FakeSpawnpoint() {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     worker_.join();
     ClearRetained();
     bus_->Disconnect().IgnoreError();
@@ -99,7 +98,7 @@ class FakeSpawnpoint {
   }
   void PublishRetained(const std::string& topic, const std::string& payload) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       retained_.insert(topic);
     }
     EXPECT_TRUE(bus_->Publish({topic, payload, 1, true}).ok());
@@ -107,7 +106,7 @@ class FakeSpawnpoint {
   void ClearRetained() {
     std::set<std::string> topics;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       topics.swap(retained_);
     }
     for (const auto& t : topics) bus_->Publish({t, "", 1, true}).IgnoreError();
@@ -115,37 +114,37 @@ class FakeSpawnpoint {
 
   // Scripted answers (set before the command is sent).
   void SetReply(bool ok, int code, std::string message) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     reply_ = {"", ok, code, std::move(message)};
   }
   std::vector<proto::LogMessage> history;
 
   std::vector<proto::DeployRequest> Deploys() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return deploys_;
   }
   std::vector<std::string> Commands() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return commands_;
   }
 
  private:
-  void Work() {
-    std::unique_lock lock(mu_);
+  void Work() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     while (true) {
-      cv_.wait(lock, [this] { return stop_ || !inbox_.empty(); });
+      while (!stop_ && inbox_.empty()) cv_.Wait(lock);
       if (stop_) return;
       BusMessage m = std::move(inbox_.front());
       inbox_.pop_front();
-      lock.unlock();
+      lock.Unlock();
       Handle(m);
-      lock.lock();
+      lock.Lock();
     }
   }
   void Reply(const std::string& id) {
     proto::Reply r;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       r = reply_;
     }
     r.request_id = id;
@@ -162,7 +161,7 @@ class FakeSpawnpoint {
       ASSERT_TRUE(request.ok()) << request.status().message();
       bool ok;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         deploys_.push_back(*request);
         ok = reply_.ok;
       }
@@ -186,7 +185,7 @@ class FakeSpawnpoint {
       ASSERT_TRUE(command.ok());
       const bool restart = m.topic == topics::RestartSlot(path_);
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         commands_.push_back((restart ? "restart " : "stop ") + command->service);
       }
       if (restart) PublishService(command->service, ServiceState::kRestarting);
@@ -197,14 +196,14 @@ class FakeSpawnpoint {
 
   std::string path_;
   std::unique_ptr<Bus> bus_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<BusMessage> inbox_;               // guarded by mu_
-  bool stop_ = false;                          // guarded by mu_
-  proto::Reply reply_{"", true, 200, "ok"};    // guarded by mu_
-  std::vector<proto::DeployRequest> deploys_;  // guarded by mu_
-  std::vector<std::string> commands_;          // guarded by mu_
-  std::set<std::string> retained_;             // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<BusMessage> inbox_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  proto::Reply reply_ GUARDED_BY(mu_) = {"", true, 200, "ok"};
+  std::vector<proto::DeployRequest> deploys_ GUARDED_BY(mu_);
+  std::vector<std::string> commands_ GUARDED_BY(mu_);
+  std::set<std::string> retained_ GUARDED_BY(mu_);
   std::thread worker_;
 };
 

@@ -45,60 +45,62 @@ std::vector<std::string> ManualExecutor::PendingKeys() const {
 // ---- ThreadedExecutor ----
 
 ThreadedExecutor::ThreadedExecutor(std::chrono::milliseconds idle_exit)
-    : shared_(std::make_shared<Shared>()) {
-  shared_->idle_exit = idle_exit;
-}
+    : shared_(std::make_shared<Shared>(idle_exit)) {}
 
 void ThreadedExecutor::Run(const std::string& key, Task task) {
   {
-    std::lock_guard lock(shared_->mu);
-    auto it = shared_->workers.find(key);
+    Shared& shared = *shared_;
+    MutexLock lock(shared.mu);
+    auto it = shared.workers.find(key);
     // A worker only leaves the map once its queue is empty, so one that is there will run this
     // task in turn, even during destruction. None is started once the destructor has begun: it
     // might be missed, so such a task runs at once on the caller's thread.
-    if (it == shared_->workers.end() && !shared_->stopping) {
-      it = shared_->workers.emplace(key, std::make_unique<Worker>()).first;
-      std::thread([shared = shared_, key, w = it->second.get()] { Loop(shared, key, w); }).detach();
+    if (it == shared.workers.end() && !shared.stopping) {
+      it = shared.workers.try_emplace(key).first;
+      std::thread([shared = shared_, key] { Loop(*shared, key); }).detach();
     }
-    if (it != shared_->workers.end()) {
-      it->second->tasks.push_back(std::move(task));
-      it->second->wake.notify_one();
+    if (it != shared.workers.end()) {
+      it->second.tasks.push_back(std::move(task));
+      it->second.wake.NotifyOne();
       return;
     }
   }
   task();
 }
 
-void ThreadedExecutor::Loop(const std::shared_ptr<Shared>& shared, const std::string& key,
-                            Worker* worker) {
-  std::unique_lock lock(shared->mu);
+void ThreadedExecutor::Loop(Shared& shared, const std::string& key) {
+  MutexLock lock(shared.mu);
+  // Only this thread erases its entry, so the reference stays valid until then.
+  Worker& worker = shared.workers.at(key);
   for (;;) {
-    if (worker->tasks.empty()) {
-      const bool woken = worker->wake.wait_for(
-          lock, shared->idle_exit, [&] { return shared->stopping || !worker->tasks.empty(); });
-      if (worker->tasks.empty()) {
-        if (!shared->stopping && woken) continue;
-        shared->workers.erase(key);  // destroys *worker: nothing below may touch it
-        if (shared->workers.empty()) shared->all_ended.notify_all();
+    if (worker.tasks.empty()) {
+      const auto idle_until = std::chrono::steady_clock::now() + shared.idle_exit;
+      while (!shared.stopping && worker.tasks.empty() && worker.wake.WaitUntil(lock, idle_until)) {
+      }
+      // Still nothing after idle_exit, or stopping: the worker ends.
+      if (worker.tasks.empty()) {
+        shared.workers.erase(key);  // destroys `worker`: nothing below may touch it
+        if (shared.workers.empty()) shared.all_ended.NotifyAll();
         return;
       }
     }
-    Task task = std::move(worker->tasks.front());
-    worker->tasks.pop_front();
-    lock.unlock();
+    Task task = std::move(worker.tasks.front());
+    worker.tasks.pop_front();
+    lock.Unlock();
     task();
     task = nullptr;  // what it captured is released outside the lock
-    lock.lock();
+    lock.Lock();
   }
 }
 
 ThreadedExecutor::~ThreadedExecutor() {
-  std::unique_lock lock(shared_->mu);
-  shared_->stopping = true;
-  for (auto& [key, worker] : shared_->workers) worker->wake.notify_one();
+  Shared& shared = *shared_;
+  MutexLock lock(shared.mu);
+  shared.stopping = true;
+  for (auto& [key, worker] : shared.workers) worker.wake.NotifyOne();
   // Workers only leave once their queue is empty; a task may still queue work for its own key
   // meanwhile, which that worker then runs before it ends.
-  shared_->all_ended.wait(lock, [&] { return shared_->workers.empty(); });
+  while (!shared.workers.empty()) shared.all_ended.Wait(lock);
 }
 
 }  // namespace spawn

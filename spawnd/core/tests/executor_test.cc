@@ -7,11 +7,15 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "spawn/common/mutex.h"
 
 namespace spawn {
 namespace {
@@ -48,12 +52,53 @@ int ThreadStacksMapped() {
   return count;
 }
 
-// Waits (up to kHang) until this process is back to at most `count` threads.
+// Tells the test when threads end: each thread that calls Watch() counts once, as it exits (its
+// thread_local objects are destroyed on its way out, after the executor's code has returned).
+class ThreadEnds {
+ public:
+  // On the thread to watch.
+  void Watch() {
+    thread_local Notice notice;
+    notice.on_exit = [state = state_] {
+      MutexLock lock(state->mu);
+      ++state->ended;
+      state->cv.NotifyAll();
+    };
+  }
+  // Blocks until `n` watched threads have ended; false if they had not after kHang.
+  bool WaitFor(int n) {
+    const auto give_up = std::chrono::steady_clock::now() + kHang;
+    State& s = *state_;
+    MutexLock lock(s.mu);
+    while (s.ended < n && s.cv.WaitUntil(lock, give_up)) {
+    }
+    return s.ended >= n;
+  }
+
+ private:
+  struct Notice {
+    ~Notice() {
+      if (on_exit) on_exit();
+    }
+    std::function<void()> on_exit;
+  };
+  // Shared with the threads, which may end after the watcher is gone (when a test failed).
+  struct State {
+    Mutex mu;
+    CondVar cv;
+    int ended GUARDED_BY(mu) = 0;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
+// Whether this process is back to at most `count` threads. Called once the threads said they are
+// ending: what remains is the kernel's bookkeeping of their exit, which nothing signals, so this
+// reads /proc again (yielding in between) until it agrees, giving up after kHang.
 bool ThreadsReturnTo(int count) {
   const auto give_up = std::chrono::steady_clock::now() + kHang;
   while (ThreadsOfThisProcess() > count) {
     if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::yield();
   }
   return true;
 }
@@ -88,12 +133,14 @@ TEST(ThreadedExecutorTest, SameKeyRunsInOrderDifferentKeysDoNotWait) {
 TEST(ThreadedExecutorTest, IdleWorkersEndTheirThreadsAndAKeyGetsANewOneLater) {
   const int before = ThreadsOfThisProcess();
   ThreadedExecutor executor(std::chrono::milliseconds(20));
+  ThreadEnds ends;
   // Twenty keys each hold a thread of their own until all twenty are running at once.
   std::atomic<int> running = 0;
   std::promise<void> all_running;
   std::shared_future<void> release = all_running.get_future().share();
   for (int i = 0; i < 20; ++i) {
     executor.Run("k" + std::to_string(i), [&] {
+      ends.Watch();
       if (++running == 20) all_running.set_value();
       release.wait();
     });
@@ -103,6 +150,7 @@ TEST(ThreadedExecutorTest, IdleWorkersEndTheirThreadsAndAKeyGetsANewOneLater) {
   EXPECT_GE(stacks_running, 20);
   // Idle, each ends its thread without anybody joining it (the executor is still alive), and
   // gives its stack back: glibc keeps a few stacks for reuse, not twenty.
+  ASSERT_TRUE(ends.WaitFor(20));
   ASSERT_TRUE(ThreadsReturnTo(before));
   EXPECT_LE(ThreadStacksMapped(), stacks_running - 10);
   std::promise<void> ran_again;
@@ -112,17 +160,17 @@ TEST(ThreadedExecutorTest, IdleWorkersEndTheirThreadsAndAKeyGetsANewOneLater) {
 
 TEST(ThreadedExecutorTest, WorkATaskQueuesDuringDestructionStillRunsInOrder) {
   std::vector<std::string> ran;  // only touched by key "a"'s worker, then read after destruction
-  std::promise<void> destroying;
+  ThreadEnds ends;
   {
-    ThreadedExecutor executor;
+    // No worker ends for being idle here: key "b"'s ends once the destructor has begun, which
+    // then waits for key "a"'s.
+    ThreadedExecutor executor(kHang);
+    executor.Run("b", [&] { ends.Watch(); });
     executor.Run("a", [&] {
-      destroying.get_future().wait_for(kHang);
-      // Most likely the destructor is waiting by now; the outcome must be the same if it is not.
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      EXPECT_TRUE(ends.WaitFor(1));
       executor.Run("a", [&] { ran.push_back("queued during destruction"); });
       ran.push_back("first");
     });
-    destroying.set_value();  // the destructor is, at the latest, about to begin
   }
   EXPECT_EQ(ran, (std::vector<std::string>{"first", "queued during destruction"}));
 }

@@ -119,6 +119,63 @@ class SupervisorTest : public ::testing::Test {
     ASSERT_GE(pool.free_cpu_shares, 0);
   }
 
+  // A soak: `steps` random actions, each on a random one of `names`, checking the pool after
+  // each. Actions 0-7 deploy, stop, restart, kill, finish a build, move time and reconnect the
+  // engine's events; 8 and 9 (when `actions` is 10) run one held engine call of any service.
+  void RandomSoak(std::mt19937::result_type seed, const std::vector<std::string>& names, int steps,
+                  unsigned actions) {
+    std::mt19937 rng(seed);
+    for (int step = 0; step < steps; ++step) {
+      const std::string name = names[rng() % names.size()];
+      switch (rng() % actions) {
+        case 0:
+        case 1: {
+          ServiceConfig c = Config(name, 50 + rng() % 400, 50 + rng() % 400);
+          c.auto_restart = rng() % 2;
+          c.restart_interval = seconds(rng() % 3);
+          engine_.HoldBuilds(rng() % 3 == 0);
+          if (rng() % 5 == 0) engine_.FailNext("Build", Status::BadRequest("build failed"));
+          if (rng() % 7 == 0) engine_.FailNext("StartContainer", Status::Internal("engine hiccup"));
+          supervisor_->Deploy({"r", c, TarWriter().Finish(), rng() % 2 == 0, ""}).IgnoreError();
+          break;
+        }
+        case 2:
+          supervisor_->Stop(name).IgnoreError();
+          break;
+        case 3:
+          supervisor_->Restart(name).IgnoreError();
+          break;
+        case 4:
+          if (auto s = Get(name); s && !s->container_id.empty())
+            engine_.Die(s->container_id, rng() % 4);
+          break;
+        case 5:
+          if (engine_.PendingBuilds()) {
+            engine_.CompleteBuild(0, rng() % 3 ? Status::Ok() : Status::BadRequest("build failed"));
+          }
+          break;
+        case 6:
+          loop_.AdvanceBy(milliseconds(rng() % 200000));
+          break;
+        case 7:
+          engine_.ReconnectEvents();
+          break;
+        case 8:
+        case 9: {
+          auto keys = manual_executor_.PendingKeys();
+          if (!keys.empty()) manual_executor_.RunNext(keys[rng() % keys.size()]);
+          break;
+        }
+      }
+      loop_.RunPending();
+      ExpectPoolAddsUp();
+      if (HasFatalFailure()) {
+        ADD_FAILURE() << "pool broken at step " << step;
+        return;
+      }
+    }
+  }
+
   SpawndConfig config_;
   FakeDockerEngine engine_;
   ManualEventLoop loop_;
@@ -485,51 +542,7 @@ TEST_F(SupervisorTest, EngineReconnectionResyncsMissedDeaths) {
 
 TEST_F(SupervisorTest, RandomInterleavingsNeverOversubscribeOrLeak) {
   Make();
-  std::mt19937 rng(20261123);
-  const std::vector<std::string> names = {"a", "b", "c", "d", "e", "f"};
-  for (int step = 0; step < 3000; ++step) {
-    const std::string name = names[rng() % names.size()];
-    switch (rng() % 8) {
-      case 0:
-      case 1: {
-        ServiceConfig c = Config(name, 50 + rng() % 400, 50 + rng() % 400);
-        c.auto_restart = rng() % 2;
-        c.restart_interval = seconds(rng() % 3);
-        engine_.HoldBuilds(rng() % 3 == 0);
-        if (rng() % 5 == 0) engine_.FailNext("Build", Status::BadRequest("build failed"));
-        if (rng() % 7 == 0) engine_.FailNext("StartContainer", Status::Internal("engine hiccup"));
-        Deploy(c, rng() % 2).IgnoreError();
-        break;
-      }
-      case 2:
-        supervisor_->Stop(name).IgnoreError();
-        break;
-      case 3:
-        supervisor_->Restart(name).IgnoreError();
-        break;
-      case 4:
-        if (auto s = Get(name); s && !s->container_id.empty())
-          engine_.Die(s->container_id, rng() % 4);
-        break;
-      case 5:
-        if (engine_.PendingBuilds()) {
-          engine_.CompleteBuild(0, rng() % 3 ? Status::Ok() : Status::BadRequest("build failed"));
-        }
-        break;
-      case 6:
-        loop_.AdvanceBy(milliseconds(rng() % 200000));
-        break;
-      case 7:
-        engine_.ReconnectEvents();
-        break;
-    }
-    loop_.RunPending();
-    ExpectPoolAddsUp();
-    if (HasFatalFailure()) {
-      ADD_FAILURE() << "pool broken at step " << step;
-      return;
-    }
-  }
+  RandomSoak(20261123, {"a", "b", "c", "d", "e", "f"}, 3000, 8);
 }
 
 // ---- more refusals, entity, persistence failures ----
@@ -827,57 +840,8 @@ TEST_F(AdoptionTest, AdoptedUnreservedServiceIsRestartedOnlyIfItFitsThen) {
 TEST_F(SupervisorTest, RandomInterleavingsWithHeldEngineCallsNeverOversubscribeOrLeak) {
   manual_ = true;
   Make();
-  std::mt19937 rng(7);
-  const std::vector<std::string> names = {"a", "b", "c", "d", "e"};
-  for (int step = 0; step < 4000; ++step) {
-    const std::string name = names[rng() % names.size()];
-    switch (rng() % 10) {
-      case 0:
-      case 1: {
-        ServiceConfig c = Config(name, 50 + rng() % 400, 50 + rng() % 400);
-        c.auto_restart = rng() % 2;
-        c.restart_interval = seconds(rng() % 3);
-        engine_.HoldBuilds(rng() % 3 == 0);
-        if (rng() % 5 == 0) engine_.FailNext("Build", Status::BadRequest("build failed"));
-        if (rng() % 7 == 0) engine_.FailNext("StartContainer", Status::Internal("engine hiccup"));
-        supervisor_->Deploy({"r", c, TarWriter().Finish(), rng() % 2 == 0, ""}).IgnoreError();
-        break;
-      }
-      case 2:
-        supervisor_->Stop(name).IgnoreError();
-        break;
-      case 3:
-        supervisor_->Restart(name).IgnoreError();
-        break;
-      case 4:
-        if (auto s = Get(name); s && !s->container_id.empty())
-          engine_.Die(s->container_id, rng() % 4);
-        break;
-      case 5:
-        if (engine_.PendingBuilds()) {
-          engine_.CompleteBuild(0, rng() % 3 ? Status::Ok() : Status::BadRequest("build failed"));
-        }
-        break;
-      case 6:
-        loop_.AdvanceBy(milliseconds(rng() % 200000));
-        break;
-      case 7:
-        engine_.ReconnectEvents();
-        break;
-      case 8:
-      case 9: {  // run one held engine call, of any service
-        auto keys = manual_executor_.PendingKeys();
-        if (!keys.empty()) manual_executor_.RunNext(keys[rng() % keys.size()]);
-        break;
-      }
-    }
-    loop_.RunPending();
-    ExpectPoolAddsUp();
-    if (HasFatalFailure()) {
-      ADD_FAILURE() << "pool broken at step " << step;
-      return;
-    }
-  }
+  RandomSoak(7, {"a", "b", "c", "d", "e"}, 4000, 10);
+  if (HasFatalFailure()) return;
   // Let everything finish and every zombie expire: no container outlives its service.
   engine_.HoldBuilds(false);
   while (engine_.PendingBuilds()) engine_.CompleteBuild(0, Status::Ok());

@@ -10,13 +10,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
+
+#include "spawn/common/mutex.h"
 
 namespace spawn {
 
@@ -61,31 +61,38 @@ class RealEventLoop final : public EventLoop {
  public:
   SteadyTime Now() const override { return std::chrono::steady_clock::now(); }
   WallTime WallNow() const override { return std::chrono::system_clock::now(); }
-  void Post(Task task) override;
-  void PostBatched(Task task) override;
-  TimerId RunAt(SteadyTime when, Task task) override;
-  void Cancel(TimerId id) override;
+  void Post(Task task) override EXCLUDES(mu_);
+  void PostBatched(Task task) override EXCLUDES(mu_);
+  TimerId RunAt(SteadyTime when, Task task) override EXCLUDES(mu_);
+  void Cancel(TimerId id) override EXCLUDES(mu_);
 
   // Blocks running tasks until Stop() is called; tasks still queued then are dropped.
-  void Run();
+  void Run() EXCLUDES(mu_);
   // Thread-safe (not async-signal-safe: signal handlers wake a thread that calls this).
-  void Stop();
+  void Stop() EXCLUDES(mu_);
+
+  // For a test that must act on a loop that is asleep: Run() calls `hook` on its thread each
+  // time it is about to wait, with the time it waits until (SteadyTime::max(): until woken). The
+  // hook runs with the loop's lock held, so it must not call the loop; a thread it signals that
+  // then calls the loop gets the lock only once the loop waits. Set it before Run().
+  void SetSleepHook(std::function<void(SteadyTime until)> hook) { sleep_hook_ = std::move(hook); }
 
   // How long the first task of a batch may wait for the rest.
   static constexpr Duration kBatchWindow{5};
 
  private:
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<Task> tasks_;                                      // guarded by mu_
-  std::multimap<SteadyTime, std::pair<TimerId, Task>> timers_;  // guarded by mu_
-  TimerId next_id_ = 1;                                         // guarded by mu_
-  bool stopped_ = false;                                        // guarded by mu_
-  std::deque<Task> batched_;                                    // guarded by mu_
-  std::optional<SteadyTime> batch_due_;  // when batched_ joins tasks_; guarded by mu_
+  Mutex mu_;
+  CondVar wake_;
+  std::deque<Task> tasks_ GUARDED_BY(mu_);
+  std::multimap<SteadyTime, std::pair<TimerId, Task>> timers_ GUARDED_BY(mu_);
+  TimerId next_id_ GUARDED_BY(mu_) = 1;
+  bool stopped_ GUARDED_BY(mu_) = false;
+  std::deque<Task> batched_ GUARDED_BY(mu_);
+  std::optional<SteadyTime> batch_due_ GUARDED_BY(mu_);  // when batched_ joins tasks_
   // Until when Run() sleeps (SteadyTime::max(): until woken; min(): it is not asleep), so that
-  // PostBatched wakes it only when the batch is due sooner. Guarded by mu_.
-  SteadyTime sleeping_until_ = SteadyTime::min();
+  // PostBatched wakes it only when the batch is due sooner.
+  SteadyTime sleeping_until_ GUARDED_BY(mu_) = SteadyTime::min();
+  std::function<void(SteadyTime)> sleep_hook_;
 };
 
 // Deterministic loop for tests: time starts at an arbitrary fixed point and moves only by
@@ -93,26 +100,26 @@ class RealEventLoop final : public EventLoop {
 class ManualEventLoop final : public EventLoop {
  public:
   ManualEventLoop();
-  SteadyTime Now() const override { return now_; }
-  WallTime WallNow() const override { return wall_start_ + (now_ - start_); }
-  void Post(Task task) override;
-  TimerId RunAt(SteadyTime when, Task task) override;
-  void Cancel(TimerId id) override;
+  SteadyTime Now() const override EXCLUDES(mu_);
+  WallTime WallNow() const override EXCLUDES(mu_) { return wall_start_ + (Now() - start_); }
+  void Post(Task task) override EXCLUDES(mu_);
+  TimerId RunAt(SteadyTime when, Task task) override EXCLUDES(mu_);
+  void Cancel(TimerId id) override EXCLUDES(mu_);
 
   // Runs posted tasks and due timers until nothing is runnable at the current time.
-  void RunPending();
+  void RunPending() EXCLUDES(mu_);
   // Moves time forward in steps to each due timer, running everything that comes due, up to now+d.
-  void AdvanceBy(Duration d);
-  size_t PendingTimers() const;
+  void AdvanceBy(Duration d) EXCLUDES(mu_);
+  size_t PendingTimers() const EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;  // Post may come from other threads (e.g. a fake engine's stream).
-  SteadyTime start_;
-  SteadyTime now_;
-  WallTime wall_start_;
-  std::deque<Task> tasks_;
-  std::multimap<SteadyTime, std::pair<TimerId, Task>> timers_;
-  TimerId next_id_ = 1;
+  mutable Mutex mu_;  // Post may come from other threads (e.g. a fake engine's stream).
+  const SteadyTime start_;
+  const WallTime wall_start_;
+  SteadyTime now_ GUARDED_BY(mu_);
+  std::deque<Task> tasks_ GUARDED_BY(mu_);
+  std::multimap<SteadyTime, std::pair<TimerId, Task>> timers_ GUARDED_BY(mu_);
+  TimerId next_id_ GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace spawn

@@ -8,11 +8,10 @@
 // tests inject a fake that records the waits it was asked for and returns at once.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 
 #include "spawn/common/event_loop.h"
+#include "spawn/common/mutex.h"
 
 namespace spawn {
 
@@ -49,13 +48,13 @@ class Waiter {
 
 class RealWaiter final : public Waiter {
  public:
-  bool WaitFor(Duration d) override;
-  void Wake() override;
+  bool WaitFor(Duration d) override EXCLUDES(mu_);
+  void Wake() override EXCLUDES(mu_);
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool woken_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  bool woken_ GUARDED_BY(mu_) = false;
 };
 
 class BackoffPoller {
@@ -68,21 +67,21 @@ class BackoffPoller {
 
   // Polls, waits, polls again, ... on the calling thread until Stop(). Returns at once if Stop()
   // came first. Call it from one thread at a time.
-  void Run();
+  void Run() EXCLUDES(mu_);
   // Thread-safe, non-blocking: ends the current wait (or the next one, if the poll is running) and
   // restarts the back-off at `initial`; the poll function runs again at once.
-  void Reset();
+  void Reset() EXCLUDES(mu_);
   // Thread-safe, non-blocking: Run() returns after the poll in progress, without waiting. Final.
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
  private:
   PollFunction poll_;
   RealWaiter own_waiter_;
   Waiter& waiter_;
-  std::mutex mu_;
-  Backoff backoff_;       // guarded by mu_
-  bool reset_ = false;    // guarded by mu_
-  bool stopped_ = false;  // guarded by mu_
+  Mutex mu_;
+  Backoff backoff_ GUARDED_BY(mu_);
+  bool reset_ GUARDED_BY(mu_) = false;
+  bool stopped_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace spawn

@@ -16,11 +16,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "spawn/bus/bus.h"
+#include "spawn/common/mutex.h"
 #include "spawn/common/status.h"
 
 namespace spawn {
@@ -89,18 +89,18 @@ class Service {
   // Subscribes to <service topic>/i.<iface>/slot/<name>; `handler` gets each message. A second
   // subscription to the same slot replaces the handler.
   Status SubscribeSlot(const std::string& iface, const std::string& name, SlotHandler handler,
-                       int qos = 1);
+                       int qos = 1) EXCLUDES(mu_);
 
   // Disconnects cleanly; idempotent.
   Status Close();
 
  private:
   Service(ServiceEnvironment env, std::unique_ptr<Bus> bus);
-  void Dispatch(const BusMessage& message);
+  void Dispatch(const BusMessage& message) EXCLUDES(mu_);
 
   ServiceEnvironment env_;
-  std::mutex mu_;
-  std::map<std::string, SlotHandler> slots_;  // topic -> handler; guarded by mu_
+  Mutex mu_;
+  std::map<std::string, SlotHandler> slots_ GUARDED_BY(mu_);  // topic -> handler
   // Last, so that it is destroyed first: no handler can run once the members it uses are gone.
   std::unique_ptr<Bus> bus_;
 };

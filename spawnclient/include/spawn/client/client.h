@@ -12,12 +12,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -26,6 +24,7 @@
 #include "spawn/bus/bus.h"
 #include "spawn/common/config.h"
 #include "spawn/common/event_loop.h"
+#include "spawn/common/mutex.h"
 #include "spawn/common/status.h"
 #include "spawn/proto/messages.h"
 
@@ -86,12 +85,12 @@ class ServiceWatch {
   // cancelled, or `timeout`. Errors: kTimeout; kInternal "interrupted" after Cancel(); kNotFound
   // when the service's heartbeat was cleared (purged), and, when waiting for running, kUnavailable
   // if it became a zombie — with spawnd's last [ERROR] line for this service when there was one.
-  Status WaitForState(proto::ServiceState state, Duration timeout);
+  Status WaitForState(proto::ServiceState state, Duration timeout) EXCLUDES(mu_);
   // The latest heartbeat seen, if any.
-  std::optional<proto::ServiceHeartbeat> Latest() const;
+  std::optional<proto::ServiceHeartbeat> Latest() const EXCLUDES(mu_);
   // Wakes WaitForState and stops delivering; callable from any thread (not a signal handler).
-  void Cancel();
-  bool cancelled() const;
+  void Cancel() EXCLUDES(mu_);
+  bool cancelled() const EXCLUDES(mu_);
 
  private:
   friend class SpawnClient;
@@ -101,19 +100,21 @@ class ServiceWatch {
     bool cleared = false;
   };
   ServiceWatch(LogCallback on_log, HeartbeatCallback on_heartbeat);
-  void Push(Event event);  // bus thread: queue and notify only
-  void Run();              // the callback thread
+  void Push(Event event) EXCLUDES(mu_);  // bus thread: queue and notify only
+  void Run() EXCLUDES(mu_);              // the callback thread
+  // Whether WaitForState(state) is over, and if so with what (in *outcome).
+  bool Decided(proto::ServiceState state, Status* outcome) const REQUIRES(mu_);
 
   LogCallback on_log_;
   HeartbeatCallback on_heartbeat_;
-  std::function<void()> unsubscribe_;  // set by SpawnClient
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Event> queue_;                        // guarded by mu_
-  std::optional<proto::ServiceHeartbeat> latest_;  // guarded by mu_
-  bool cleared_ = false;                           // guarded by mu_
-  std::string last_error_line_;                    // guarded by mu_
-  bool cancelled_ = false;                         // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::function<void()> unsubscribe_ GUARDED_BY(mu_);  // set by SpawnClient
+  std::deque<Event> queue_ GUARDED_BY(mu_);
+  std::optional<proto::ServiceHeartbeat> latest_ GUARDED_BY(mu_);
+  bool cleared_ GUARDED_BY(mu_) = false;
+  std::string last_error_line_ GUARDED_BY(mu_);
+  bool cancelled_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
@@ -181,8 +182,8 @@ class SpawnClient {
 
  private:
   using Handler = std::function<void(const BusMessage&)>;
-  int AddRoute(const std::string& filter, Handler handler);
-  void RemoveRoute(int id);
+  int AddRoute(const std::string& filter, Handler handler) EXCLUDES(mu_);
+  void RemoveRoute(int id) EXCLUDES(mu_, dispatch_mu_);
   Result<proto::Reply> Command(const std::string& uri, const std::string& slot,
                                const std::string& payload, const std::string& request_id,
                                Duration timeout);
@@ -193,13 +194,13 @@ class SpawnClient {
   };
   Bus& bus_;
   std::unique_ptr<Bus> owned_bus_;  // set by Connect(): the client owns its bus
-  std::mutex dispatch_mu_;          // held while the bus handler runs routes (see RemoveRoute)
+  Mutex dispatch_mu_;               // held while the bus handler runs routes (see RemoveRoute)
   // The handlers one message goes to; kept between messages so that a scan's thousands of them
-  // do not allocate a list each. Guarded by dispatch_mu_.
-  std::vector<std::shared_ptr<const Handler>> dispatching_;
-  std::mutex mu_;
-  std::map<int, Route> routes_;  // guarded by mu_
-  int next_route_ = 1;           // guarded by mu_
+  // do not allocate a list each.
+  std::vector<std::shared_ptr<const Handler>> dispatching_ GUARDED_BY(dispatch_mu_);
+  Mutex mu_;  // taken inside dispatch_mu_ when both are held
+  std::map<int, Route> routes_ GUARDED_BY(mu_);
+  int next_route_ GUARDED_BY(mu_) = 1;
   Duration resend_interval_ = std::chrono::seconds(5);
 };
 

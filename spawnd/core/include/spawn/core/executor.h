@@ -15,14 +15,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "spawn/common/mutex.h"
 
 namespace spawn {
 
@@ -66,22 +66,25 @@ class ThreadedExecutor final : public Executor {
   void Run(const std::string& key, Task task) override;
 
  private:
+  // One key's queue and thread. It is an element of Shared::workers, reached only through it,
+  // so with Shared::mu held.
   struct Worker {
-    std::deque<Task> tasks;        // guarded by Shared::mu
-    std::condition_variable wake;  // its own: a task for one key wakes only that key's thread
+    std::deque<Task> tasks;
+    CondVar wake;  // its own: a task for one key wakes only that key's thread
   };
   // What the workers share with the executor. Workers run detached, so that a thread which ends
   // when idle gives its stack back at once instead of keeping it until somebody joins it (a
   // hundred services deployed together would otherwise leave a hundred stacks resident). Each
   // worker holds a reference, so the mutex outlives the last worker's final unlock.
   struct Shared {
-    std::mutex mu;
-    std::map<std::string, std::unique_ptr<Worker>> workers;  // guarded by mu; erased as they end
-    std::condition_variable all_ended;                       // signalled when workers drops to 0
-    bool stopping = false;                                   // guarded by mu
-    std::chrono::milliseconds idle_exit;
+    explicit Shared(std::chrono::milliseconds idle_exit) : idle_exit(idle_exit) {}
+    Mutex mu;
+    std::map<std::string, Worker> workers GUARDED_BY(mu);  // erased as they end
+    CondVar all_ended;                                     // signalled when workers drops to 0
+    bool stopping GUARDED_BY(mu) = false;
+    const std::chrono::milliseconds idle_exit;
   };
-  static void Loop(const std::shared_ptr<Shared>& shared, const std::string& key, Worker* worker);
+  static void Loop(Shared& shared, const std::string& key) EXCLUDES(shared.mu);
 
   std::shared_ptr<Shared> shared_;
 };
