@@ -3,43 +3,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <condition_variable>
-#include <mutex>
-
 #include "spawn/common/tar.h"
+#include "spawn/core/image_recipe.h"
 #include "spawn/engine/curl_docker_engine.h"
-#include "spawn/engine/dockerfile.h"
+#include "spawn/engine/inbox.h"
 
 namespace spawn {
 namespace {
 
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
-
-// Collects values delivered on engine threads; Wait() blocks until a predicate holds or times out.
-template <typename T>
-class Inbox {
- public:
-  void Push(T value) {
-    std::lock_guard lock(mu_);
-    items_.push_back(std::move(value));
-    cv_.notify_all();
-  }
-  bool WaitFor(std::function<bool(const std::vector<T>&)> done,
-               std::chrono::seconds timeout = 60s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return done(items_); });
-  }
-  std::vector<T> Items() {
-    std::lock_guard lock(mu_);
-    return items_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<T> items_;
-};
 
 class EngineTest : public ::testing::Test {
  protected:

@@ -1,10 +1,8 @@
-#include "spawn/engine/dockerfile.h"
+#include "spawn/core/image_recipe.h"
 
 #include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-
-#include "spawn/common/tar.h"
 
 namespace spawn {
 namespace {
@@ -96,22 +94,6 @@ std::string ImageTag(const ServiceConfig& config, const std::string& dockerfile,
   std::snprintf(digits, sizeof digits, "%016llx",
                 static_cast<unsigned long long>(Fnv1a(archive, Fnv1a(dockerfile + '\0'))));
   return "spawnpoint/" + name + ":" + digits;
-}
-
-Result<std::string> MakeBuildContext(const std::string& dockerfile, const std::string& archive) {
-  auto entries = ReadTar(archive);
-  if (!entries.ok()) return entries.status().WithContext("included files");
-  TarWriter writer;
-  writer.AddFile(kDockerfileName, dockerfile);
-  for (const auto& entry : *entries) {
-    // A later entry of the same name would replace the generated Dockerfile in the engine's eyes.
-    if (entry.path == kDockerfileName) {
-      return Status::BadRequest(std::string("included files: \"") + kDockerfileName +
-                                "\" is reserved for the generated Dockerfile");
-    }
-    writer.Add(entry);
-  }
-  return writer.Finish();
 }
 
 }  // namespace spawn

@@ -9,8 +9,8 @@
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
 #include "spawn/core/executor.h"
+#include "spawn/core/image_recipe.h"
 #include "spawn/core/state_store.h"
-#include "spawn/engine/dockerfile.h"
 #include "spawn/proto/topics.h"
 
 namespace spawn {

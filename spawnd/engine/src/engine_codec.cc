@@ -1,6 +1,137 @@
-#include "spawn/engine/engine_codec.h"
+#include "engine_codec.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
 
 namespace spawn {
+
+using json = nlohmann::json;
+
+std::string EngineMessage(const std::string& body) {
+  try {
+    auto j = json::parse(body);
+    if (j.contains("message")) return j["message"].get<std::string>();
+  } catch (const std::exception&) {
+  }
+  return body.empty() ? "no message from the engine" : body;
+}
+
+EngineEvent ParseEvent(const json& j) {
+  EngineEvent e;
+  e.action = j.value("Action", j.value("status", ""));
+  const json actor = j.value("Actor", json::object());
+  e.container_id = actor.value("ID", j.value("id", ""));
+  if (actor.contains("Attributes") && actor["Attributes"].is_object()) {
+    for (const auto& [k, v] : actor["Attributes"].items()) {
+      if (v.is_string()) e.labels[k] = v.get<std::string>();
+    }
+  }
+  e.time_unix_ns = j.value("timeNano", int64_t{0});
+  if (e.action == "start")
+    e.kind = EngineEvent::Kind::kStart;
+  else if (e.action == "die")
+    e.kind = EngineEvent::Kind::kDie;
+  else if (e.action == "oom")
+    e.kind = EngineEvent::Kind::kOom;
+  else if (e.action.rfind("health_status", 0) == 0)
+    e.kind = EngineEvent::Kind::kHealthStatus;
+  // The engine mixes exitCode into the attributes next to the labels: it is not a label.
+  if (auto it = e.labels.find("exitCode"); it != e.labels.end()) {
+    if (e.kind == EngineEvent::Kind::kDie) e.exit_code = std::atoi(it->second.c_str());
+    e.labels.erase(it);
+  }
+  return e;
+}
+
+ContainerInfo ParseInspect(const json& j) {
+  ContainerInfo info;
+  info.id = j.value("Id", "");
+  info.name = j.value("Name", "");
+  if (!info.name.empty() && info.name[0] == '/') info.name.erase(0, 1);
+  const json config = j.value("Config", json::object());
+  info.image = config.value("Image", "");
+  if (config.contains("Labels") && config["Labels"].is_object()) {
+    info.labels = config["Labels"].get<std::map<std::string, std::string>>();
+  }
+  const json state = j.value("State", json::object());
+  info.status = state.value("Status", "");
+  info.running = state.value("Running", false);
+  info.exit_code = state.value("ExitCode", 0);
+  info.oom_killed = state.value("OOMKilled", false);
+  info.started_at = state.value("StartedAt", "");
+  info.finished_at = state.value("FinishedAt", "");
+  const json host = j.value("HostConfig", json::object());
+  info.memory_bytes = host.value("Memory", int64_t{0});
+  info.cpu_shares = host.value("CpuShares", int64_t{0});
+  info.network_mode = host.value("NetworkMode", "");
+  info.privileged = host.value("Privileged", false);
+  return info;
+}
+
+json CreateContainerBody(const ContainerSpec& spec) {
+  json mounts = json::array();
+  for (const auto& volume : spec.volumes) {
+    mounts.push_back({{"Type", "volume"}, {"Source", volume}, {"Target", "/srv/" + volume}});
+  }
+  json devices = json::array();
+  for (const auto& d : spec.devices) {
+    std::string host = d, container = d, perms = "rwm";
+    const size_t first = d.find(':');
+    if (first != std::string::npos) {
+      host = d.substr(0, first);
+      const size_t second = d.find(':', first + 1);
+      container =
+          d.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+      if (second != std::string::npos) perms = d.substr(second + 1);
+    }
+    devices.push_back(
+        {{"PathOnHost", host}, {"PathInContainer", container}, {"CgroupPermissions", perms}});
+  }
+  json host_config = {
+      {"Memory", spec.memory_bytes},
+      {"CpuShares", spec.cpu_shares},
+      {"Privileged", false},
+      {"Mounts", mounts},
+      {"Devices", devices},
+      {"LogConfig", {{"Type", "json-file"}, {"Config", {{"max-size", spec.log_max_size}}}}}};
+  if (!spec.network_mode.empty()) host_config["NetworkMode"] = spec.network_mode;
+  json body = {{"Image", spec.image},
+               {"Env", spec.env},
+               {"Labels", spec.labels},
+               {"HostConfig", host_config}};
+  if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;
+  if (!spec.working_dir.empty()) body["WorkingDir"] = spec.working_dir;
+  return body;
+}
+
+BuildLine ParseBuildLine(const json& j) {
+  BuildLine line;
+  if (j.contains("error")) {
+    line.error = j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump();
+    return line;
+  }
+  line.text = j.value("stream", "");
+  if (line.text.empty() && j.contains("status")) line.text = j.value("status", "");
+  while (!line.text.empty() && (line.text.back() == '\n' || line.text.back() == '\r'))
+    line.text.pop_back();
+  return line;
+}
+
+void JsonLines::Feed(std::string_view data) {
+  buffer_.append(data);
+  size_t nl;
+  while ((nl = buffer_.find('\n')) != std::string::npos) {
+    std::string line = buffer_.substr(0, nl);
+    buffer_.erase(0, nl + 1);
+    if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+    try {
+      sink_(json::parse(line));
+    } catch (const json::exception& e) {
+      spdlog::debug("engine: unparsable stream line: {}", e.what());
+    }
+  }
+}
 
 void LogDemultiplexer::Feed(std::string_view chunk) {
   if (tty_) {
@@ -68,6 +199,12 @@ const nlohmann::json& Member(const nlohmann::json& j, const char* key) {
 }
 
 }  // namespace
+
+bool KeepStatsMember(int depth, json::parse_event_t event, json& parsed) {
+  if (depth != 1 || event != json::parse_event_t::key) return true;
+  const auto& key = parsed.get_ref<const std::string&>();
+  return key == "memory_stats" || key == "cpu_stats" || key == "networks" || key == "blkio_stats";
+}
 
 double CpuPercent(const nlohmann::json& s) {
   const auto& cpu = Member(s, "cpu_stats");

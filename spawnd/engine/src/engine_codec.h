@@ -1,15 +1,56 @@
-// The byte-level pieces of the Engine API that need no socket: the log stream's frame demultiplexer
-// and the arithmetic behind `docker stats`. Pure and single-threaded; unit-tested without an
-// engine.
+// The pieces of the Engine API that need no socket: the body of a container's creation, decoding of
+// the engine's JSON answers (inspect, events, error messages) and of its streams (newline-separated
+// JSON, the log stream's frames), and the arithmetic behind `docker stats`. Pure and
+// single-threaded; unit-tested without an engine. Engine-private, so that nlohmann::json stays out
+// of the public headers.
 #pragma once
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "spawn/engine/docker_engine.h"
 
 namespace spawn {
+
+// The engine's error message from a JSON body ({"message": ...}), or the body itself, or a
+// placeholder when the body is empty.
+std::string EngineMessage(const std::string& body);
+
+// One entry of GET /events. Actor.Attributes become the labels, except exitCode, which becomes
+// exit_code of a die event. Throws nlohmann::json::exception for a member of the wrong type.
+EngineEvent ParseEvent(const nlohmann::json& event);
+
+// The answer of GET /containers/{id}/json; missing members are left at their defaults. Throws
+// nlohmann::json::exception for a member of the wrong type.
+ContainerInfo ParseInspect(const nlohmann::json& inspect);
+
+// The body of POST /containers/create for `spec`: never privileged, the named volumes mounted at
+// /srv/<name>, devices as "/dev/x[:/dev/y[:perms]]" (the same path inside, rwm, when left out).
+nlohmann::json CreateContainerBody(const ContainerSpec& spec);
+
+// One line of POST /build's progress: the text to show, without its line end (empty: nothing to
+// show), or the build's error, which ends it.
+struct BuildLine {
+  std::string text;
+  std::optional<std::string> error;
+};
+BuildLine ParseBuildLine(const nlohmann::json& line);
+
+// Splits a byte stream into newline-terminated JSON documents, handing each to `sink`. A line split
+// across Feed() calls is kept until its newline arrives; blank lines are skipped, and a line that
+// is not JSON is logged (debug) and dropped.
+class JsonLines {
+ public:
+  explicit JsonLines(std::function<void(const nlohmann::json&)> sink) : sink_(std::move(sink)) {}
+  void Feed(std::string_view data);
+
+ private:
+  std::function<void(const nlohmann::json&)> sink_;
+  std::string buffer_;
+};
 
 // Splits a container's log stream into lines. Non-TTY streams carry an 8-byte header per frame
 // (stream byte: 1 stdout, 2 stderr; 3 zero bytes; big-endian uint32 length); TTY streams are raw
@@ -34,6 +75,11 @@ class LogDemultiplexer {
   int frame_stream_ = 1;
   std::string partial_[3];  // per stream (index 1 stdout, 2 stderr)
 };
+
+// A parser callback for a stats sample (json::parse(text, KeepStatsMember)) that keeps only the
+// members ComputeStats reads: the rest (pids, storage, names, read times, a one-shot's empty
+// precpu_stats) is skipped instead of built.
+bool KeepStatsMember(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed);
 
 // One sample of GET /containers/{id}/stats, computed as `docker stats` does.
 ContainerStats ComputeStats(const nlohmann::json& sample);

@@ -19,7 +19,7 @@ class FakeStream final : public Stream {
 }  // namespace
 
 Status FakeDockerEngine::Record(const std::string& call, const std::string& detail) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   calls_.push_back(call + " " + detail);
   auto it = failures_.find(call);
   if (it == failures_.end()) return Status::Ok();
@@ -35,15 +35,22 @@ Result<EngineVersion> FakeDockerEngine::Connect() {
 
 Result<bool> FakeDockerEngine::ImageExists(const std::string& tag) {
   SPAWN_RETURN_IF_ERROR(Record("ImageExists", tag));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return std::find(images_.begin(), images_.end(), tag) != images_.end();
 }
 
 std::unique_ptr<Stream> FakeDockerEngine::Build(const BuildRequest& request, BuildOutput on_output,
                                                 Done on_done) {
   Status failure = Record("Build", request.tag);
-  auto build = std::make_shared<PendingBuild>(PendingBuild{request, on_done, false});
-  if (!hold_builds_ || !failure.ok()) {
+  auto build = std::make_shared<PendingBuild>();
+  build->request = request;
+  build->on_done = on_done;
+  bool hold = false;
+  {
+    MutexLock lock(mu_);
+    hold = hold_builds_;
+  }
+  if (!hold || !failure.ok()) {
     if (failure.ok()) {
       on_output("Step 1/1 : FROM fake");
       AddImage(request.tag);
@@ -51,20 +58,20 @@ std::unique_ptr<Stream> FakeDockerEngine::Build(const BuildRequest& request, Bui
     on_done(failure);
     return std::make_unique<FakeStream>(nullptr);
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   builds_.push_back(build);
   return std::make_unique<FakeStream>([build] { build->cancelled = true; });
 }
 
 size_t FakeDockerEngine::PendingBuilds() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return builds_.size();
 }
 
 void FakeDockerEngine::CompleteBuild(size_t index, Status status) {
   std::shared_ptr<PendingBuild> build;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     build = builds_.at(index);
     builds_.erase(builds_.begin() + static_cast<long>(index));
   }
@@ -74,13 +81,13 @@ void FakeDockerEngine::CompleteBuild(size_t index, Status status) {
 }
 
 void FakeDockerEngine::AddImage(const std::string& tag) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   images_.push_back(tag);
 }
 
 Result<std::string> FakeDockerEngine::CreateContainer(const ContainerSpec& spec) {
   SPAWN_RETURN_IF_ERROR(Record("CreateContainer", spec.name));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [id, c] : containers_) {
     if (c.spec.name == spec.name) return Status::Conflict("name " + spec.name + " is in use");
   }
@@ -90,7 +97,7 @@ Result<std::string> FakeDockerEngine::CreateContainer(const ContainerSpec& spec)
 }
 
 std::string FakeDockerEngine::AddContainer(const ContainerSpec& spec, bool running, int exit_code) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const std::string id = "c" + std::to_string(next_id_++);
   containers_[id] = Container{spec, id, running, exit_code, running ? 1 : 0};
   return id;
@@ -99,13 +106,13 @@ std::string FakeDockerEngine::AddContainer(const ContainerSpec& spec, bool runni
 Status FakeDockerEngine::PutArchive(const std::string& id, const std::string& dir,
                                     const std::string&) {
   SPAWN_RETURN_IF_ERROR(Record("PutArchive", id + " " + dir));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return containers_.count(id) ? Status::Ok() : Status::NotFound("no container " + id);
 }
 
 Status FakeDockerEngine::StartContainer(const std::string& id) {
   SPAWN_RETURN_IF_ERROR(Record("StartContainer", id));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = containers_.find(id);
   if (it == containers_.end()) return Status::NotFound("no container " + id);
   it->second.running = true;
@@ -117,7 +124,7 @@ Status FakeDockerEngine::StopContainer(const std::string& id, std::chrono::secon
   SPAWN_RETURN_IF_ERROR(Record("StopContainer", id + " t=" + std::to_string(timeout.count())));
   bool was_running = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = containers_.find(id);
     if (it == containers_.end()) return Status::NotFound("no container " + id);
     was_running = it->second.running;
@@ -129,11 +136,11 @@ Status FakeDockerEngine::StopContainer(const std::string& id, std::chrono::secon
 Status FakeDockerEngine::RestartContainer(const std::string& id, std::chrono::seconds timeout) {
   SPAWN_RETURN_IF_ERROR(Record("RestartContainer", id + " t=" + std::to_string(timeout.count())));
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!containers_.count(id)) return Status::NotFound("no container " + id);
   }
   Die(id, 143);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   containers_[id].running = true;
   containers_[id].starts++;
   return Status::Ok();
@@ -147,7 +154,7 @@ Status FakeDockerEngine::KillContainer(const std::string& id, const std::string&
 
 Status FakeDockerEngine::RemoveContainer(const std::string& id, bool force) {
   SPAWN_RETURN_IF_ERROR(Record("RemoveContainer", id + (force ? " force" : "")));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto it = containers_.begin(); it != containers_.end(); ++it) {
     if (it->first == id || it->second.spec.name == id) {
       containers_.erase(it);
@@ -174,7 +181,7 @@ ContainerInfo FakeDockerEngine::Info(const Container& c) const {
 
 Result<ContainerInfo> FakeDockerEngine::InspectContainer(const std::string& id_or_name) {
   SPAWN_RETURN_IF_ERROR(Record("InspectContainer", id_or_name));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [id, c] : containers_) {
     if (id == id_or_name || c.spec.name == id_or_name) return Info(c);
   }
@@ -184,7 +191,7 @@ Result<ContainerInfo> FakeDockerEngine::InspectContainer(const std::string& id_o
 Result<std::vector<ContainerInfo>> FakeDockerEngine::ListContainers(const std::string& key,
                                                                     const std::string& value) {
   SPAWN_RETURN_IF_ERROR(Record("ListContainers", key + "=" + value));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<ContainerInfo> out;
   for (const auto& [id, c] : containers_) {
     auto it = c.spec.labels.find(key);
@@ -195,12 +202,12 @@ Result<std::vector<ContainerInfo>> FakeDockerEngine::ListContainers(const std::s
 
 std::unique_ptr<Stream> FakeDockerEngine::FollowEvents(
     std::function<void(const EngineEvent&)> on_event, std::function<void()> on_reconnect) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const int n = next_stream_++;
   event_followers_[n] = std::move(on_event);
   reconnect_followers_[n] = std::move(on_reconnect);
   return std::make_unique<FakeStream>([this, n] {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     event_followers_.erase(n);
     reconnect_followers_.erase(n);
   });
@@ -209,43 +216,63 @@ std::unique_ptr<Stream> FakeDockerEngine::FollowEvents(
 std::unique_ptr<Stream> FakeDockerEngine::FollowLogs(const std::string& id, int64_t,
                                                      std::function<void(const LogLine&)> on_line,
                                                      Done) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const int n = next_stream_++;
   log_followers_[n] = {id, std::move(on_line)};
   return std::make_unique<FakeStream>([this, n] {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     log_followers_.erase(n);
   });
 }
 
 std::unique_ptr<Stream> FakeDockerEngine::FollowStats(
     const std::string& id, std::function<void(const ContainerStats&)> on_stats, Done) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const int n = next_stream_++;
   stats_followers_[n] = {id, std::move(on_stats)};
   return std::make_unique<FakeStream>([this, n] {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stats_followers_.erase(n);
   });
 }
 
 void FakeDockerEngine::FailNext(const std::string& call, Status status) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   failures_[call] = std::move(status);
 }
 
+bool FakeDockerEngine::Following(int n) const {
+  MutexLock lock(mu_);
+  return event_followers_.count(n) || reconnect_followers_.count(n) || log_followers_.count(n) ||
+         stats_followers_.count(n);
+}
+
+void FakeDockerEngine::DeliverEvent(const EngineEvent& event) {
+  std::vector<std::pair<int, std::function<void(const EngineEvent&)>>> followers;
+  {
+    MutexLock lock(mu_);
+    followers.assign(event_followers_.begin(), event_followers_.end());
+  }
+  for (const auto& [n, follower] : followers) {
+    if (Following(n)) follower(event);
+  }
+}
+
 void FakeDockerEngine::Die(const std::string& id, int exit_code) {
-  std::lock_guard lock(mu_);
-  auto it = containers_.find(id);
-  if (it == containers_.end()) return;
-  it->second.running = false;
-  it->second.exit_code = exit_code;
-  EngineEvent e{EngineEvent::Kind::kDie, "die", id, exit_code, it->second.spec.labels, 0};
-  for (auto& [n, follower] : event_followers_) follower(e);
+  EngineEvent e;
+  {
+    MutexLock lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return;
+    it->second.running = false;
+    it->second.exit_code = exit_code;
+    e = EngineEvent{EngineEvent::Kind::kDie, "die", id, exit_code, it->second.spec.labels, 0};
+  }
+  DeliverEvent(e);
 }
 
 void FakeDockerEngine::DieSilently(const std::string& id, int exit_code) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = containers_.find(id);
   if (it == containers_.end()) return;
   it->second.running = false;
@@ -253,47 +280,62 @@ void FakeDockerEngine::DieSilently(const std::string& id, int exit_code) {
 }
 
 void FakeDockerEngine::EmitLog(const std::string& id, const LogLine& line) {
-  std::lock_guard lock(mu_);
-  for (auto& [n, follower] : log_followers_) {
-    if (follower.first == id) follower.second(line);
+  std::vector<std::pair<int, std::function<void(const LogLine&)>>> followers;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [n, follower] : log_followers_) {
+      if (follower.first == id) followers.emplace_back(n, follower.second);
+    }
+  }
+  for (const auto& [n, follower] : followers) {
+    if (Following(n)) follower(line);
   }
 }
 
 void FakeDockerEngine::EmitStats(const std::string& id, const ContainerStats& stats) {
-  std::lock_guard lock(mu_);
-  for (auto& [n, follower] : stats_followers_) {
-    if (follower.first == id) follower.second(stats);
+  std::vector<std::pair<int, std::function<void(const ContainerStats&)>>> followers;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [n, follower] : stats_followers_) {
+      if (follower.first == id) followers.emplace_back(n, follower.second);
+    }
+  }
+  for (const auto& [n, follower] : followers) {
+    if (Following(n)) follower(stats);
   }
 }
 
-void FakeDockerEngine::EmitEvent(const EngineEvent& event) {
-  std::lock_guard lock(mu_);
-  for (auto& [n, follower] : event_followers_) follower(event);
-}
+void FakeDockerEngine::EmitEvent(const EngineEvent& event) { DeliverEvent(event); }
 
 void FakeDockerEngine::ReconnectEvents() {
-  std::lock_guard lock(mu_);
-  for (auto& [n, follower] : reconnect_followers_) follower();
+  std::vector<std::pair<int, std::function<void()>>> followers;
+  {
+    MutexLock lock(mu_);
+    followers.assign(reconnect_followers_.begin(), reconnect_followers_.end());
+  }
+  for (const auto& [n, follower] : followers) {
+    if (Following(n)) follower();
+  }
 }
 
 std::vector<std::string> FakeDockerEngine::Calls() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return calls_;
 }
 
 size_t FakeDockerEngine::CountCalls(const std::string& prefix) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return static_cast<size_t>(std::count_if(
       calls_.begin(), calls_.end(), [&](const std::string& c) { return c.rfind(prefix, 0) == 0; }));
 }
 
 std::map<std::string, FakeDockerEngine::Container> FakeDockerEngine::Containers() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return containers_;
 }
 
 int FakeDockerEngine::ActiveStreams() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return static_cast<int>(event_followers_.size() + log_followers_.size() +
                           stats_followers_.size());
 }

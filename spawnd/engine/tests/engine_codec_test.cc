@@ -1,4 +1,4 @@
-#include "spawn/engine/engine_codec.h"
+#include "engine_codec.h"
 
 #include <gtest/gtest.h>
 
@@ -23,6 +23,113 @@ std::vector<std::string> Collect(bool tty, const std::vector<std::string>& chunk
   for (const auto& c : chunks) demux.Feed(c);
   if (flush) demux.Flush();
   return lines;
+}
+
+TEST(EngineMessageTest, TheEnginesMessageOrTheBodyItself) {
+  EXPECT_EQ(EngineMessage(R"({"message":"No such container: c9"})"), "No such container: c9");
+  EXPECT_EQ(EngineMessage("page not found"), "page not found");
+  EXPECT_EQ(EngineMessage(R"({"other":1})"), R"({"other":1})");
+  EXPECT_EQ(EngineMessage(""), "no message from the engine");
+}
+
+TEST(ParseEventTest, ExitCodeIsTakenOutOfTheLabels) {
+  const EngineEvent e = ParseEvent(nlohmann::json::parse(R"({
+    "Type": "container", "Action": "die", "timeNano": 1700000000123456789,
+    "Actor": {"ID": "c1", "Attributes": {"exitCode": "3", "io.spawnpoint.service": "demo"}}
+  })"));
+  EXPECT_EQ(e.kind, EngineEvent::Kind::kDie);
+  EXPECT_EQ(e.action, "die");
+  EXPECT_EQ(e.container_id, "c1");
+  EXPECT_EQ(e.exit_code, 3);
+  EXPECT_EQ(e.time_unix_ns, 1700000000123456789);
+  EXPECT_EQ(e.labels, (std::map<std::string, std::string>{{"io.spawnpoint.service", "demo"}}));
+}
+
+TEST(ParseEventTest, KindsFromTheAction) {
+  auto kind = [](const std::string& action) {
+    return ParseEvent(nlohmann::json{{"Action", action}, {"Actor", {{"ID", "c1"}}}}).kind;
+  };
+  EXPECT_EQ(kind("start"), EngineEvent::Kind::kStart);
+  EXPECT_EQ(kind("oom"), EngineEvent::Kind::kOom);
+  EXPECT_EQ(kind("health_status: unhealthy"), EngineEvent::Kind::kHealthStatus);
+  EXPECT_EQ(kind("exec_start"), EngineEvent::Kind::kOther);
+  // Older engines name the action `status` and the container `id`.
+  const EngineEvent old = ParseEvent(nlohmann::json{{"status", "die"}, {"id", "c2"}});
+  EXPECT_EQ(old.kind, EngineEvent::Kind::kDie);
+  EXPECT_EQ(old.container_id, "c2");
+}
+
+TEST(ParseInspectTest, EveryFieldAndTheNameWithoutItsSlash) {
+  const ContainerInfo info = ParseInspect(nlohmann::json::parse(R"({
+    "Id": "abc", "Name": "/svc",
+    "Config": {"Image": "img:1", "Labels": {"io.spawnpoint.service": "demo"}},
+    "State": {"Status": "exited", "Running": false, "ExitCode": 137, "OOMKilled": true,
+              "StartedAt": "2024-01-01T00:00:00Z", "FinishedAt": "2024-01-01T00:01:00Z"},
+    "HostConfig": {"Memory": 67108864, "CpuShares": 512, "NetworkMode": "host", "Privileged": false}
+  })"));
+  EXPECT_EQ(info.id, "abc");
+  EXPECT_EQ(info.name, "svc");
+  EXPECT_EQ(info.image, "img:1");
+  EXPECT_EQ(info.labels.at("io.spawnpoint.service"), "demo");
+  EXPECT_EQ(info.status, "exited");
+  EXPECT_FALSE(info.running);
+  EXPECT_EQ(info.exit_code, 137);
+  EXPECT_TRUE(info.oom_killed);
+  EXPECT_EQ(info.finished_at, "2024-01-01T00:01:00Z");
+  EXPECT_EQ(info.memory_bytes, 67108864);
+  EXPECT_EQ(info.cpu_shares, 512);
+  EXPECT_EQ(info.network_mode, "host");
+  EXPECT_EQ(ParseInspect(nlohmann::json::object()).name, "");  // missing members: defaults
+}
+
+TEST(CreateContainerBodyTest, DevicesDefaultToTheSamePathAndRwm) {
+  ContainerSpec spec;
+  spec.image = "img";
+  spec.devices = {"/dev/ttyUSB0", "/dev/ttyUSB1:/dev/ttyS1"};
+  const auto body = CreateContainerBody(spec);
+  const auto& devices = body["HostConfig"]["Devices"];
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_EQ(devices[0]["PathInContainer"], "/dev/ttyUSB0");
+  EXPECT_EQ(devices[0]["CgroupPermissions"], "rwm");
+  EXPECT_EQ(devices[1]["PathInContainer"], "/dev/ttyS1");
+  EXPECT_EQ(devices[1]["CgroupPermissions"], "rwm");
+  EXPECT_EQ(body["HostConfig"]["Privileged"], false);
+  EXPECT_FALSE(body.contains("Cmd"));  // the image's own
+  EXPECT_FALSE(body["HostConfig"].contains("NetworkMode"));
+}
+
+TEST(ParseBuildLineTest, StreamTextStatusOrError) {
+  EXPECT_EQ(ParseBuildLine(nlohmann::json{{"stream", "Step 1/2 : FROM x\r\n"}}).text,
+            "Step 1/2 : FROM x");
+  EXPECT_EQ(ParseBuildLine(nlohmann::json{{"status", "Pulling"}}).text, "Pulling");
+  EXPECT_EQ(ParseBuildLine(nlohmann::json{{"stream", "\n"}}).text, "");
+  const BuildLine failed = ParseBuildLine(nlohmann::json{{"error", "exit 1"}, {"stream", "x"}});
+  ASSERT_TRUE(failed.error.has_value());
+  EXPECT_EQ(*failed.error, "exit 1");
+  EXPECT_EQ(failed.text, "");
+  EXPECT_EQ(*ParseBuildLine(nlohmann::json{{"error", {{"code", 1}}}}).error, R"({"code":1})");
+}
+
+TEST(JsonLinesTest, DocumentsSplitAcrossFeedsBlankAndBrokenLinesSkipped) {
+  std::vector<std::string> got;
+  JsonLines lines([&](const nlohmann::json& j) { got.push_back(j.dump()); });
+  lines.Feed("{\"a\":");
+  lines.Feed("1}\r\n\n  \nnot json\n{\"b\":2}\n{\"c\"");
+  EXPECT_EQ(got, (std::vector<std::string>{R"({"a":1})", R"({"b":2})"}));
+  lines.Feed(":3}\n");
+  EXPECT_EQ(got.back(), R"({"c":3})");
+}
+
+TEST(StatsTest, KeepStatsMemberSkipsWhatComputeStatsDoesNotRead) {
+  const auto sample = nlohmann::json::parse(
+      R"({"read": "now", "pids_stats": {"current": 3}, "memory_stats": {"usage": 5, "stats": {}},
+          "cpu_stats": {"online_cpus": 1}, "networks": {}, "blkio_stats": {}})",
+      KeepStatsMember);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : sample.items()) keys.push_back(key);
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"blkio_stats", "cpu_stats", "memory_stats", "networks"}));
+  EXPECT_EQ(sample["memory_stats"]["usage"], 5);  // nested members are all kept
 }
 
 TEST(LogDemultiplexerTest, SeparatesStreamsInOrder) {

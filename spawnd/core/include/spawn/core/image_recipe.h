@@ -1,17 +1,15 @@
-// Image building from a service config, as pure functions (no I/O): the generated Dockerfile, the
-// content-addressed tag, and the build context archive.
+// A service's image recipe, as pure functions (no I/O): the Dockerfile generated from its config
+// and the content-addressed tag the supervisor builds it under. How the engine is handed the
+// Dockerfile (the build context) is the engine adapter's business, not this.
 #pragma once
 
 #include <string>
 
 #include "spawn/common/config.h"
-#include "spawn/common/status.h"
 
 namespace spawn {
 
-// Name of the generated Dockerfile inside the build context; chosen so that it cannot collide with
-// an included file (passed to the engine as `dockerfile=`).
-inline constexpr const char* kDockerfileName = ".spawnpoint.Dockerfile";
+// Where a service's files are inside its container: WORKDIR of the image, target of PutArchive.
 inline constexpr const char* kServiceWorkDir = "/srv/spawnpoint";
 
 // FROM image (or default_image), apt packages, git source, WORKDIR /srv/spawnpoint, COPY of each
@@ -23,10 +21,5 @@ std::string GenerateDockerfile(const ServiceConfig& config, const std::string& d
 // maps to an existing tag and is not rebuilt.
 std::string ImageTag(const ServiceConfig& config, const std::string& dockerfile,
                      const std::string& archive);
-
-// One tar holding the Dockerfile (as kDockerfileName, at the root) and every entry of the deploy's
-// archive, re-written from what ReadTar validated so the engine sees exactly that. kBadRequest,
-// naming the entry, for an archive ReadTar refuses or one that holds kDockerfileName itself.
-Result<std::string> MakeBuildContext(const std::string& dockerfile, const std::string& archive);
 
 }  // namespace spawn

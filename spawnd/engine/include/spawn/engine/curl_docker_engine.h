@@ -3,11 +3,11 @@
 // timeouts. Builds and the event stream (few, and long) each run on a thread of their own; the
 // logs streams and stats polls of every container share one thread and one libcurl multi handle
 // (a host with a hundred services would otherwise run two hundred threads). Cancel() wakes the
-// multi handle (curl_multi_wakeup), so cancelling even a silent stream is prompt, and it returns
-// only once none of the stream's callbacks runs any more (called from one of them, it only marks
-// the stream). Streams have no total timeout: builds end after a long silence (30 min), events and
-// logs may be silent for good and end when the engine closes them. Answers
-// outside 2xx never reach a stream's parser; they end it with the mapped Status. Thread-safe; see
+// thread that waits for the stream's data, so cancelling even a silent stream is prompt, and it
+// returns only once none of the stream's callbacks runs any more (called from one of them, it only
+// marks the stream). Streams have no total timeout: builds end after a long silence (30 min),
+// events and logs may be silent for good and end when the engine closes them. Answers outside 2xx
+// never reach a stream's parser; they end it with the mapped Status. Thread-safe; see
 // docker_engine.h for the contracts. Streams must be destroyed before the engine that made them.
 #pragma once
 
@@ -61,8 +61,8 @@ class CurlDockerEngine final : public DockerEngine {
 
   // At most this many stats samples are asked of the engine at once; the polls of more containers
   // that fall due together wait in line and go out as answers come back. A hundred containers
-  // polled together would otherwise hold a hundred transfers and connections (some 15 KiB each)
-  // at the same moment, and make the engine gather a hundred samples at once.
+  // polled together would otherwise hold a hundred transfers and connections at the same moment,
+  // and make the engine gather a hundred samples at once.
   static constexpr int kStatsPollsAtOnce = 32;
 
   struct Response {

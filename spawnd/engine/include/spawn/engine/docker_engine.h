@@ -1,8 +1,8 @@
 // DockerEngine: the container-engine port, shaped by what the supervisor needs.
 //
 // CurlDockerEngine (curl_docker_engine.h) is the real adapter (Docker Engine HTTP API over the unix
-// socket); FakeDockerEngine (spawn::engine_testing) is the test double that records calls and can be
-// told to fail.
+// socket); FakeDockerEngine (spawn::engine_testing) is the test double that records calls and can
+// be told to fail.
 //
 // Contracts: every call has a timeout. Short calls return a Status/Result whose code maps the
 // engine's HTTP answer (404 kNotFound, 409 kConflict, 5xx kInternal, unreachable kUnavailable,

@@ -6,15 +6,17 @@
 // log and stats followers, AddContainer() plants one as an earlier spawnd would have left it.
 // Builds finish at once with success unless HoldBuilds(true), then CompleteBuild(i, status); a
 // cancelled build never reports. Callbacks run synchronously on the calling thread (a test's
-// ManualEventLoop then sees them as Posts). Thread-safe (one recursive mutex); the fake must
-// outlive its streams.
+// ManualEventLoop then sees them as Posts), without the fake's lock held, so they may call back
+// into the fake; a stream cancelled by an earlier callback of the same delivery is skipped.
+// Thread-safe (one mutex); the fake must outlive its streams.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <map>
-#include <mutex>
 #include <vector>
 
+#include "spawn/common/mutex.h"
 #include "spawn/engine/docker_engine.h"
 
 namespace spawn {
@@ -54,8 +56,11 @@ class FakeDockerEngine final : public DockerEngine {
 
   // ---- test controls ----
   void FailNext(const std::string& call, Status status);
-  void HoldBuilds(bool hold) { hold_builds_ = hold; }
-  size_t PendingBuilds() const;
+  void HoldBuilds(bool hold) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    hold_builds_ = hold;
+  }
+  size_t PendingBuilds() const EXCLUDES(mu_);
   void CompleteBuild(size_t index, Status status);
   void AddImage(const std::string& tag);
   void Die(const std::string& id, int exit_code);
@@ -79,25 +84,29 @@ class FakeDockerEngine final : public DockerEngine {
   struct PendingBuild {
     BuildRequest request;
     Done on_done;
-    bool cancelled = false;
+    std::atomic<bool> cancelled{false};
   };
-  Status Record(const std::string& call, const std::string& detail);
+  Status Record(const std::string& call, const std::string& detail) EXCLUDES(mu_);
   ContainerInfo Info(const Container& c) const;
+  // Whether stream `n` (of any kind) is still registered.
+  bool Following(int n) const EXCLUDES(mu_);
+  void DeliverEvent(const EngineEvent& event) EXCLUDES(mu_);
 
-  mutable std::recursive_mutex mu_;
-  std::vector<std::string> calls_;
-  std::map<std::string, Status> failures_;
-  std::map<std::string, Container> containers_;
-  std::vector<std::string> images_;
-  std::vector<std::shared_ptr<PendingBuild>> builds_;
-  bool hold_builds_ = false;
-  int next_id_ = 1;
-  std::map<int, std::function<void(const EngineEvent&)>> event_followers_;
-  std::map<int, std::function<void()>> reconnect_followers_;
-  std::map<int, std::pair<std::string, std::function<void(const LogLine&)>>> log_followers_;
-  std::map<int, std::pair<std::string, std::function<void(const ContainerStats&)>>>
-      stats_followers_;
-  int next_stream_ = 1;
+  mutable Mutex mu_;
+  std::vector<std::string> calls_ GUARDED_BY(mu_);
+  std::map<std::string, Status> failures_ GUARDED_BY(mu_);
+  std::map<std::string, Container> containers_ GUARDED_BY(mu_);
+  std::vector<std::string> images_ GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<PendingBuild>> builds_ GUARDED_BY(mu_);
+  bool hold_builds_ GUARDED_BY(mu_) = false;
+  int next_id_ GUARDED_BY(mu_) = 1;
+  std::map<int, std::function<void(const EngineEvent&)>> event_followers_ GUARDED_BY(mu_);
+  std::map<int, std::function<void()>> reconnect_followers_ GUARDED_BY(mu_);
+  std::map<int, std::pair<std::string, std::function<void(const LogLine&)>>> log_followers_
+      GUARDED_BY(mu_);
+  std::map<int, std::pair<std::string, std::function<void(const ContainerStats&)>>> stats_followers_
+      GUARDED_BY(mu_);
+  int next_stream_ GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace spawn
