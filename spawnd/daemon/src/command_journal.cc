@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "spawn/common/files.h"
+#include "spawn/common/mutex.h"
 
 namespace spawn {
 namespace {
@@ -107,8 +109,8 @@ class FileCommandJournal final : public CommandJournal {
   FileCommandJournal(std::string dir, size_t reply_capacity)
       : dir_(std::move(dir)), reply_capacity_(std::max<size_t>(reply_capacity, 1)) {}
 
-  Result<JournalContents> Load() override {
-    std::lock_guard lock(mu_);
+  Result<JournalContents> Load() override EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     std::error_code error;
     std::filesystem::create_directories(dir_, error);
     if (error) return Status::Internal("cannot make " + dir_ + ": " + error.message());
@@ -118,8 +120,8 @@ class FileCommandJournal final : public CommandJournal {
     return contents;
   }
 
-  Result<uint64_t> Record(const BusMessage& message) override {
-    std::lock_guard lock(mu_);
+  Result<uint64_t> Record(const BusMessage& message) override EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     const uint64_t sequence = next_sequence_++;
     SPAWN_RETURN_IF_ERROR(WriteDurably(
         CommandPath(sequence),
@@ -128,8 +130,8 @@ class FileCommandJournal final : public CommandJournal {
     return sequence;
   }
 
-  Status Done(uint64_t sequence) override {
-    std::lock_guard lock(mu_);
+  Status Done(uint64_t sequence) override EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     // Not synced: if the removal is lost in a crash, the command is replayed and its remembered
     // reply repeated, not acted on again.
     if (::unlink(CommandPath(sequence).c_str()) != 0 && errno != ENOENT)
@@ -137,8 +139,8 @@ class FileCommandJournal final : public CommandJournal {
     return Status::Ok();
   }
 
-  Status Remember(const std::string& request_id, const std::string& reply) override {
-    std::lock_guard lock(mu_);
+  Status Remember(const std::string& request_id, const std::string& reply) override EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     recent_.emplace_back(request_id, reply);
     if (recent_.size() > reply_capacity_) recent_.pop_front();
     if (++records_in_file_ > 2 * reply_capacity_) return Compact();
@@ -153,7 +155,7 @@ class FileCommandJournal final : public CommandJournal {
   }
   std::string RepliesPath() const { return dir_ + "/replies.log"; }
 
-  Status LoadPending(JournalContents& contents) {
+  Status LoadPending(JournalContents& contents) REQUIRES(mu_) {
     for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
       if (entry.path().extension() != ".cmd") continue;
       auto bytes = ReadFile(entry.path().string());
@@ -176,7 +178,7 @@ class FileCommandJournal final : public CommandJournal {
     return Status::Ok();
   }
 
-  Status LoadReplies(JournalContents& contents) {
+  Status LoadReplies(JournalContents& contents) REQUIRES(mu_) {
     auto bytes = ReadFile(RepliesPath());
     if (bytes.ok()) {
       size_t at = 0;
@@ -196,7 +198,7 @@ class FileCommandJournal final : public CommandJournal {
     return Compact();
   }
 
-  Status Compact() {
+  Status Compact() REQUIRES(mu_) {
     std::string data;
     for (const auto& [id, reply] : recent_) data += EncodeFields({id, reply});
     const std::string tmp = RepliesPath() + ".tmp";
@@ -209,10 +211,10 @@ class FileCommandJournal final : public CommandJournal {
 
   const std::string dir_;
   const size_t reply_capacity_;
-  std::mutex mu_;
-  uint64_t next_sequence_ = 1;                              // guarded by mu_
-  std::deque<std::pair<std::string, std::string>> recent_;  // guarded by mu_
-  size_t records_in_file_ = 0;                              // guarded by mu_
+  Mutex mu_;
+  uint64_t next_sequence_ GUARDED_BY(mu_) = 1;
+  std::deque<std::pair<std::string, std::string>> recent_ GUARDED_BY(mu_);
+  size_t records_in_file_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace

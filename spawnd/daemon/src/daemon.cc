@@ -4,17 +4,13 @@
 
 #include <cctype>
 #include <cstdio>
-#include <iterator>
+#include <optional>
 #include <utility>
 
 #include "spawn/common/units.h"
 #include "spawn/proto/topics.h"
 
 namespace spawn {
-
-namespace {
-constexpr auto kRetryWhileAway = std::chrono::milliseconds(250);
-}  // namespace
 
 std::string SpawndClientId(const std::string& path) {
   uint32_t hash = 2166136261u;  // FNV-1a: stable across builds and hosts, unlike std::hash
@@ -27,96 +23,14 @@ std::string SpawndClientId(const std::string& path) {
   return id + suffix;
 }
 
-Outbox::Outbox(Bus& bus, size_t capacity)
-    : bus_(bus), capacity_(capacity), thread_([this] { Loop(); }) {}
-
-Outbox::~Outbox() {
-  Flush(std::chrono::seconds(2));
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-void Outbox::Push(BusMessage message) {
-  {
-    std::lock_guard lock(mu_);
-    // QoS 0 waits for no acknowledgement: handing it to the bus here costs the pusher no wait on
-    // the broker and spares the outbox thread a wake-up per log line. Only with nothing queued or
-    // in flight ahead of it, so that the order stays the order of Push. Under the lock, so that
-    // a concurrent Push cannot overtake it. A failure (the bus away, say: not asked first, as
-    // that takes Paho's lock) leaves it to the queue and its retries.
-    if (message.qos == 0 && queue_.empty() && !busy_ && !stopping_ && bus_.Publish(message).ok()) {
-      return;
-    }
-    queue_.push_back(std::move(message));
-    DropOldestBeyondCapacity();
-  }
-  wake_.notify_one();
-}
-
-bool Outbox::Flush(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  return drained_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
-}
-
-void Outbox::DropOldestBeyondCapacity() {
-  for (; queue_.size() > capacity_; ++dropped_) queue_.pop_front();
-}
-
-size_t Outbox::dropped() const {
-  std::lock_guard lock(mu_);
-  return dropped_;
-}
-
-void Outbox::Loop() {
-  std::unique_lock lock(mu_);
-  while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) return;
-    // What queued up meanwhile (a heartbeat for every service, say) goes out as one batch: one
-    // round trip to the broker for all of it, not one each.
-    const auto end = queue_.begin() + static_cast<std::ptrdiff_t>(std::min(queue_.size(), kBatch));
-    std::vector<BusMessage> batch(std::make_move_iterator(queue_.begin()),
-                                  std::make_move_iterator(end));
-    queue_.erase(queue_.begin(), end);
-    busy_ = true;
-    lock.unlock();
-    const std::vector<Status> statuses = bus_.PublishBatch(batch);
-    const bool away = !bus_.IsConnected();
-    lock.lock();
-    busy_ = false;
-    std::vector<BusMessage> kept;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (statuses[i].ok()) continue;
-      if (away) {
-        kept.push_back(std::move(batch[i]));
-      } else {
-        spdlog::warn("bus: not published to {}: {}", batch[i].topic, statuses[i].message());
-      }
-    }
-    if (!kept.empty()) {
-      // Kept for when the bus is back (Paho reconnects by itself), ahead of what was queued
-      // meanwhile; if that overfills the queue, the oldest go.
-      queue_.insert(queue_.begin(), std::make_move_iterator(kept.begin()),
-                    std::make_move_iterator(kept.end()));
-      DropOldestBeyondCapacity();
-      wake_.wait_for(lock, kRetryWhileAway, [this] { return stopping_; });
-      continue;
-    }
-    if (queue_.empty()) drained_.notify_all();
-  }
-}
-
 Daemon::Daemon(SpawndConfig config, std::map<std::string, std::string> metadata, Bus& bus,
                EventLoop& loop)
     : config_(std::move(config)),
       metadata_(std::move(metadata)),
       bus_(bus),
       loop_(loop),
-      outbox_(bus, kOutboxCapacity) {}
+      outbox_(bus, kOutboxCapacity),
+      replies_(kRepliesRemembered) {}
 
 void Daemon::InstallHandlers() {
   bus_.SetMessageHandler([this](const BusMessage& m) {
@@ -165,10 +79,7 @@ void Daemon::HandleJournaled(const BusMessage& message, uint64_t sequence) {
 
 Status Daemon::Start() {
   JournalContents recovered = std::exchange(recovered_, {});
-  for (const auto& [id, reply] : recovered.replies) {
-    replies_.emplace_front(id, reply);
-    reply_index_[id] = replies_.begin();
-  }
+  replies_.Restore(recovered.replies);
   if (!recovered.pending.empty()) {
     spdlog::info("journal: handling {} command(s) that arrived before the last stop",
                  recovered.pending.size());
@@ -310,26 +221,11 @@ void Daemon::HandleMessage(const BusMessage& message) {
 }
 
 bool Daemon::AnsweredBefore(const std::string& request_id) {
-  if (request_id.empty()) return false;
-  auto it = reply_index_.find(request_id);
-  if (it == reply_index_.end()) return false;
-  replies_.splice(replies_.begin(), replies_, it->second);  // most recently used
+  std::optional<std::string> reply = replies_.Find(request_id);
+  if (!reply) return false;
   spdlog::info("request {} was delivered again; repeating its first reply", request_id);
-  Publish(topics::Reply(config_.path, request_id), it->second->second, 1, false);
+  Publish(topics::Reply(config_.path, request_id), std::move(*reply), 1, false);
   return true;
-}
-
-void Daemon::Remember(const std::string& request_id, const std::string& reply) {
-  if (journal_) {
-    const Status kept = journal_->Remember(request_id, reply);
-    if (!kept.ok()) spdlog::warn("journal: {}", kept.message());
-  }
-  replies_.emplace_front(request_id, reply);
-  reply_index_[request_id] = replies_.begin();
-  if (replies_.size() > kRepliesRemembered) {
-    reply_index_.erase(replies_.back().first);
-    replies_.pop_back();
-  }
 }
 
 void Daemon::Answer(const std::string& request_id, const Status& status,
@@ -340,7 +236,7 @@ void Daemon::Answer(const std::string& request_id, const Status& status,
     return;
   }
   std::string reply = proto::Encode(proto::Reply::FromStatus(request_id, status, ok_message));
-  Remember(request_id, reply);
+  replies_.Remember(request_id, reply);
   Publish(topics::Reply(config_.path, request_id), std::move(reply), 1, false);
 }
 

@@ -3,24 +3,19 @@
 // last lines of each service's log for the `logs` slot.
 //
 // Threading: bus handlers only Post to the EventLoop; everything else runs on the loop's thread.
-// Publishing goes through an outbox drained by its own thread, so the loop never waits on the
-// broker (a slow or absent broker delays messages, it does not stall supervision).
+// Publishing goes through an Outbox (outbox.h) drained by its own thread, so the loop never waits
+// on the broker.
 //
 // Bad input never stops it: a payload that does not decode is answered with 400 when it carries a
 // RequestId and logged otherwise. A repeated RequestId (QoS 1 may deliver twice) is answered with
-// the first reply and not acted on again. With a CommandJournal, commands and replies are on disk:
-// a command that arrived but was not handled before a crash is handled after the restart, and the
-// memory of replies survives it.
+// the first reply (a ReplyCache) and not acted on again. With a CommandJournal, commands and
+// replies are on disk: a command that arrived but was not handled before a crash is handled after
+// the restart, and the memory of replies survives it.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <list>
+#include <chrono>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "spawn/bus/bus.h"
@@ -29,6 +24,8 @@
 #include "spawn/core/supervisor.h"
 #include "spawn/daemon/command_journal.h"
 #include "spawn/daemon/log_history.h"
+#include "spawn/daemon/outbox.h"
+#include "spawn/daemon/reply_cache.h"
 #include "spawn/proto/messages.h"
 
 namespace spawn {
@@ -37,41 +34,6 @@ namespace spawn {
 // across restarts), "spawnd-" + the path with every character but [A-Za-z0-9_-] made '_', cut to
 // fit, plus a hash of the exact path so that "a/b" and "a_b" never share a session.
 std::string SpawndClientId(const std::string& path);
-
-// Outbox: a bounded queue of messages published in order by one thread of its own, so the thread
-// that pushes (the loop) never waits on the broker. What queued up while the thread was busy goes
-// out as one batch (Bus::PublishBatch, up to kBatch messages). A QoS
-// 0 message with nothing ahead of it is handed to the bus at once by Push (there is no
-// acknowledgement to wait for). While the bus is disconnected a message that could not be sent is
-// kept and retried (every 250 ms) rather than lost; when the queue is full the oldest message is
-// dropped and counted (fresh state matters more than stale). A publish that fails while connected
-// (no PUBACK in time) is logged and not retried: Paho still owns it.
-//
-// Thread-safety: Push, Flush and dropped are thread-safe. `bus` must outlive the Outbox.
-class Outbox {
- public:
-  Outbox(Bus& bus, size_t capacity);
-  ~Outbox();  // tries to publish what is queued (at most 2 s), then stops
-  void Push(BusMessage message);
-  // Blocks until everything queued so far was handed to the bus, or `timeout`; false on timeout.
-  bool Flush(std::chrono::milliseconds timeout);
-  size_t dropped() const;
-
-  static constexpr size_t kBatch = 128;
-
- private:
-  void Loop();
-  void DropOldestBeyondCapacity();  // with mu_ held; fresh state matters more than stale
-  Bus& bus_;
-  const size_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable wake_, drained_;
-  std::deque<BusMessage> queue_;  // guarded by mu_
-  bool busy_ = false;             // guarded by mu_
-  bool stopping_ = false;         // guarded by mu_
-  size_t dropped_ = 0;            // guarded by mu_
-  std::thread thread_;
-};
 
 // Daemon: owns no service; it drives a Supervisor (which it observes) from the bus.
 //
@@ -98,6 +60,7 @@ class Daemon final : public SupervisorObserver {
   // command can arrive and be recorded). It must outlive the daemon.
   void SetJournal(CommandJournal* journal, JournalContents recovered) {
     journal_ = journal;
+    replies_.SetJournal(journal);
     recovered_ = std::move(recovered);
   }
 
@@ -137,7 +100,6 @@ class Daemon final : public SupervisorObserver {
   void HandleCommand(const BusMessage& message, bool restart);
   void HandleLogs(const BusMessage& message);
   void Answer(const std::string& request_id, const Status& status, const std::string& ok_message);
-  void Remember(const std::string& request_id, const std::string& reply);
   bool AnsweredBefore(const std::string& request_id);
   void PublishPresenceAndMetadata();
   void PublishSpawnpointHeartbeat(const std::vector<ServiceSnapshot>& services);
@@ -157,10 +119,7 @@ class Daemon final : public SupervisorObserver {
   CommandJournal* journal_ = nullptr;
   JournalContents recovered_;  // until Start() handles it
   Outbox outbox_;
-  // RequestId -> encoded first reply, most recently used first.
-  std::list<std::pair<std::string, std::string>> replies_;
-  std::unordered_map<std::string, std::list<std::pair<std::string, std::string>>::iterator>
-      reply_index_;
+  ReplyCache replies_;
   std::map<std::string, LogHistory> history_;
   EventLoop::TimerId heartbeat_timer_ = 0;
   bool started_ = false;

@@ -1,4 +1,4 @@
-#include "spawn/daemon/openssl_setup.h"
+#include "process_setup.h"
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <functional>
+
+#include "spawn/common/event_loop.h"
 
 namespace spawn {
 namespace {
@@ -50,6 +53,31 @@ TEST(OpenSslSetupTest, WithoutTlsNoErrorStringIsLoaded) {
 
 TEST(OpenSslSetupTest, WithTlsErrorsStillReadAsWords) {
   EXPECT_TRUE(HoldsInFreshProcess([] { return SetUpAsSpawndDoes(true); }));
+}
+
+// A termination signal stays pending for sigwait instead of ending the process.
+TEST(ProcessSetupTest, TerminationSignalsAreLeftForSigwait) {
+  EXPECT_TRUE(HoldsInFreshProcess([] {
+    const sigset_t signals = BlockTerminationSignals();
+    if (!sigismember(&signals, SIGINT) || !sigismember(&signals, SIGTERM)) return false;
+    std::raise(SIGTERM);
+    int received = 0;
+    return sigwait(&signals, &received) == 0 && received == SIGTERM;
+  }));
+}
+
+TEST(ProcessSetupTest, AHeapTrimIsAlwaysScheduledAfterTheLast) {
+  ManualEventLoop loop;
+  TrimHeapPeriodically(loop);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(loop.PendingTimers(), 1u);
+    loop.AdvanceBy(kHeapTrimInterval);
+  }
+  EXPECT_EQ(loop.PendingTimers(), 1u);
+}
+
+TEST(ProcessSetupTest, GnuTlsIsToldToSkipItsImplicitInitialisation) {
+  EXPECT_EQ(_gnutls_global_init_skip(), 1);
 }
 
 }  // namespace
