@@ -29,14 +29,15 @@ if(SPAWN_BUILD_TESTS)
   add_test(NAME systemd_units_verify
            COMMAND bash ${PROJECT_SOURCE_DIR}/systemd/verify-units.sh ${SPAWN_SYSTEMD_UNITS})
   set_tests_properties(systemd_units_verify PROPERTIES LABELS unit TIMEOUT 120)
-  # The .debs made, installed with apt on a clean Debian 12 image, and used with find_package.
+  # The .debs made, installed with apt on a clean Debian 12 image, and used with find_package by a
+  # client program and by a service that it runs against the broker on 127.0.0.1:1883.
   add_test(NAME package_test
            COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/test-package.sh ${PROJECT_BINARY_DIR})
   set_tests_properties(package_test PROPERTIES LABELS integration RUN_SERIAL TRUE TIMEOUT 900)
 endif()
 
 # Two packages: spawnpoint (component runtime: spawnd, spawnctl, units, docs, the demo) and
-# spawnpoint-dev (component dev: static libraries, headers, find_package files).
+# spawnpoint-dev (component dev: static libraries, headers, find_package files; see install.cmake).
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME spawnpoint)
 set(CPACK_PACKAGE_VENDOR "spawnpoint")
@@ -67,7 +68,8 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_SUGGESTS "mosquitto, mosquitto-clients")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME spawnpoint-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_COMPONENT_DEV_DESCRIPTION
-    "spawnpoint's client library (spawn::client) and wire format for C++, with a CMake package")
+    "spawnpoint's C++ libraries, the client (spawn::client) and the library for services \
+(spawn::spawnable), with their headers and a CMake package")
 # What spawnpointConfig.cmake finds with find_dependency().
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
     "libpaho-mqttpp-dev (>= 1.2.0), libmsgpack-cxx-dev (>= 4), libyaml-cpp-dev, libspdlog-dev, \

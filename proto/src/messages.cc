@@ -1,10 +1,14 @@
 #include "spawn/proto/messages.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <functional>
 #include <memory>
 #include <msgpack.hpp>
 #include <string>
+
+#include "spawn/common/config_yaml.h"
 
 namespace spawn::proto {
 namespace {

@@ -9,6 +9,8 @@
 // an error when it is present but malformed; String/Int/StringSlice return Result; MustString,
 // MustInt, MustStringSlice and Must<T> print the error to stderr and exit(1), for the top of
 // main(). A Params is immutable once made: const methods are safe from any number of threads.
+// yaml-cpp is part of this interface, on purpose: Get<T> converts to any type yaml-cpp can convert,
+// a service's own YAML::convert<T> included, so spawn::spawnable links yaml-cpp publicly.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
