@@ -146,7 +146,7 @@ SpawndProcess::SpawndProcess(SpawndOptions options)
       path_("test/" + UniqueName("spawnd")),
       dir_(std::filesystem::temp_directory_path() / UniqueName("spawnd-test")) {
   std::filesystem::create_directories(dir_);
-  std::ofstream(dir_ / "spawnd.yml")
+  std::ofstream(dir_ / (options_.config_in_working_dir ? "config.yml" : "spawnd.yml"))
       << "path: " << path_ << "\nbroker: " << options_.broker
       << "\ndockerSocket: " << options_.docker_socket << "\nmemAlloc: " << options_.mem_alloc
       << "\ncpuShares: " << options_.cpu_shares
@@ -183,6 +183,12 @@ void SpawndProcess::Start() {
   if (pid_ == 0) {
     const std::string log = (dir_ / "spawnd.log").string();
     if (!std::freopen(log.c_str(), "a", stderr)) _exit(126);
+    if (options_.config_in_working_dir) {
+      if (chdir(dir_.c_str()) != 0) _exit(126);
+      execl(SPAWN_BINARY_DIR "/spawnd/daemon/spawnd", "spawnd", "run", "-m",
+            (dir_ / "metadata.yml").c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
     execl(SPAWN_BINARY_DIR "/spawnd/daemon/spawnd", "spawnd", "run", "-c",
           (dir_ / "spawnd.yml").c_str(), "-m", (dir_ / "metadata.yml").c_str(),
           static_cast<char*>(nullptr));

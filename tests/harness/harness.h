@@ -75,6 +75,9 @@ struct SpawndOptions {
   std::string default_image = SPAWN_TEST_IMAGE;
   std::string metadata_yaml = "room: lab 410\n";
   std::string extra_yaml;
+  // As the original spawnd was run: the configuration is config.yml in spawnd's working directory
+  // and no -c is given.
+  bool config_in_working_dir = false;
 };
 
 // A spawnd child process; see the file comment.

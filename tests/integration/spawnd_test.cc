@@ -206,6 +206,29 @@ TEST(SpawndTest, OverBudgetIs503AndGarbageIs400AndTheDaemonGoesOn) {
   EXPECT_EQ(engine.ListContainers("io.spawnpoint.path", p)->size(), 1u);
 }
 
+// As the original spawnd: without -c it reads config.yml from its working directory, and when
+// there is none it says where it looked.
+TEST(SpawndTest, RunsFromConfigYmlInItsWorkingDirectoryWithoutAFlag) {
+  SpawndOptions options;
+  options.config_in_working_dir = true;
+  SpawndProcess spawnd(options);
+  Probe probe(kDefaultBroker);
+  ASSERT_TRUE(spawnd.StartAndWaitOnline(probe));
+
+  TempDir empty("no-config");
+  const std::string command =
+      "cd " + empty.str() + " && " SPAWN_BINARY_DIR "/spawnd/daemon/spawnd run 2>&1; echo exit=$?";
+  FILE* out = popen(command.c_str(), "r");
+  ASSERT_NE(out, nullptr);
+  std::string said;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, out)) said += buffer;
+  pclose(out);
+  EXPECT_THAT(said, HasSubstr(empty.str() + "/config.yml"));
+  EXPECT_THAT(said, HasSubstr("-c FILE"));
+  EXPECT_THAT(said, HasSubstr("exit=2"));
+}
+
 TEST(SpawndExampleTest, TheExampleConfigLoads) {
   auto config = LoadSpawndConfigFile(SPAWN_SOURCE_DIR "/examples/spawnd.yml");
   ASSERT_TRUE(config.ok()) << config.status().message();

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -53,6 +54,11 @@ Result<BusOptions> SpawndBusOptions(const SpawndConfig& config) {
 
 Result<SpawndInputs> LoadSpawndInputs(const SpawndCommandLine& command_line) {
   auto config = LoadSpawndConfigFile(command_line.config_path);
+  if (!config.ok() && config.status().code() == Code::kNotFound) {
+    return Status::NotFound(config.status().message() + " (looked for " +
+                            std::filesystem::absolute(command_line.config_path).string() +
+                            "; give the configuration with -c FILE)");
+  }
   if (!config.ok()) return config.status();
   SpawndInputs inputs{std::move(*config), {}};
   if (!command_line.metadata_path.empty()) {

@@ -47,16 +47,21 @@ TEST_F(SpawndCliTest, MetadataIsOptionalAndTheLogLevelIsInfo) {
   EXPECT_EQ(parsed.log_level, "info");
 }
 
+// As the original spawnd: without -c, config.yml in the working directory.
+TEST_F(SpawndCliTest, WithoutAConfigItIsConfigYmlInTheWorkingDirectory) {
+  const auto parsed = Parse({"run"});
+  EXPECT_EQ(parsed.exit_code, std::nullopt);
+  EXPECT_EQ(parsed.config_path, "config.yml");
+}
+
 TEST_F(SpawndCliTest, HelpAndVersionExitAtOnceWithZero) {
   EXPECT_EQ(Parse({"--help"}).exit_code, 0);
   EXPECT_EQ(Parse({"--version"}).exit_code, 0);
 }
 
 TEST_F(SpawndCliTest, AUsageErrorExitsAtOnceWithNonZero) {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{},
-                                               {"run"},
-                                               {"run", "-c", config_.string() + ".missing"},
-                                               {"serve", "-c", config_.string()}}) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{}, {"run", "--no-such-flag"}, {"serve", "-c", config_.string()}}) {
     const auto parsed = Parse(args);
     ASSERT_TRUE(parsed.exit_code.has_value()) << ::testing::PrintToString(args);
     EXPECT_NE(*parsed.exit_code, 0) << ::testing::PrintToString(args);
