@@ -1,11 +1,14 @@
 #include "spawn/common/config.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
 
+#include "spawn/common/config_yaml.h"
 #include "spawn/common/files.h"
 #include "spawn/common/units.h"
 
@@ -227,6 +230,17 @@ Status CheckVolume(const std::string& item) {
   return Status::Ok();
 }
 
+FieldReader::Setter NetworkName(std::string* out) {
+  return [out](const YAML::Node& v) {
+    if (!v.IsScalar()) {
+      return Status::BadRequest(Describe(v) + " is not a network name; expected text, like svcnet");
+    }
+    SPAWN_RETURN_IF_ERROR(ValidateNetworkName(v.Scalar()));
+    *out = v.Scalar();
+    return Status::Ok();
+  };
+}
+
 Status CheckRelativePath(const std::string& item) {
   if (item.empty()) return Status::BadRequest("an empty path; expected a file path");
   return Status::Ok();
@@ -350,6 +364,8 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
     r.On("includedDirs", StringList(&c.included_dirs, CheckRelativePath));
     r.On("volumes", StringList(&c.volumes, CheckVolume));
     r.On("useHostNet", Bool(&c.use_host_net));
+    r.On("overlayNet", NetworkName(&c.overlay_net));
+    r.On("network", NetworkName(&c.overlay_net), "overlayNet");
     r.On("devices", StringList(&c.devices, CheckDevice));
     r.On("env", StringList(&c.env, CheckEnv));
     r.On("entity", String(&c.entity));
@@ -378,6 +394,12 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
   if (!c.source.empty() && c.source.rfind("https://", 0) != 0) {
     return Status::BadRequest(source_name + ": source: " + Quoted(c.source) +
                               " is not an https git URL; expected https://host/repo.git");
+  }
+  if (c.use_host_net && !c.overlay_net.empty()) {
+    return Status::BadRequest(source_name + ": overlayNet: " + Quoted(c.overlay_net) +
+                              " cannot be combined with useHostNet: true (a container on the "
+                              "host's network joins no other); expected one of overlayNet and "
+                              "useHostNet");
   }
   return c;
 }
@@ -421,6 +443,7 @@ YAML::Node ServiceConfigToNode(const ServiceConfig& c) {
   list("includedDirs", c.included_dirs);
   list("volumes", c.volumes);
   if (c.use_host_net) n["useHostNet"] = true;
+  if (!c.overlay_net.empty()) n["overlayNet"] = c.overlay_net;
   list("devices", c.devices);
   list("env", c.env);
   if (!c.entity.empty()) n["entity"] = c.entity;
@@ -445,6 +468,20 @@ Status ValidateServiceName(const std::string& name) {
   }
   if (name == "server") {
     return Status::BadRequest("\"server\" is reserved (it is the spawnpoint's own topic)");
+  }
+  return Status::Ok();
+}
+
+Status ValidateNetworkName(const std::string& name) {
+  if (!IsDockerName(name, 1, 255)) {
+    return Status::BadRequest(Quoted(name) +
+                              " is not a network name; expected 1-255 letters, digits, _ . - "
+                              "starting with a letter or digit, like svcnet");
+  }
+  if (name == "bridge" || name == "host" || name == "none") {
+    return Status::BadRequest(Quoted(name) +
+                              " is one of Docker's own networks; expected the name of a network of "
+                              "your own, like svcnet (useHostNet: true for the host's)");
   }
   return Status::Ok();
 }

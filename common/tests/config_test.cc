@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "spawn/common/config_yaml.h"
 #include "spawn/common/units.h"
 
 namespace spawn {
@@ -351,6 +352,72 @@ TEST(ServiceNameTest, Rules) {
   EXPECT_FALSE(
       ParseServiceConfig("run: [sh]\nmemAlloc: 8M\ncpuShares: 2", "deploy.yml", std::string("a/b"))
           .ok());
+}
+
+TEST(ServiceConfigTest, OverlayNetAndItsAliasNetworkNameANetworkToJoin) {
+  const std::string base = "name: s\nrun: [sh]\nmemAlloc: 8M\ncpuShares: 2\n";
+  auto c = ParseServiceConfig(base + "overlayNet: svc-net_1.a", "deploy.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->overlay_net, "svc-net_1.a");
+  auto alias = ParseServiceConfig(base + "network: svcnet", "deploy.yml");
+  ASSERT_TRUE(alias.ok()) << alias.status().message();
+  EXPECT_EQ(alias->overlay_net, "svcnet");
+  // Written back under its own name, and read back the same (as the wire format and the container
+  // label carry it).
+  EXPECT_THAT(ServiceConfigToYaml(*alias), HasSubstr("overlayNet: svcnet\n"));
+  auto text = ParseServiceConfig(ServiceConfigToYaml(*alias), "text");
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  EXPECT_EQ(*text, *alias);
+  auto node = ParseServiceConfigNode(ServiceConfigToNode(*alias), "node");
+  ASSERT_TRUE(node.ok()) << node.status().message();
+  EXPECT_EQ(*node, *alias);
+}
+
+TEST(ServiceConfigTest, OverlayNetErrorsNameTheKeyTheValueAndWhatWasExpected) {
+  const std::string base = "name: s\nrun: [x]\nmemAlloc: 1G\ncpuShares: 1\n";
+  struct Case {
+    std::string yaml;
+    std::string expected;
+  } cases[] = {
+      {base + "overlayNet: my net",
+       "deploy.yml:5: overlayNet: \"my net\" is not a network name; expected 1-255 letters, "
+       "digits, _ . - starting with a letter or digit, like svcnet"},
+      {base + "network: -net", "deploy.yml:5: network: \"-net\" is not a network name"},
+      {base + "overlayNet: a/b", "overlayNet: \"a/b\" is not a network name"},
+      {base + "overlayNet: \"\"", "overlayNet: \"\" is not a network name"},
+      {base + "overlayNet: [a]", "overlayNet: a list is not a network name; expected text"},
+      {base + "overlayNet: " + std::string(256, 'n'), "is not a network name"},
+      {base + "overlayNet: host", "overlayNet: \"host\" is one of Docker's own networks"},
+      {base + "overlayNet: bridge", "overlayNet: \"bridge\" is one of Docker's own networks"},
+      {base + "overlayNet: none", "overlayNet: \"none\" is one of Docker's own networks"},
+      {base + "overlayNet: a\nnetwork: b",
+       "deploy.yml:6: network: given twice (network is another name for overlayNet); expected "
+       "each key once"},
+      {base + "overlayNet: svcnet\nuseHostNet: true",
+       "deploy.yml: overlayNet: \"svcnet\" cannot be combined with useHostNet: true"},
+      {base + "useHostNet: true\nnetwork: svcnet", "expected one of overlayNet and useHostNet"},
+  };
+  for (const auto& c : cases) {
+    auto parsed = ParseServiceConfig(c.yaml, "deploy.yml");
+    ASSERT_FALSE(parsed.ok()) << c.yaml;
+    EXPECT_EQ(parsed.status().code(), Code::kBadRequest);
+    EXPECT_THAT(parsed.status().message(), HasSubstr(c.expected)) << c.yaml;
+  }
+  // useHostNet: false is no conflict.
+  EXPECT_TRUE(
+      ParseServiceConfig(base + "overlayNet: svcnet\nuseHostNet: false", "deploy.yml").ok());
+}
+
+TEST(NetworkNameTest, DockersRuleAndItsOwnNetworks) {
+  for (const char* good : {"a", "svcnet", "my-net_2.0", "A1", "0net"}) {
+    EXPECT_TRUE(ValidateNetworkName(good).ok()) << good;
+  }
+  for (const char* bad :
+       {"", "-a", ".a", "_a", "a/b", "a b", "a:b", "\xc3\xa9", "host", "bridge", "none"}) {
+    EXPECT_FALSE(ValidateNetworkName(bad).ok()) << bad;
+  }
+  EXPECT_TRUE(ValidateNetworkName(std::string(255, 'a')).ok());
+  EXPECT_FALSE(ValidateNetworkName(std::string(256, 'a')).ok());
 }
 
 TEST(SpawndConfigTest, ContainerBrokerDefaultsToBrokerAndAliasToPath) {

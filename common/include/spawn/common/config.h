@@ -3,10 +3,9 @@
 // name the key, the value and what was expected, e.g.
 //   memAlloc: "12X" is not a size; expected a number with M or G, like 512M
 // The same parser reads a service config that arrived on the bus (a msgpack map, converted to a
-// YAML::Node by the wire format), so a deploy is validated identically by spawnctl and spawnd.
+// YAML node by the wire format through spawn/common/config_yaml.h, which is in-tree only), so a
+// deploy is validated identically by spawnctl and spawnd. yaml-cpp is not part of this interface.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <map>
@@ -58,6 +57,9 @@ struct ServiceConfig {
   std::vector<std::string> included_dirs;
   std::vector<std::string> volumes;  // named volumes, mounted at /srv/<name>
   bool use_host_net = false;
+  // overlayNet (alias network): a Docker network the container joins, made if missing, with the
+  // service's name as its alias there. Not with useHostNet.
+  std::string overlay_net;
   std::vector<std::string> devices;  // "/dev/x[:/dev/y[:rwm]]"
   std::vector<std::string> env;      // "KEY=value"
   std::string entity;                // path of a credentials file (client side)
@@ -72,23 +74,24 @@ Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
                                        const std::string& source_name);
 Result<SpawndConfig> LoadSpawndConfigFile(const std::string& path);
 
-// Parses a service config from YAML text or an already-parsed node. `name` is required unless
-// `name_override` is given (spawnctl deploy -n), which wins over the file's name.
+// Parses a service config from YAML text. `name` is required unless `name_override` is given
+// (spawnctl deploy -n), which wins over the file's name.
 Result<ServiceConfig> ParseServiceConfig(const std::string& yaml_text,
                                          const std::string& source_name,
                                          const std::optional<std::string>& name_override = {});
-Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::string& source_name,
-                                             const std::optional<std::string>& name_override = {});
 Result<ServiceConfig> LoadServiceConfigFile(const std::string& path,
                                             const std::optional<std::string>& name_override = {});
 
-// The config as a YAML node with the design's keys and value forms (sizes "64M", durations "30s"),
-// omitting keys at their defaults; ParseServiceConfigNode(ServiceConfigToNode(c)) == c.
-YAML::Node ServiceConfigToNode(const ServiceConfig& config);
+// The config as YAML text with the design's keys and value forms (sizes "64M", durations "30s"),
+// omitting keys at their defaults; ParseServiceConfig(ServiceConfigToYaml(c), ...) == c.
 std::string ServiceConfigToYaml(const ServiceConfig& config);
 
 // Names a service may have: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}, and not "server" (reserved topic).
 Status ValidateServiceName(const std::string& name);
+
+// Names a network may have (overlayNet): Docker's [A-Za-z0-9][A-Za-z0-9_.-]*, at most 255
+// characters, and none of Docker's own networks (bridge, host, none).
+Status ValidateNetworkName(const std::string& name);
 
 // key: value pairs of metadata.yml (scalars only).
 Result<std::map<std::string, std::string>> LoadMetadataFile(const std::string& path);
