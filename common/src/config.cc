@@ -102,6 +102,15 @@ FieldReader::Setter String(std::string* out) {
   };
 }
 
+// A key of the original spawnd.yml with no meaning on MQTT: accepted, and a line for `warnings`
+// saying what to use instead.
+FieldReader::Setter Superseded(std::vector<std::string>* warnings, std::string message) {
+  return [warnings, message](const YAML::Node&) {
+    warnings->push_back(message);
+    return Status::Ok();
+  };
+}
+
 FieldReader::Setter Bool(bool* out) {
   return [out](const YAML::Node& v) {
     const std::string s = v.IsScalar() ? v.Scalar() : "";
@@ -296,6 +305,14 @@ Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
   r.On("stateDir", String(&c.state_dir));
   r.On("dockerSocket", String(&c.docker_socket));
   r.On("defaultImage", String(&c.default_image));
+  r.On("entity",
+       Superseded(&c.warnings, source_name +
+                                   ": entity (the original's BOSSWAVE entity) is ignored; give the "
+                                   "broker's credentials instead: username and passwordFile"));
+  r.On("localRouter",
+       Superseded(&c.warnings, source_name +
+                                   ": localRouter (the original's BOSSWAVE agent) is ignored; "
+                                   "give broker instead, like tcp://127.0.0.1:1883"));
   try {
     SPAWN_RETURN_IF_ERROR(r.Read(*root));
   } catch (const YAML::Exception& e) {

@@ -34,6 +34,24 @@ TEST(SpawndConfigTest, DefaultsFollowTheDesign) {
   EXPECT_FALSE(c->allow_device_mappings);
   EXPECT_EQ(c->state_dir, "/var/lib/spawnd");
   EXPECT_EQ(c->docker_socket, "/var/run/docker.sock");
+  EXPECT_TRUE(c->warnings.empty());
+}
+
+// The original spawnd.yml's BOSSWAVE keys are accepted, each with a line saying what to use.
+TEST(SpawndConfigTest, TheOriginalsEntityAndLocalRouterAreAcceptedWithAWarning) {
+  const std::string original = std::string(kMinimalSpawnd) +
+                               "entity: /etc/spawnd/spawnpoint.ent
+                               "
+                               "localRouter: 172.17.0.1:28589
+                               ";
+                               auto c = ParseSpawndConfig(original, "spawnd.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->warnings.size(), 2u);
+  EXPECT_THAT(c->warnings[0], HasSubstr("spawnd.yml: entity"));
+  EXPECT_THAT(c->warnings[0], HasSubstr("username and passwordFile"));
+  EXPECT_THAT(c->warnings[1], HasSubstr("spawnd.yml: localRouter"));
+  EXPECT_THAT(c->warnings[1], HasSubstr("broker"));
+  EXPECT_EQ(c->broker, "tcp://127.0.0.1:1883");
 }
 
 TEST(SpawndConfigTest, EveryKey) {

@@ -60,6 +60,7 @@ Result<SpawndInputs> LoadSpawndInputs(const SpawndCommandLine& command_line) {
                             "; give the configuration with -c FILE)");
   }
   if (!config.ok()) return config.status();
+  for (const std::string& warning : config->warnings) spdlog::warn("{}", warning);
   SpawndInputs inputs{std::move(*config), {}};
   if (!command_line.metadata_path.empty()) {
     auto metadata = LoadMetadataFile(command_line.metadata_path);

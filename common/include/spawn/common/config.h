@@ -39,6 +39,9 @@ struct SpawndConfig {
   std::string docker_socket = "/var/run/docker.sock";
   std::string default_image =
       "spawnpoint/base:latest";  // defaultImage: image for configs without one
+  // One line for each key of the original spawnd.yml that is accepted but means nothing here
+  // (entity, localRouter: BOSSWAVE's), saying what to use instead; spawnd logs them.
+  std::vector<std::string> warnings;
 };
 
 // deploy.yml: one service. Keys as in the original Spawnpoint (`container` is an alias of `image`).
