@@ -40,11 +40,9 @@ TEST(SpawndConfigTest, DefaultsFollowTheDesign) {
 // The original spawnd.yml's BOSSWAVE keys are accepted, each with a line saying what to use.
 TEST(SpawndConfigTest, TheOriginalsEntityAndLocalRouterAreAcceptedWithAWarning) {
   const std::string original = std::string(kMinimalSpawnd) +
-                               "entity: /etc/spawnd/spawnpoint.ent
-                               "
-                               "localRouter: 172.17.0.1:28589
-                               ";
-                               auto c = ParseSpawndConfig(original, "spawnd.yml");
+                               "entity: /etc/spawnd/spawnpoint.ent\n"
+                               "localRouter: 172.17.0.1:28589\n";
+  auto c = ParseSpawndConfig(original, "spawnd.yml");
   ASSERT_TRUE(c.ok()) << c.status().message();
   ASSERT_EQ(c->warnings.size(), 2u);
   EXPECT_THAT(c->warnings[0], HasSubstr("spawnd.yml: entity"));
