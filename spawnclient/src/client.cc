@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -186,9 +187,25 @@ Result<proto::DeployRequest> PrepareDeploy(const std::string& yaml_path,
   auto config = LoadServiceConfigFile(yaml_path, name_override);
   if (!config.ok()) return config.status();
   const std::filesystem::path dir = std::filesystem::path(yaml_path).parent_path();
+  const char* home_env = std::getenv("HOME");
+  const std::string home = home_env ? home_env : "";
+  // `~` and `~/...` are the user's home, as in the original Spawnpoint's examples; other relative
+  // paths are relative to the YAML's folder.
+  auto is_home = [](const std::string& p) { return p == "~" || p.rfind("~/", 0) == 0; };
   auto resolve = [&](const std::string& p) {
+    if (is_home(p)) return home + p.substr(1);
     return std::filesystem::path(p).is_absolute() || dir.empty() ? p : (dir / p).string();
   };
+  auto check_home = [&](const char* key, const std::string& p) {
+    if (!is_home(p) || !home.empty()) return Status::Ok();
+    return Status::BadRequest(yaml_path + ": " + key + ": \"" + p +
+                              "\" starts with ~ (the home directory) but HOME is not set; expected "
+                              "HOME set, or a path that is absolute or relative to the YAML");
+  };
+  for (const auto& file : config->included_files)
+    SPAWN_RETURN_IF_ERROR(check_home("includedFiles", file));
+  for (const auto& d : config->included_dirs) SPAWN_RETURN_IF_ERROR(check_home("includedDirs", d));
+  SPAWN_RETURN_IF_ERROR(check_home("entity", config->entity));
   TarWriter archive;
   for (const auto& file : config->included_files) {
     if (!std::filesystem::is_regular_file(resolve(file))) {
@@ -471,7 +488,7 @@ Result<proto::Reply> SpawnClient::Command(const std::string& uri, const std::str
     const auto left =
         std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
     if (left <= Duration::zero()) break;
-    got = reply.Wait(std::min(left, failure.ok() ? resend_interval_ : kRetryWhileAway));
+    got = reply.Wait(std::min(left, failure.ok() ? resend_interval_.load() : kRetryWhileAway));
   }
   RemoveRoute(route);
   if (!got && !delivered && !failure.ok()) return failure;

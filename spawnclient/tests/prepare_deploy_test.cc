@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "spawn/client/client.h"
 #include "spawn/common/tar.h"
@@ -97,6 +99,72 @@ TEST_F(PrepareDeployTest, InvalidConfigGivesTheParsersError) {
   EXPECT_EQ(request.status().code(), Code::kBadRequest);
   EXPECT_NE(request.status().message().find("memAlloc"), std::string::npos)
       << request.status().message();
+}
+
+// HOME set for one test, and put back after it.
+class ScopedHome {
+ public:
+  explicit ScopedHome(const char* home) {
+    if (const char* old = std::getenv("HOME")) old_ = old;
+    if (home)
+      ::setenv("HOME", home, 1);
+    else
+      ::unsetenv("HOME");
+  }
+  ~ScopedHome() {
+    if (old_)
+      ::setenv("HOME", old_->c_str(), 1);
+    else
+      ::unsetenv("HOME");
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+TEST_F(PrepareDeployTest, TildeIsTheUsersHomeAsInTheOriginalsExamples) {
+  std::filesystem::create_directories(dir_ / "home" / "keys");
+  std::filesystem::create_directories(dir_ / "home" / "conf" / "sub");
+  Write("home/keys/svc.key", "home secret");
+  Write("home/params.yml", "rate: 7\n");
+  Write("home/conf/sub/c.txt", "C");
+  ScopedHome home((dir_ / "home").c_str());
+  auto request = PrepareDeploy(Yaml("entity: ~/keys/svc.key\nincludedFiles: [~/params.yml]\n"
+                                    "includedDirs: [~/conf]\n"),
+                               std::nullopt, false);
+  ASSERT_TRUE(request.ok()) << request.status().message();
+  EXPECT_EQ(request->entity, "home secret");
+  auto entries = ReadTar(request->archive);
+  ASSERT_TRUE(entries.ok()) << entries.status().message();
+  std::map<std::string, std::string> files;
+  for (const auto& e : *entries) {
+    if (e.type == TarEntry::Type::kFile) files[e.path] = e.contents;
+  }
+  // Under their base names, as any included path (svc/params.yml beside the YAML is not taken).
+  EXPECT_EQ(files, (std::map<std::string, std::string>{{"params.yml", "rate: 7\n"},
+                                                       {"conf/sub/c.txt", "C"}}));
+  // The config sent keeps the paths as written.
+  EXPECT_EQ(request->config.entity, "~/keys/svc.key");
+  // A missing file under ~ names where it was looked for.
+  auto missing = PrepareDeploy(Yaml("entity: ~/keys/nope.key\n"), std::nullopt, false);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find((dir_ / "home" / "keys" / "nope.key").string()),
+            std::string::npos)
+      << missing.status().message();
+}
+
+TEST_F(PrepareDeployTest, TildeWithoutHomeIsAnErrorNamingTheKey) {
+  ScopedHome home(nullptr);
+  auto request = PrepareDeploy(Yaml("includedDirs: [~/conf]\n"), std::nullopt, false);
+  ASSERT_FALSE(request.ok());
+  EXPECT_EQ(request.status().code(), Code::kBadRequest);
+  EXPECT_NE(request.status().message().find(
+                "includedDirs: \"~/conf\" starts with ~ (the home directory) but HOME is not set"),
+            std::string::npos)
+      << request.status().message();
+  // A ~ elsewhere in a path is an ordinary character, resolved against the YAML's folder.
+  Write("svc/a~b.txt", "T");
+  EXPECT_TRUE(PrepareDeploy(Yaml("includedFiles: [a~b.txt]\n"), std::nullopt, false).ok());
 }
 
 TEST(NewRequestIdTest, FreshHex128) {

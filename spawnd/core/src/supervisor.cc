@@ -63,6 +63,15 @@ Status ValidateDeploy(const ServiceConfig& c) {
                                 "\" is not a volume name; expected letters, digits, '_', '.', '-'");
     }
   }
+  if (!c.overlay_net.empty()) {
+    Status network_ok = ValidateNetworkName(c.overlay_net);
+    if (!network_ok.ok()) return Status::BadRequest(who + "overlayNet: " + network_ok.message());
+    if (c.use_host_net) {
+      return Status::BadRequest(who + "overlayNet \"" + c.overlay_net +
+                                "\" cannot be combined with useHostNet: true; expected one of "
+                                "overlayNet and useHostNet");
+    }
+  }
   return Status::Ok();
 }
 
@@ -534,13 +543,22 @@ class SupervisorImpl final : public Supervisor {
     spec.memory_bytes = c.mem_alloc_bytes;
     spec.cpu_shares = c.cpu_shares;
     spec.network_mode = c.use_host_net ? "host" : "";  // the engine's default otherwise
+    if (!c.overlay_net.empty()) {
+      // Services on one network reach each other by service name.
+      spec.network_mode = c.overlay_net;
+      spec.network_aliases = {c.name};
+    }
     spec.volumes = c.volumes;
     spec.devices = c.devices;
     spec.env = {"SPAWNPOINT_BROKER=" + config_.container_broker,
                 "SPAWNPOINT_SERVICE_TOPIC=" + topics::ServiceTopic(config_.path, c.name),
                 "SPAWNPOINT_ALIAS=" + config_.alias, "SPAWNPOINT_PATH=" + config_.path};
-    if (!s.record.entity.empty())
-      spec.env.push_back(std::string("SPAWNPOINT_ENTITY=") + kServiceWorkDir + "/entity.key");
+    if (!s.record.entity.empty()) {
+      const std::string entity = std::string(kServiceWorkDir) + "/entity.key";
+      spec.env.push_back("SPAWNPOINT_ENTITY=" + entity);
+      // Where services written for the original Spawnpoint (BOSSWAVE's tools) look for it.
+      spec.env.push_back("BW2_DEFAULT_ENTITY=" + entity);
+    }
     spec.env.insert(spec.env.end(), c.env.begin(), c.env.end());
     return spec;
   }
@@ -552,7 +570,13 @@ class SupervisorImpl final : public Supervisor {
     SetState(s, ServiceState::kStarting);
     Async(
         name,
-        [spec = SpecFor(s), entity = s.record.entity](DockerEngine& engine) {
+        [spec = SpecFor(s), network = s.record.config.overlay_net,
+         entity = s.record.entity](DockerEngine& engine) {
+          if (!network.empty()) {
+            // Made if missing; never removed here, as other services may use it.
+            Status joined = engine.EnsureNetwork(network);
+            if (!joined.ok()) return Launch{"", joined.WithContext("network " + network)};
+          }
           auto id = engine.CreateContainer(spec);
           if (!id.ok() && id.status().code() == Code::kConflict) {
             // A container left under our name (e.g. by a crash mid-deploy): replace it.
@@ -627,7 +651,9 @@ class SupervisorImpl final : public Supervisor {
     if (!launch.status.ok()) {
       Log(name, launch.status.ToString() + " (while starting the container)");
       if (!created && launch.status.code() == Code::kNotFound) {
-        Log(name, "[INFO] The container is gone; making a new one");
+        // Also what the engine answers when the container's network is gone: a new container
+        // makes the network again.
+        Log(name, "[INFO] The container (or its network) is gone; making a new one");
         s->record.container_id.clear();
         BeginBuild(*s);
         return;

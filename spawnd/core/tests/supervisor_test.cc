@@ -21,6 +21,7 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class RecordingObserver : public SupervisorObserver {
  public:
@@ -585,7 +586,120 @@ TEST_F(SupervisorTest, EntityIsCopiedInBeforeTheContainerStarts) {
   EXPECT_THAT(*put, HasSubstr("/srv/spawnpoint"));
   EXPECT_THAT(engine_.Containers().begin()->second.spec.env,
               Contains("SPAWNPOINT_ENTITY=/srv/spawnpoint/entity.key"));
+  // Where services written for the original Spawnpoint look for their entity.
+  EXPECT_THAT(engine_.Containers().begin()->second.spec.env,
+              Contains("BW2_DEFAULT_ENTITY=/srv/spawnpoint/entity.key"));
   EXPECT_EQ(store_.records["secret"].entity, "private key bytes");
+}
+
+TEST_F(SupervisorTest, WithoutAnEntityNoEntityVariableIsSet) {
+  Make();
+  ASSERT_TRUE(Deploy(Config("plain")).ok());
+  const auto containers = engine_.Containers();
+  for (const auto& e : containers.begin()->second.spec.env) {
+    EXPECT_THAT(e, Not(HasSubstr("ENTITY")));
+  }
+}
+
+// ---- overlayNet ----
+
+TEST_F(SupervisorTest, OverlayNetIsEnsuredBeforeCreateWithTheServiceNameAsAlias) {
+  Make();
+  ServiceConfig a = Config("a"), b = Config("b");
+  a.overlay_net = b.overlay_net = "svcnet";
+  ASSERT_TRUE(Deploy(a).ok());
+  ASSERT_TRUE(Deploy(b).ok());
+  EXPECT_EQ(StateOf("a"), ServiceState::kRunning);
+  EXPECT_EQ(StateOf("b"), ServiceState::kRunning);
+  std::vector<std::string> network_calls;
+  for (const auto& call : engine_.Calls()) {
+    if (call.find("Network") != std::string::npos || call.rfind("CreateContainer", 0) == 0)
+      network_calls.push_back(call);
+  }
+  EXPECT_EQ(network_calls,
+            (std::vector<std::string>{"EnsureNetwork svcnet", "CreateContainer spawnpoint_sp_a",
+                                      "EnsureNetwork svcnet", "CreateContainer spawnpoint_sp_b"}));
+  std::map<std::string, ContainerSpec> specs;
+  for (const auto& [id, c] : engine_.Containers()) specs[c.spec.labels.at(kServiceLabel)] = c.spec;
+  EXPECT_EQ(specs["a"].network_mode, "svcnet");
+  EXPECT_EQ(specs["a"].network_aliases, std::vector<std::string>{"a"});
+  EXPECT_EQ(specs["b"].network_aliases, std::vector<std::string>{"b"});
+  // The config label, from which a later spawnd may recover the service, keeps the network.
+  EXPECT_EQ(ParseServiceConfig(specs["a"].labels.at(kConfigLabel), "label").value(), a);
+  EXPECT_EQ(engine_.Networks(), std::vector<std::string>{"svcnet"});
+
+  // The last service on the network is purged: the network stays.
+  ASSERT_TRUE(supervisor_->Stop("a").ok());
+  ASSERT_TRUE(supervisor_->Stop("b").ok());
+  loop_.RunPending();
+  loop_.AdvanceBy(minutes(3));
+  EXPECT_EQ(observer_.purged, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(engine_.Containers().empty());
+  EXPECT_EQ(engine_.Networks(), std::vector<std::string>{"svcnet"});
+  EXPECT_EQ(engine_.CountCalls("EnsureNetwork"), 2u);
+  for (const auto& call : engine_.Calls()) {
+    if (call.rfind("EnsureNetwork", 0) != 0) {
+      EXPECT_THAT(call, Not(HasSubstr("svcnet")));
+    }
+  }
+}
+
+TEST_F(SupervisorTest, ServicesWithoutOverlayNetEnsureNoNetwork) {
+  Make();
+  ASSERT_TRUE(Deploy(Config("plain")).ok());
+  EXPECT_EQ(engine_.CountCalls("EnsureNetwork"), 0u);
+  EXPECT_TRUE(engine_.Containers().begin()->second.spec.network_aliases.empty());
+}
+
+TEST_F(SupervisorTest, ANetworkThatCannotBeMadeFailsTheStartWithTheEnginesReason) {
+  Make();
+  ServiceConfig c = Config("lonely");
+  c.overlay_net = "svcnet";
+  engine_.FailNext("EnsureNetwork", Status::Internal("This node is not a swarm manager"));
+  ASSERT_TRUE(Deploy(c).ok());
+  EXPECT_EQ(StateOf("lonely"), ServiceState::kZombie);
+  EXPECT_TRUE(
+      observer_.Logged("lonely", "[ERROR 500] network svcnet: This node is not a swarm manager"));
+  EXPECT_EQ(engine_.CountCalls("CreateContainer"), 0u);
+  ExpectPoolAddsUp();
+}
+
+TEST_F(SupervisorTest, ANetworkRemovedWhileTheServiceWasDownIsMadeAgainWithANewContainer) {
+  Make();
+  ServiceConfig c = Config("phoenix");
+  c.overlay_net = "svcnet";
+  c.auto_restart = true;
+  c.restart_interval = seconds(1);
+  ASSERT_TRUE(Deploy(c).ok());
+  const std::string first = ContainerOf("phoenix");
+  engine_.Die(first, 1);
+  loop_.RunPending();
+  // What the engine answers when starting a container whose network was removed.
+  engine_.FailNext("StartContainer", Status::NotFound("network svcnet not found"));
+  loop_.AdvanceBy(seconds(1));
+  EXPECT_EQ(StateOf("phoenix"), ServiceState::kRunning);
+  EXPECT_NE(ContainerOf("phoenix"), first);
+  EXPECT_EQ(engine_.CountCalls("EnsureNetwork"), 2u);
+  EXPECT_EQ(engine_.Containers().size(), 1u);
+}
+
+TEST_F(SupervisorTest, OverlayNetWithHostNetOrABadNameIsRefusedNamingTheKeys) {
+  config_.allow_host_net = true;
+  Make();
+  ServiceConfig both = Config("both");
+  both.overlay_net = "svcnet";
+  both.use_host_net = true;
+  Status s = Deploy(both);
+  EXPECT_EQ(s.code(), Code::kBadRequest);
+  EXPECT_THAT(s.message(), HasSubstr("overlayNet"));
+  EXPECT_THAT(s.message(), HasSubstr("useHostNet"));
+  ServiceConfig bad = Config("bad");
+  bad.overlay_net = "no such/net";
+  s = Deploy(bad);
+  EXPECT_EQ(s.code(), Code::kBadRequest);
+  EXPECT_THAT(s.message(), HasSubstr("overlayNet: \"no such/net\" is not a network name"));
+  EXPECT_TRUE(supervisor_->Services().empty());
+  EXPECT_EQ(engine_.CountCalls("EnsureNetwork"), 0u);
 }
 
 TEST_F(SupervisorTest, AFailingStateStoreIsLoggedAndServicesGoOn) {

@@ -160,6 +160,37 @@ Status CurlDockerEngine::EnsureVolume(const std::string& name) {
   return StatusFromHttp(created->code, created->body, "volume " + name);
 }
 
+Status CurlDockerEngine::EnsureNetwork(const std::string& name) {
+  MutexLock lock(network_mu_);
+  auto existing = Call("GET", "/networks/" + Escape(name));
+  if (!existing.ok()) return existing.status();
+  if (existing->code == 200) {
+    // The engine also finds a network by the start of its id: only one of this name will do.
+    try {
+      if (json::parse(existing->body).value("Name", "") == name) return Status::Ok();
+    } catch (const json::exception& e) {
+      return Status::Internal(std::string("unexpected network inspect answer: ") + e.what());
+    }
+  } else if (existing->code != 404) {
+    return StatusFromHttp(existing->code, existing->body, "network " + name);
+  }
+  auto info = Call("GET", "/info");
+  if (!info.ok()) return info.status();
+  SPAWN_RETURN_IF_ERROR(StatusFromHttp(info->code, info->body, "engine info"));
+  bool swarm = false;
+  try {
+    swarm = SwarmActive(json::parse(info->body));
+  } catch (const json::exception& e) {
+    return Status::Internal(std::string("unexpected engine info answer: ") + e.what());
+  }
+  auto created = Call("POST", "/networks/create", CreateNetworkBody(name, swarm).dump());
+  if (!created.ok()) return created.status();
+  if (created->code == 409) return Status::Ok();  // made meanwhile by another caller
+  return StatusFromHttp(
+      created->code, created->body,
+      std::string("create ") + (swarm ? "overlay" : "bridge") + " network " + name);
+}
+
 Result<std::string> CurlDockerEngine::CreateContainer(const ContainerSpec& spec) {
   for (const auto& volume : spec.volumes) SPAWN_RETURN_IF_ERROR(EnsureVolume(volume));
   auto r = Call("POST", "/containers/create?name=" + Escape(spec.name),

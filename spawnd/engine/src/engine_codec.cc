@@ -102,7 +102,24 @@ json CreateContainerBody(const ContainerSpec& spec) {
                {"HostConfig", host_config}};
   if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;
   if (!spec.working_dir.empty()) body["WorkingDir"] = spec.working_dir;
+  const std::string& net = spec.network_mode;
+  if (!spec.network_aliases.empty() && !net.empty() && net != "host" && net != "none" &&
+      net != "bridge") {
+    body["NetworkingConfig"] = {{"EndpointsConfig", {{net, {{"Aliases", spec.network_aliases}}}}}};
+  }
   return body;
+}
+
+bool SwarmActive(const json& info) {
+  const json swarm = info.value("Swarm", json::object());
+  return swarm.is_object() && swarm.value("LocalNodeState", "") == "active";
+}
+
+json CreateNetworkBody(const std::string& name, bool swarm) {
+  return {{"Name", name},
+          {"Driver", swarm ? "overlay" : "bridge"},
+          {"Attachable", swarm},
+          {"CheckDuplicate", true}};
 }
 
 BuildLine ParseBuildLine(const json& j) {

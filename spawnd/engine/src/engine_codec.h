@@ -28,8 +28,17 @@ EngineEvent ParseEvent(const nlohmann::json& event);
 ContainerInfo ParseInspect(const nlohmann::json& inspect);
 
 // The body of POST /containers/create for `spec`: never privileged, the named volumes mounted at
-// /srv/<name>, devices as "/dev/x[:/dev/y[:perms]]" (the same path inside, rwm, when left out).
+// /srv/<name>, devices as "/dev/x[:/dev/y[:perms]]" (the same path inside, rwm, when left out),
+// the network aliases as the endpoint of the network_mode network.
 nlohmann::json CreateContainerBody(const ContainerSpec& spec);
+
+// Whether GET /info says the engine is an active member of a swarm (Swarm.LocalNodeState).
+bool SwarmActive(const nlohmann::json& info);
+
+// The body of POST /networks/create: an attachable overlay network in a swarm, else a bridge,
+// asking the engine to refuse a second network of the same name (CheckDuplicate: not atomic, see
+// CurlDockerEngine::EnsureNetwork).
+nlohmann::json CreateNetworkBody(const std::string& name, bool swarm);
 
 // One line of POST /build's progress: the text to show, without its line end (empty: nothing to
 // show), or the build's error, which ends it.

@@ -85,9 +85,22 @@ void FakeDockerEngine::AddImage(const std::string& tag) {
   images_.push_back(tag);
 }
 
+Status FakeDockerEngine::EnsureNetwork(const std::string& name) {
+  SPAWN_RETURN_IF_ERROR(Record("EnsureNetwork", name));
+  MutexLock lock(mu_);
+  if (std::find(networks_.begin(), networks_.end(), name) == networks_.end())
+    networks_.push_back(name);
+  return Status::Ok();
+}
+
 Result<std::string> FakeDockerEngine::CreateContainer(const ContainerSpec& spec) {
   SPAWN_RETURN_IF_ERROR(Record("CreateContainer", spec.name));
   MutexLock lock(mu_);
+  const std::string& net = spec.network_mode;
+  if (!net.empty() && net != "host" && net != "none" && net != "bridge" &&
+      std::find(networks_.begin(), networks_.end(), net) == networks_.end()) {
+    return Status::NotFound("network " + net + " not found");
+  }
   for (const auto& [id, c] : containers_) {
     if (c.spec.name == spec.name) return Status::Conflict("name " + spec.name + " is in use");
   }
@@ -332,6 +345,11 @@ size_t FakeDockerEngine::CountCalls(const std::string& prefix) const {
 std::map<std::string, FakeDockerEngine::Container> FakeDockerEngine::Containers() const {
   MutexLock lock(mu_);
   return containers_;
+}
+
+std::vector<std::string> FakeDockerEngine::Networks() const {
+  MutexLock lock(mu_);
+  return networks_;
 }
 
 int FakeDockerEngine::ActiveStreams() const {

@@ -132,6 +132,73 @@ TEST(CurlDockerEngineTest, CreateSendsTheWholeSpec) {
   EXPECT_EQ(host["LogConfig"]["Config"]["max-size"], "50m");
 }
 
+TEST(CurlDockerEngineTest, EnsureNetworkUsesAnExistingNetworkAsItIs) {
+  ScriptedEngine server([](const Request&, int fd) {
+    ScriptedEngine::Answer(fd, 200, R"({"Name":"svcnet","Id":"0123","Driver":"macvlan"})");
+  });
+  CurlDockerEngine engine(server.path());
+  ASSERT_TRUE(engine.EnsureNetwork("svcnet").ok());
+  const auto requests = server.Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].target, "/v1.41/networks/svcnet");
+}
+
+TEST(CurlDockerEngineTest, EnsureNetworkMakesABridgeOrInASwarmAnAttachableOverlay) {
+  for (const bool swarm : {false, true}) {
+    ScriptedEngine server([swarm](const Request& r, int fd) {
+      if (r.target == "/v1.41/info") {
+        return ScriptedEngine::Answer(fd, 200,
+                                      std::string(R"({"Swarm":{"LocalNodeState":")") +
+                                          (swarm ? "active" : "inactive") + "\"}}");
+      }
+      if (r.target == "/v1.41/networks/create")
+        return ScriptedEngine::Answer(fd, 201, R"({"Id":"n1"})");
+      // Found by the start of another network's id only: not the one asked for.
+      if (r.target == "/v1.41/networks/ab")
+        return ScriptedEngine::Answer(fd, 200, R"({"Name":"other","Id":"ab12"})");
+      ScriptedEngine::Answer(fd, 404, R"({"message":"network not found"})");
+    });
+    CurlDockerEngine engine(server.path());
+    for (const std::string name : {"svcnet", "ab"}) {
+      ASSERT_TRUE(engine.EnsureNetwork(name).ok()) << name;
+      const auto requests = server.Requests();
+      ASSERT_GE(requests.size(), 3u);
+      const Request& create = requests.back();
+      EXPECT_EQ(create.method, "POST");
+      EXPECT_EQ(create.target, "/v1.41/networks/create");
+      const auto body = nlohmann::json::parse(create.body);
+      EXPECT_EQ(body["Name"], name);
+      EXPECT_EQ(body["Driver"], swarm ? "overlay" : "bridge");
+      EXPECT_EQ(body["Attachable"], swarm);
+      EXPECT_EQ(body["CheckDuplicate"], true);
+    }
+  }
+}
+
+TEST(CurlDockerEngineTest, EnsureNetworkRacingAnotherCreatorSucceedsAndErrorsAreMapped) {
+  std::atomic<int> create_code{409};
+  ScriptedEngine server([&](const Request& r, int fd) {
+    if (r.target == "/v1.41/info") return ScriptedEngine::Answer(fd, 200, R"({"Swarm":{}})");
+    if (r.target == "/v1.41/networks/create") {
+      return ScriptedEngine::Answer(fd, create_code,
+                                    R"({"message":"network with name svcnet already exists"})");
+    }
+    if (r.target == "/v1.41/networks/broken")
+      return ScriptedEngine::Answer(fd, 500, R"({"message":"store trouble"})");
+    ScriptedEngine::Answer(fd, 404, R"({"message":"network not found"})");
+  });
+  CurlDockerEngine engine(server.path());
+  EXPECT_TRUE(engine.EnsureNetwork("svcnet").ok());  // 409: made meanwhile
+  create_code = 400;
+  const Status refused = engine.EnsureNetwork("svcnet");
+  EXPECT_EQ(refused.code(), Code::kBadRequest);
+  EXPECT_THAT(refused.message(), HasSubstr("create bridge network svcnet"));
+  const Status broken = engine.EnsureNetwork("broken");
+  EXPECT_EQ(broken.code(), Code::kInternal);
+  EXPECT_THAT(broken.message(), HasSubstr("store trouble"));
+}
+
 TEST(CurlDockerEngineTest, ListFiltersByLabel) {
   ScriptedEngine server([](const Request& r, int fd) {
     if (StartsWith(r.target, "/v1.41/containers/json"))

@@ -98,6 +98,38 @@ TEST(CreateContainerBodyTest, DevicesDefaultToTheSamePathAndRwm) {
   EXPECT_FALSE(body["HostConfig"].contains("NetworkMode"));
 }
 
+TEST(CreateContainerBodyTest, AUserDefinedNetworkWithAliases) {
+  ContainerSpec spec;
+  spec.image = "img";
+  spec.network_mode = "svcnet";
+  spec.network_aliases = {"demo"};
+  const auto body = CreateContainerBody(spec);
+  EXPECT_EQ(body["HostConfig"]["NetworkMode"], "svcnet");
+  EXPECT_EQ(body["NetworkingConfig"],
+            (nlohmann::json{{"EndpointsConfig", {{"svcnet", {{"Aliases", {"demo"}}}}}}}));
+  // The engine refuses aliases on its own networks: none are sent there.
+  spec.network_mode = "host";
+  EXPECT_FALSE(CreateContainerBody(spec).contains("NetworkingConfig"));
+  spec.network_mode = "svcnet";
+  spec.network_aliases.clear();
+  EXPECT_FALSE(CreateContainerBody(spec).contains("NetworkingConfig"));
+}
+
+TEST(NetworkTest, ABridgeUnlessTheEngineIsInASwarm) {
+  EXPECT_FALSE(SwarmActive(nlohmann::json::parse(R"({"Swarm":{"LocalNodeState":"inactive"}})")));
+  EXPECT_FALSE(SwarmActive(nlohmann::json::parse(R"({"Swarm":{"LocalNodeState":"pending"}})")));
+  EXPECT_FALSE(SwarmActive(nlohmann::json::parse(R"({"ID":"x"})")));
+  EXPECT_TRUE(SwarmActive(nlohmann::json::parse(R"({"Swarm":{"LocalNodeState":"active"}})")));
+  EXPECT_EQ(
+      CreateNetworkBody("n", false),
+      (nlohmann::json{
+          {"Name", "n"}, {"Driver", "bridge"}, {"Attachable", false}, {"CheckDuplicate", true}}));
+  EXPECT_EQ(
+      CreateNetworkBody("n", true),
+      (nlohmann::json{
+          {"Name", "n"}, {"Driver", "overlay"}, {"Attachable", true}, {"CheckDuplicate", true}}));
+}
+
 TEST(ParseBuildLineTest, StreamTextStatusOrError) {
   EXPECT_EQ(ParseBuildLine(nlohmann::json{{"stream", "Step 1/2 : FROM x\r\n"}}).text,
             "Step 1/2 : FROM x");

@@ -11,6 +11,7 @@
 // thread-safe and may run concurrently. The Bus must outlive the client.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -56,8 +57,9 @@ bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns,
 
 // Reads a deploy.yml (LoadServiceConfigFile: the same checks and errors as spawnd) and everything
 // it ships: included files and dirs packed into one archive under their base names (paths relative
-// to the YAML's folder), and the entity file's contents. A missing or unreadable file, or an
-// archive over proto::kMaxArchiveBytes, is a kBadRequest naming the key and path; nothing is sent.
+// to the YAML's folder; `~` and `~/...` are $HOME), and the entity file's contents. A missing or
+// unreadable file, or an archive over proto::kMaxArchiveBytes, is a kBadRequest naming the key and
+// path; nothing is sent.
 Result<proto::DeployRequest> PrepareDeploy(const std::string& yaml_path,
                                            const std::optional<std::string>& name_override,
                                            bool replace);
@@ -177,7 +179,7 @@ class SpawnClient {
   Status WaitForState(const std::string& uri, const std::string& service, proto::ServiceState state,
                       Duration timeout);
 
-  Duration resend_interval() const { return resend_interval_; }
+  Duration resend_interval() const { return resend_interval_.load(); }
   void set_resend_interval(Duration interval) { resend_interval_ = interval; }
 
  private:
@@ -201,7 +203,7 @@ class SpawnClient {
   Mutex mu_;  // taken inside dispatch_mu_ when both are held
   std::map<int, Route> routes_ GUARDED_BY(mu_);
   int next_route_ GUARDED_BY(mu_) = 1;
-  Duration resend_interval_ = std::chrono::seconds(5);
+  std::atomic<Duration> resend_interval_{std::chrono::seconds(5)};
 };
 
 }  // namespace spawn

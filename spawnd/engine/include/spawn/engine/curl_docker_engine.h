@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "spawn/common/mutex.h"
 #include "spawn/engine/docker_engine.h"
 
 namespace spawn {
@@ -31,6 +32,7 @@ class CurlDockerEngine final : public DockerEngine {
   Result<bool> ImageExists(const std::string& tag) override;
   std::unique_ptr<Stream> Build(const BuildRequest& request, BuildOutput on_output,
                                 Done on_done) override;
+  Status EnsureNetwork(const std::string& name) override EXCLUDES(network_mu_);
   Result<std::string> CreateContainer(const ContainerSpec& spec) override;
   Status PutArchive(const std::string& id, const std::string& dir, const std::string& tar) override;
   Status StartContainer(const std::string& id) override;
@@ -77,6 +79,9 @@ class CurlDockerEngine final : public DockerEngine {
 
  private:
   std::chrono::milliseconds stats_interval_{0};
+  // One EnsureNetwork at a time: the engine checks for a network of the same name and makes one
+  // without a lock between the two, so two creations racing make two networks of one name.
+  Mutex network_mu_;
   const std::string socket_path_;
   const std::chrono::seconds call_timeout_;
   std::unique_ptr<CurlStreamHub> hub_;  // the logs and stats streams of every container

@@ -35,10 +35,14 @@ struct ContainerSpec {
   std::vector<std::string> cmd;  // empty: the image's CMD
   std::vector<std::string> env;  // KEY=value
   std::map<std::string, std::string> labels;
-  std::string working_dir;           // empty: the image's
-  int64_t memory_bytes = 0;          // HostConfig.Memory (0: unlimited)
-  int64_t cpu_shares = 0;            // HostConfig.CpuShares (0: engine default)
-  std::string network_mode;          // "host", "none", or "" for the engine's default
+  std::string working_dir;   // empty: the image's
+  int64_t memory_bytes = 0;  // HostConfig.Memory (0: unlimited)
+  int64_t cpu_shares = 0;    // HostConfig.CpuShares (0: engine default)
+  // "host", "none", a user-defined network's name (EnsureNetwork), or "" for the engine's default.
+  std::string network_mode;
+  // Names the container answers to on its user-defined network_mode network, besides its own
+  // (NetworkingConfig.EndpointsConfig.<network>.Aliases); ignored with no such network.
+  std::vector<std::string> network_aliases;
   std::vector<std::string> volumes;  // named volumes, created if missing, mounted at /srv/<name>
   std::vector<std::string> devices;  // "/dev/x[:/dev/y[:rwm]]"
   std::string log_max_size = "50m";
@@ -116,7 +120,15 @@ class DockerEngine {
   virtual std::unique_ptr<Stream> Build(const BuildRequest& request, BuildOutput on_output,
                                         Done on_done) = 0;
 
-  // Returns the new container's id.
+  // Makes the named network unless one of that name exists (which is used as it is, whatever its
+  // driver): a local bridge network, or an attachable overlay network when the engine is an
+  // active member of a swarm, so containers on other hosts of the swarm may join it too. Callers
+  // of one DockerEngine racing to make the same network all succeed, with one network made (the
+  // engine's own duplicate check is not atomic: two engine clients racing may make two). Networks
+  // are never removed by spawnd: other services, or other hosts, may be using them.
+  virtual Status EnsureNetwork(const std::string& name) = 0;
+
+  // Returns the new container's id. A network_mode network must exist (kNotFound otherwise).
   virtual Result<std::string> CreateContainer(const ContainerSpec& spec) = 0;
   // Copies a tar into the (created, not necessarily running) container at `dir`.
   virtual Status PutArchive(const std::string& id, const std::string& dir,

@@ -35,6 +35,9 @@ class FakeDockerEngine final : public DockerEngine {
   Result<bool> ImageExists(const std::string& tag) override;
   std::unique_ptr<Stream> Build(const BuildRequest& request, BuildOutput on_output,
                                 Done on_done) override;
+  // Makes the network unless it exists; recorded as "EnsureNetwork <name>" either way.
+  Status EnsureNetwork(const std::string& name) override;
+  // kNotFound when spec.network_mode names a network that does not exist (as the engine does).
   Result<std::string> CreateContainer(const ContainerSpec& spec) override;
   Status PutArchive(const std::string& id, const std::string& dir, const std::string& tar) override;
   Status StartContainer(const std::string& id) override;
@@ -78,6 +81,8 @@ class FakeDockerEngine final : public DockerEngine {
   // Calls whose text starts with `prefix`, e.g. "StartContainer".
   size_t CountCalls(const std::string& prefix) const;
   std::map<std::string, Container> Containers() const;
+  // The user-defined networks that exist (made by EnsureNetwork).
+  std::vector<std::string> Networks() const;
   int ActiveStreams() const;
 
  private:
@@ -97,6 +102,7 @@ class FakeDockerEngine final : public DockerEngine {
   std::map<std::string, Status> failures_ GUARDED_BY(mu_);
   std::map<std::string, Container> containers_ GUARDED_BY(mu_);
   std::vector<std::string> images_ GUARDED_BY(mu_);
+  std::vector<std::string> networks_ GUARDED_BY(mu_);
   std::vector<std::shared_ptr<PendingBuild>> builds_ GUARDED_BY(mu_);
   bool hold_builds_ GUARDED_BY(mu_) = false;
   int next_id_ GUARDED_BY(mu_) = 1;
