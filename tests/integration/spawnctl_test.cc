@@ -4,8 +4,10 @@
 //
 // spawnctl runs as the real binary (RunSpawnctl from the harness) with its own HOME. The end-to-end
 // test with the real spawnd and engine is tests/acceptance/.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -302,7 +304,7 @@ TEST_F(SpawnctlTest, RefusedDeployFailsWithTheReason) {
 TEST_F(SpawnctlTest, InvalidConfigFailsBeforeSending) {
   std::ofstream(home_ / "bad.yml") << "name: demo\nrun: [x]\nmemAlloc: 12X\ncpuShares: 1\n";
   CliRun run = Spawnctl({"deploy", "-u", path_, "-c", (home_ / "bad.yml").string()});
-  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.exit_code, 2);  // bad config
   EXPECT_THAT(run.err, HasSubstr("memAlloc"));
   EXPECT_TRUE(spawnpoint_->Deploys().empty());
 }
@@ -339,9 +341,97 @@ TEST_F(SpawnctlTest, InspectPrintsConfigAndHeartbeat) {
 
 TEST_F(SpawnctlTest, NoAnswerIsAOneLineFailure) {
   CliRun run = Spawnctl({"--timeout", "1s", "restart", "-u", base_ + "/nobody", "-n", "web"});
-  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.exit_code, 69);  // no answer
   EXPECT_THAT(run.err, HasSubstr("no answer from the spawnpoint"));
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1);
+}
+
+// The exit codes of spawnclient's exit_codes.h, one case each (1 by a real spawnd is below).
+TEST_F(SpawnctlTest, BadUsageExitsTwoWithoutSendingAnything) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"bogus"},
+           {"deploy", "-u", path_},                               // no -c
+           {"deploy", "-u", path_, "-c", "/no/such/deploy.yml"},  // not a file
+           {"--timeout", "soon", "scan", base_},
+           {"-b", "localhost", "scan", base_},  // not a URI
+           {"logs", "-u", path_, "-n", "web", "--since", "yesterday"},
+           {"restart", "-n", "web"},  // no spawnpoint
+           {"deploy-last"}}) {        // no history yet
+    CliRun run = Spawnctl(args);
+    EXPECT_EQ(run.exit_code, 2) << ::testing::PrintToString(args) << ": " << run.err;
+    EXPECT_FALSE(run.err.empty());
+  }
+  EXPECT_TRUE(spawnpoint_->Deploys().empty());
+  EXPECT_TRUE(spawnpoint_->Commands().empty());
+}
+
+TEST_F(SpawnctlTest, NoBrokerExitsSixtyNine) {
+  CliRun scan = RunSpawnctl({"scan", base_}, home_.string(), "tcp://127.0.0.1:9");
+  EXPECT_EQ(scan.exit_code, 69) << scan.err;
+  EXPECT_THAT(scan.err, HasSubstr("cannot connect to the broker at tcp://127.0.0.1:9"));
+  EXPECT_EQ(std::count(scan.err.begin(), scan.err.end(), '\n'), 1);
+  CliRun deploy = RunSpawnctl({"deploy", "-u", path_, "-c", WriteDeployYaml(), "--no-follow"},
+                              home_.string(), "tcp://127.0.0.1:9");
+  EXPECT_EQ(deploy.exit_code, 69) << deploy.err;
+}
+
+TEST_F(SpawnctlTest, CtrlCWhileWaitingForAnAnswerExits130) {
+  // The command reaching the slot says spawnctl is waiting for the reply, which never comes.
+  const std::string nobody = base_ + "/nobody";
+  Probe probe;
+  ASSERT_TRUE(probe.Subscribe(topics::RestartSlot(nobody)));
+  // Everything the child needs is made before fork(): it only calls async-signal-safe functions.
+  const std::string binary = SPAWN_BINARY_DIR "/spawnctl/spawnctl";
+  std::vector<std::string> args = {"spawnctl", "restart", "-u", nobody, "-n", "web"};
+  std::vector<std::string> env = {
+      "HOME=" + home_.string(), std::string("SPAWNPOINT_BROKER=") + kBroker, "PATH=/usr/bin:/bin"};
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  for (auto& e : env) envp.push_back(e.data());
+  argv.push_back(nullptr);
+  envp.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    execve(binary.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  EXPECT_TRUE(
+      probe.WaitFor([&](const BusMessage& m) { return m.topic == topics::RestartSlot(nobody); }));
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+}
+
+TEST_F(SpawnctlTest, TheExampleDeploysAsItIs) {
+  CliRun example = Spawnctl({"example"});
+  ASSERT_EQ(example.exit_code, 0) << example.err;
+  std::ofstream(home_ / "example.yml") << example.out;
+  CliRun run =
+      Spawnctl({"deploy", "-u", path_, "-c", (home_ / "example.yml").string(), "--no-follow"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_EQ(spawnpoint_->Deploys().size(), 1u);
+  EXPECT_EQ(spawnpoint_->Deploys()[0].config.name, "demosvc");
+}
+
+// A deploy the real spawnd refuses (over its budget: 503) exits 1 with its reason.
+TEST(SpawnctlAndSpawndTest, ARefusedDeployExitsOne) {
+  SpawndProcess spawnd;  // 512M to share
+  Probe probe;
+  probe.Subscribe(topics::Root(spawnd.path()) + "/#");
+  ASSERT_TRUE(spawnd.StartAndWaitOnline(probe)) << spawnd.Log();
+  TempDir home("spawnctl-home");
+  const auto yml =
+      home.Write("deploy.yml", std::string("name: huge\nimage: ") + SPAWN_TEST_IMAGE +
+                                   "\nrun: [sleep, '60']\nmemAlloc: 4G\ncpuShares: 128\n");
+  CliRun run =
+      RunSpawnctl({"deploy", "-u", spawnd.path(), "-c", yml.string(), "--no-follow"}, home.str());
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_THAT(run.err, HasSubstr("[ERROR 503] Insufficient resources"));
 }
 
 TEST_F(SpawnctlTest, ScanOfTwoHundredSpawnpoints) {

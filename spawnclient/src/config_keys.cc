@@ -1,0 +1,182 @@
+#include "spawn/client/config_keys.h"
+
+#include <cctype>
+#include <sstream>
+#include <vector>
+
+namespace spawn {
+namespace {
+
+// In the order the README and the man page list them.
+constexpr ConfigKey kDeployKeys[] = {
+    {"name", "", "service name; `spawnctl deploy -n` overrides it", true, "", "", "demosvc"},
+    {"image", "container", "base image of the service's container", false, "",
+     "spawnd's `defaultImage`", "spawnpoint/base:latest"},
+    {"source", "", "an https git URL cloned into the build", false, "", "none",
+     "https://github.com/example/demosvc.git"},
+    {"aptRequires", "", "Debian packages installed into the image", false, "[]", "",
+     "[ca-certificates, curl]"},
+    {"build", "", "shell commands run while building the image, in order", false, "[]", "",
+     "[make -C demosvc]"},
+    {"run", "", "the command, as a list (argv; a single string is not split)", true, "", "",
+     "[./demosvc, params.yml]"},
+    {"memAlloc", "", "the service's memory reservation and hard limit: `512M`, `4G`", true, "", "",
+     "512M"},
+    {"cpuShares", "", "the service's CPU weight, 1024 per core", true, "", "", "1024"},
+    {"autoRestart", "", "restart the service when it dies", false, "false", "", "true"},
+    {"restartInt", "", "wait this long before restarting it (Go durations: `30s`, `1h30m`)", false,
+     "0s", "", "30s"},
+    {"maxRestartInt", "", "cap of the back-off for a service that keeps dying", false, "5m", "",
+     "10m"},
+    {"stopTimeout", "", "on stop, TERM, then KILL after this", false, "10s", "", "30s"},
+    {"includedFiles", "",
+     "files shipped into `/srv/spawnpoint/<base name>` (paths relative to the YAML)", false, "[]",
+     "", "[params.yml]"},
+    {"includedDirs", "", "directories shipped the same way, with all they hold", false, "[]", "",
+     "[data]"},
+    {"volumes", "", "named volumes mounted at `/srv/<name>`, kept from one deploy to the next",
+     false, "[]", "", "[demosvc-data]"},
+    {"overlayNet", "network",
+     "a Docker network the container joins (made if missing), with the service's name as its "
+     "alias there; not with `useHostNet`",
+     false, "", "none", "svcnet"},
+    {"useHostNet", "",
+     "use the host's network (only where spawnd's `allowHostNet` is true); not with `overlayNet`",
+     false, "false", "", "true"},
+    {"devices", "",
+     "device mappings `/dev/x[:/dev/y[:rwm]]` (only where spawnd's `allowDeviceMappings` is true)",
+     false, "[]", "", "[/dev/ttyUSB0]"},
+    {"env", "", "environment entries `KEY=value`", false, "[]", "", "[LOG_LEVEL=debug]"},
+    {"entity", "",
+     "credentials file, copied into the container (0600) as `/srv/spawnpoint/entity.key`", false,
+     "", "none", "demosvc.key"},
+};
+
+constexpr ConfigKey kSpawndKeys[] = {
+    {"path", "", "the spawnpoint's base topic", true, "", "", "scratch.ns/spawnpoint/alpha"},
+    {"alias", "", "short human name; it names the containers", false, "", "last element of `path`",
+     "alpha"},
+    {"broker", "", "MQTT broker URI (`tcp://`, `ssl://`)", false, "tcp://127.0.0.1:1883", "",
+     "ssl://broker.example.org:8883"},
+    {"containerBroker", "containerRouter",
+     "broker URI handed to services (their `SPAWNPOINT_BROKER`)", false, "", "`broker`",
+     "tcp://172.17.0.1:1883"},
+    {"username", "", "broker user name", false, "", "none", "alpha"},
+    {"passwordFile", "", "file holding the broker password", false, "", "none",
+     "/etc/spawnd/password"},
+    {"caFile", "", "CA certificate of an `ssl://` broker", false, "", "none", "/etc/spawnd/ca.crt"},
+    {"certFile", "", "client certificate", false, "", "none", "/etc/spawnd/alpha.crt"},
+    {"keyFile", "", "client private key", false, "", "none", "/etc/spawnd/alpha.key"},
+    {"memAlloc", "", "memory pool for services: `512M`, `4G`", true, "", "", "4G"},
+    {"cpuShares", "", "CPU-share pool, 1024 per core", true, "", "", "4096"},
+    {"zombiePeriod", "", "how long a stopped or dead service stays visible and restartable", false,
+     "2m", "", "5m"},
+    {"heartbeatInterval", "", "spawnpoint and service heartbeats", false, "5s", "", "10s"},
+    {"allowHostNet", "", "whether services may ask for host networking (`useHostNet`)", false,
+     "false", "", "true"},
+    {"allowDeviceMappings", "", "whether services may map devices (`devices`)", false, "false", "",
+     "true"},
+    {"stateDir", "",
+     "where spawnd keeps what it must not lose: each service's record, archive and entity, and "
+     "`commands/` (the command journal)",
+     false, "/var/lib/spawnd", "", "/srv/spawnd"},
+    {"dockerSocket", "", "the engine's socket", false, "/var/run/docker.sock", "",
+     "/run/docker.sock"},
+    {"defaultImage", "", "image for services that name none", false, "spawnpoint/base:latest", "",
+     "debian:12"},
+    // The original's keys for BOSSWAVE: accepted, so its files still load, with a warning.
+    {"entity", "",
+     "ignored, with a warning (the original's BOSSWAVE entity): give `username` and "
+     "`passwordFile` instead",
+     false, "", "none", "/etc/spawnd/alpha.ent"},
+    {"localRouter", "",
+     "ignored, with a warning (the original's BOSSWAVE agent): give `broker` instead", false, "",
+     "none", "127.0.0.1:28589"},
+};
+
+const ConfigFileDoc kDeployDoc = {
+    "deploy.yml",
+    "the configuration of a service run by a spawnpoint",
+    "spawnctl deploy -u PATH -c deploy.yml",
+    "A deploy.yml describes one service: the image it is built from, what is installed and run in "
+    "it, the memory and CPU shares it reserves on the spawnpoint and the files shipped with it. "
+    "`spawnctl deploy` reads it, packs the included files, and sends it to the spawnpoint, which "
+    "checks it again with the same parser.\n\n"
+    "Keys are case-sensitive; unknown keys, a key given twice, and malformed values are errors "
+    "naming the key, the value and what was expected. Paths are relative to the file's folder. "
+    "`spawnctl example` prints a commented deploy.yml with every key.",
+    kDeployKeys,
+};
+
+const ConfigFileDoc kSpawndDoc = {
+    "spawnd.yml",
+    "the configuration of a spawnpoint daemon",
+    "spawnd run -c spawnd.yml [-m metadata.yml]",
+    "A spawnd.yml configures one spawnpoint: its base topic on the MQTT broker, the broker and its "
+    "credentials, the memory and CPU-share pool its services share, and where it keeps its "
+    "state. The Debian package's unit reads `/etc/spawnd/spawnd.yml`.\n\n"
+    "Keys are case-sensitive; unknown keys, a key given twice, and malformed values are errors "
+    "naming the key, the value and what was expected, e.g. `spawnd.yml:2: memAlloc: \"12X\" is "
+    "not a size; expected a number with M or G, like 512M`. `spawnctl example spawnd.yml` prints "
+    "a commented spawnd.yml with every key.",
+    kSpawndKeys,
+};
+
+// `text` as comment lines of at most `width` columns (so that the man page's indented copy fits
+// 80 columns), each starting with "# ".
+void Comment(std::ostream& out, const std::string& text, size_t width = 72) {
+  std::istringstream words(text);
+  std::string word, line;
+  while (words >> word) {
+    if (!line.empty() && 2 + line.size() + 1 + word.size() > width) {
+      out << "# " << line << "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty()) out << "# " << line << "\n";
+}
+
+}  // namespace
+
+const ConfigFileDoc& DeployYamlDoc() { return kDeployDoc; }
+const ConfigFileDoc& SpawndYamlDoc() { return kSpawndDoc; }
+
+std::string PlainText(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c != '`') out += c;
+  }
+  return out;
+}
+
+std::string ExampleYaml(const ConfigFileDoc& doc, const std::string& version) {
+  std::ostringstream out;
+  Comment(out, std::string(doc.file) + ": " + std::string(doc.summary) + " (spawnpoint " + version +
+                   "). Used as: " + std::string(doc.usage) +
+                   ". Every key is listed: the required ones are set, every other one is "
+                   "commented out with an example value, and its default is in the comment "
+                   "above it. Unknown keys are errors.");
+  for (const ConfigKey& k : doc.keys) {
+    // The meaning as a sentence, without the key's name: uncommenting a line never makes a
+    // description a key.
+    std::string about = PlainText(k.meaning);
+    if (!about.empty())
+      about[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(about[0])));
+    about += ".";
+    if (!k.alias.empty()) about += " Also called " + std::string(k.alias) + ".";
+    if (k.required) {
+      about += " Required.";
+    } else if (!k.default_value.empty()) {
+      about += " Default: " + std::string(k.default_value) + ".";
+    } else {
+      about += " Default: " + PlainText(k.default_note) + ".";
+    }
+    out << "\n";
+    Comment(out, about);
+    out << (k.required ? "" : "# ") << k.key << ": " << k.example << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace spawn

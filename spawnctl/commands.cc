@@ -1,0 +1,108 @@
+#include "commands.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include "spawn/client/settings.h"
+#include "spawn/common/units.h"
+
+namespace spawn {
+namespace {
+
+int64_t NowNs() { return ToUnixNanos(std::chrono::system_clock::now()); }
+
+}  // namespace
+
+int ScanCommand(Session& s, std::string base, bool all, const std::string& down_after) {
+  const Globals& g = s.globals();
+  if (base.empty()) base = g.uri;
+  if (base.empty()) {
+    return Fail(ExitCode::kUsage,
+                "scan: no base path: give one, use -u or set SPAWNPOINT_DEFAULT_URI");
+  }
+  auto down = down_after.empty() ? Result<Duration>(Duration::zero()) : ParseDuration(down_after);
+  if (!down.ok()) return Fail(ExitCode::kUsage, "--down-after: " + down.status().message());
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  // The listing shows state and usage; only --json prints the services' original configs.
+  auto found = s.client().Scan(base, s.timeout(),
+                               g.json ? proto::HeartbeatDetail::kWithOriginalConfig
+                                      : proto::HeartbeatDetail::kWithoutOriginalConfig);
+  if (!found.ok()) return Fail(found.status());
+  if (g.json) {
+    s.Print(ToJson(*found, NowNs(), *down));
+  } else {
+    FormatOptions f = s.format();
+    f.show_zombies = all;
+    f.down_after = *down;
+    std::cout << FormatScan(*found, NowNs(), f) << std::flush;
+  }
+  return static_cast<int>(ExitCode::kDone);
+}
+
+int DeployCommand(Session& s, const std::string& yaml, const std::optional<std::string>& name,
+                  bool replace, bool no_follow, Duration wait) {
+  const Globals& g = s.globals();
+  auto request = PrepareDeploy(yaml, name, replace);
+  if (!request.ok()) return Fail(ExitCode::kUsage, request.status().message());
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  const std::string service = request->config.name;
+  Status recorded =
+      AppendHistory(g.history_file,
+                    {g.uri, std::filesystem::absolute(yaml).lexically_normal().string(), service});
+  if (!recorded.ok()) std::cerr << "spawnctl: warning: " << recorded.message() << std::endl;
+  // Subscribed to the log before publishing, so the build's progress is not missed.
+  auto watch = WatchPrinting(s, service);
+  if (!watch.ok()) return Fail(watch.status());
+  if (!g.json) std::cerr << "Deploying " << service << " to " << g.uri << "..." << std::endl;
+  const int replied =
+      s.PrintReply(s.client().Deploy(g.uri, std::move(*request), s.timeout()), "deploy");
+  if (replied != 0) return replied;
+  return AfterCommand(
+      s, **watch, no_follow ? std::optional(proto::ServiceState::kRunning) : std::nullopt, wait);
+}
+
+int RestartOrStopCommand(Session& s, bool restart, const std::string& name, bool no_follow,
+                         Duration wait) {
+  const Globals& g = s.globals();
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  auto watch = WatchPrinting(s, name);
+  if (!watch.ok()) return Fail(watch.status());
+  auto reply = restart ? s.client().Restart(g.uri, name, s.timeout())
+                       : s.client().Stop(g.uri, name, s.timeout());
+  const int replied = s.PrintReply(reply, restart ? "restart" : "stop");
+  if (replied != 0) return replied;
+  if (no_follow && !restart) return static_cast<int>(ExitCode::kDone);
+  return AfterCommand(
+      s, **watch, no_follow ? std::optional(proto::ServiceState::kRunning) : std::nullopt, wait);
+}
+
+int TailCommand(Session& s, const std::string& name) {
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  auto watch = WatchPrinting(s, name);
+  if (!watch.ok()) return Fail(watch.status());
+  return AfterCommand(s, **watch, std::nullopt, Duration(0));
+}
+
+int LogsCommand(Session& s, const std::string& name, const std::string& since) {
+  auto since_ns = SinceToUnixNs(since, NowNs());
+  if (!since_ns.ok()) return Fail(ExitCode::kUsage, "--since: " + since_ns.status().message());
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  auto lines = s.client().Logs(s.globals().uri, name, *since_ns, s.timeout());
+  if (!lines.ok()) return Fail(lines.status());
+  for (const auto& m : *lines) s.PrintLog(m);
+  return static_cast<int>(ExitCode::kDone);
+}
+
+int InspectCommand(Session& s, const std::string& name) {
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  auto hb = s.client().Inspect(s.globals().uri, name, s.timeout());
+  if (!hb.ok()) return Fail(hb.status());
+  if (s.globals().json) {
+    s.Print(ToJson(*hb));
+  } else {
+    std::cout << FormatInspect(*hb, NowNs(), s.format()) << std::flush;
+  }
+  return static_cast<int>(ExitCode::kDone);
+}
+
+}  // namespace spawn
