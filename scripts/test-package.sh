@@ -37,7 +37,9 @@ expect_files() {  # expect_files <deb> <path>...
 }
 expect_files "$runtime_deb" usr/bin/spawnd usr/bin/spawnctl \
   usr/lib/systemd/system/spawnd.service usr/lib/systemd/system/spawnd-container.service \
-  usr/share/doc/spawnpoint/examples/spawnd.yml
+  usr/share/doc/spawnpoint/examples/spawnd.yml \
+  usr/share/man/man1/spawnctl.1 usr/share/man/man8/spawnd.8 usr/share/man/man5/deploy.yml.5 \
+  usr/share/man/man5/spawnd.yml.5 usr/share/bash-completion/completions/spawnctl
 expect_files "$dev_deb" usr/include/spawn/client/client.h usr/include/spawn/proto/messages.h \
   usr/lib/libspawn_client.a usr/lib/cmake/spawnpoint/spawnpointConfig.cmake \
   usr/include/spawn/spawnable/params.h usr/include/spawn/spawnable/service.h \
