@@ -6,7 +6,8 @@ namespace spawn {
 namespace {
 
 // libcurl's process-wide set-up runs on the first handle, not when the program loads, so that a
-// program can set OpenSSL up its own way first (spawnd does: see spawnd/daemon/process/process_setup.h).
+// program can set OpenSSL up its own way first (spawnd does: see
+// spawnd/daemon/process/process_setup.h).
 CURL* NewEasyHandle() {
   static const CURLcode initialised = curl_global_init(CURL_GLOBAL_DEFAULT);
   (void)initialised;  // on failure curl_easy_init tries again itself

@@ -1,5 +1,6 @@
 // Bus: the MQTT transport port. spawnd, spawnclient and spawnable talk to the broker only through
-// this interface; PahoBus (paho_bus.h) is the real one, FakeBus (spawn::bus_testing) the test double.
+// this interface; PahoBus (paho_bus.h) is the real one, FakeBus (spawn::bus_testing) the test
+// double.
 //
 // Thread-safety: every method may be called from any thread. Handlers run on the transport's own
 // thread and must only hand work off (queue, Post): a blocking call there (waiting for a publish to
