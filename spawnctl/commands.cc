@@ -54,8 +54,8 @@ int DeployCommand(Session& s, const std::string& yaml, const std::optional<std::
   auto watch = WatchPrinting(s, service);
   if (!watch.ok()) return Fail(watch.status());
   if (!g.json) std::cerr << "Deploying " << service << " to " << g.uri << "..." << std::endl;
-  const int replied =
-      s.PrintReply(s.client().Deploy(g.uri, std::move(*request), s.timeout()), "deploy");
+  const int replied = s.PrintReply(s.client().Deploy(g.uri, std::move(*request), s.timeout()),
+                                   "deploy", "deploy to " + g.uri);
   if (replied != 0) return replied;
   return AfterCommand(
       s, **watch, no_follow ? std::optional(proto::ServiceState::kRunning) : std::nullopt, wait);
@@ -69,7 +69,8 @@ int RestartOrStopCommand(Session& s, bool restart, const std::string& name, bool
   if (!watch.ok()) return Fail(watch.status());
   auto reply = restart ? s.client().Restart(g.uri, name, s.timeout())
                        : s.client().Stop(g.uri, name, s.timeout());
-  const int replied = s.PrintReply(reply, restart ? "restart" : "stop");
+  const std::string verb = restart ? "restart" : "stop";
+  const int replied = s.PrintReply(reply, verb, verb + " " + name + " on " + g.uri);
   if (replied != 0) return replied;
   if (no_follow && !restart) return static_cast<int>(ExitCode::kDone);
   return AfterCommand(

@@ -53,6 +53,27 @@ Command CommandOf(const CLI::App& app) {
   return c;
 }
 
+// A command group (`access host|operator|...`): its commands complete as the choices of a first
+// positional, and their options (each name once) after it, so completion stays one level deep.
+void AddGroupCommands(const CLI::App& group, Command& c) {
+  const auto subs =
+      group.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); });
+  if (subs.empty()) return;
+  Arg words;
+  words.value_name = "command";
+  words.required = true;
+  std::set<std::vector<std::string>> seen;
+  for (const Arg& a : c.options) seen.insert(a.names);
+  for (const CLI::App* sub : subs) {
+    words.choices.push_back(sub->get_name());
+    const Command inner = CommandOf(*sub);
+    for (const Arg& a : inner.options) {
+      if (seen.insert(a.names).second) c.options.push_back(a);
+    }
+  }
+  c.positionals.insert(c.positionals.begin(), words);
+}
+
 // The visible commands, each without the options it shares with `global` (--help, --help-all).
 std::vector<Command> SubcommandsOf(const CLI::App& app, const Command& global) {
   std::set<std::vector<std::string>> shared;
@@ -61,6 +82,7 @@ std::vector<Command> SubcommandsOf(const CLI::App& app, const Command& global) {
   for (const CLI::App* sub :
        app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); })) {
     Command c = CommandOf(*sub);
+    AddGroupCommands(*sub, c);
     std::erase_if(c.options, [&shared](const Arg& a) { return shared.count(a.names) > 0; });
     out.push_back(c);
   }

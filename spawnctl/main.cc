@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "access_commands.h"
 #include "commands.h"
 #include "completion.h"
 #include "help_format.h"
@@ -27,6 +28,11 @@ std::string CheckDuration(const std::string& value) {
   return d.ok() ? std::string() : d.status().message();
 }
 
+std::string CheckMqttVersion(const std::string& value) {
+  auto version = ParseMqttVersion(value);
+  return version.ok() ? std::string() : version.status().message();
+}
+
 std::string CheckBroker(const std::string& value) {
   const size_t scheme = value.find("://");
   if (scheme == std::string::npos || scheme == 0 || scheme + 3 == value.size())
@@ -41,6 +47,7 @@ int Main(int argc, char** argv) {
   g.broker = defaults.broker;
   g.uri = defaults.uri;
   g.history_file = defaults.history_file;
+  g.mqtt_version = defaults.mqtt_version;
 
   CLI::App app{"spawnctl: deploy, inspect and control services on spawnpoints over MQTT",
                "spawnctl"};
@@ -60,6 +67,12 @@ int Main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--cert-file", g.cert_file, "client certificate")->check(CLI::ExistingFile);
   app.add_option("--key-file", g.key_file, "client private key")->check(CLI::ExistingFile);
+  app.add_option("--mqtt-version", g.mqtt_version,
+                 "MQTT version spoken to the broker: 5, or 3.1.1 for a broker that speaks nothing "
+                 "newer (commands then never expire, and a refused one is dropped without a word) "
+                 "(env SPAWNPOINT_MQTT_VERSION)")
+      ->capture_default_str()
+      ->check(CheckMqttVersion);
   app.add_flag("--json", g.json, "print decoded messages as JSON, one per line");
   app.add_option("--timeout", g.timeout, "how long to wait for a spawnpoint's answer")
       ->capture_default_str()
@@ -106,6 +119,11 @@ int Main(int argc, char** argv) {
     sub->add_option("--wait", wait, "with --no-follow: how long to wait for it to run")
         ->capture_default_str()
         ->check(CheckDuration);
+    sub->add_option("--expire", g.expire,
+                    "drop the command unless the spawnpoint gets it within this (it may be away); "
+                    "0s: never (MQTT 5 only)")
+        ->capture_default_str()
+        ->check(CheckDuration);
   }
   logs->add_option("--since", since, "only lines newer than this, e.g. 10m (0s: all kept)")
       ->capture_default_str()
@@ -121,6 +139,8 @@ int Main(int argc, char** argv) {
   completion->add_option("shell", shell, "the shell")
       ->required()
       ->check(CLI::IsMember({"bash", "zsh"}));
+
+  AccessCommands access(app, g);
 
   try {
     app.parse(argc, argv);
@@ -140,6 +160,7 @@ int Main(int argc, char** argv) {
     return static_cast<int>(ExitCode::kDone);
   }
 
+  if (access.parsed()) return access.Run();
   const Duration wait_limit = ParseDuration(wait).value_or(std::chrono::minutes(10));
   Session session(g, interrupts);
   if (scan->parsed()) return ScanCommand(session, base, all, down_after);

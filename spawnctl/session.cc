@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "spawn/client/settings.h"
 #include "spawn/common/units.h"
 
 namespace spawn {
@@ -31,23 +32,37 @@ Session::~Session() {
   (void)client_.release();
 }
 
-Status Session::Open() {
+Result<BusOptions> GlobalBusOptions(const Globals& g) {
   BusOptions o;
-  o.uri = g_.broker;
+  o.uri = g.broker;
   o.client_id = "";  // random, clean session
-  o.username = g_.username;
-  o.ca_file = g_.ca_file;
-  o.cert_file = g_.cert_file;
-  o.key_file = g_.key_file;
+  o.username = g.username;
+  o.ca_file = g.ca_file;
+  o.cert_file = g.cert_file;
+  o.key_file = g.key_file;
   o.auto_reconnect = false;
-  if (!g_.password_file.empty()) {
-    std::ifstream in(g_.password_file);
-    if (!in) return Status::BadRequest("cannot read --password-file " + g_.password_file);
+  auto version = ParseMqttVersion(g.mqtt_version);
+  if (!version.ok()) {
+    return version.status().WithContext("--mqtt-version (or SPAWNPOINT_MQTT_VERSION)");
+  }
+  o.mqtt_version = *version;
+  if (!g.password_file.empty()) {
+    std::ifstream in(g.password_file);
+    if (!in) return Status::BadRequest("cannot read --password-file " + g.password_file);
     std::getline(in, o.password);
   }
-  auto client = SpawnClient::Connect(o);
+  return o;
+}
+
+Status Session::Open() {
+  auto options = GlobalBusOptions(g_);
+  if (!options.ok()) return options.status();
+  auto expiry = ParseExpiry(g_.expire);
+  if (!expiry.ok()) return expiry.status();
+  auto client = SpawnClient::Connect(*options);
   if (!client.ok()) return client.status();
   client_ = std::move(*client);
+  client_->set_command_expiry(*expiry);
   return Status::Ok();
 }
 
@@ -64,7 +79,19 @@ void Session::PrintLog(const proto::LogMessage& m) {
   Print(g_.json ? ToJson(m) : FormatLogLine(m, format_));
 }
 
-int Session::PrintReply(const Result<proto::Reply>& reply, const std::string& what) {
+int Session::PrintReply(const Result<proto::Reply>& reply, const std::string& what,
+                        const std::string& action) {
+  if (!reply.ok() && reply.status().code() == Code::kForbidden) {
+    return Fail(ExitCode::kNotAuthorised,
+                "not authorised to " + action + " (the broker refused the command)");
+  }
+  if (!reply.ok() && reply.status().code() == Code::kTimeout && g_.mqtt_version == "3.1.1") {
+    // An MQTT 3.1.1 broker acknowledges a publish it refuses and drops it: silence is all we get.
+    return Fail(ExitCode::kNoAnswer,
+                reply.status().WithContext(what).message() +
+                    "; the broker may have refused the command (under MQTT 3.1.1 it drops a "
+                    "command it does not authorise without a word)");
+  }
   if (!reply.ok()) return Fail(reply.status().WithContext(what));
   if (g_.json) {
     Print(ToJson(*reply));

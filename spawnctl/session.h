@@ -22,7 +22,14 @@ struct Globals {
   std::string history_file;
   bool json = false;
   std::string timeout = "30s";
+  std::string mqtt_version = "5";  // --mqtt-version: "5" or "3.1.1"
+  std::string expire = "10m";      // --expire of the commands deploy, restart and stop
 };
+
+// The connection the global options describe (clean session, random client id, no automatic
+// reconnection). kBadRequest (kUsage) when --password-file cannot be read or the MQTT version
+// (from SPAWNPOINT_MQTT_VERSION, which the command line does not check) is not one.
+Result<BusOptions> GlobalBusOptions(const Globals& g);
 
 // Prints "spawnctl: <reason>" (on one line) to stderr and returns `code` as an int for main().
 int Fail(ExitCode code, const std::string& reason);
@@ -39,8 +46,8 @@ class Session {
   // double the time of a scan or a deploy.
   ~Session();
 
-  // Connects. kBadRequest (an exit code of kUsage) when --password-file cannot be read, else the
-  // connect error (kUnavailable, kTimeout: kNoAnswer).
+  // Connects. kBadRequest (an exit code of kUsage) when GlobalBusOptions or --expire is bad, else
+  // the connect error (kUnavailable, kTimeout: kNoAnswer; kForbidden: credentials refused).
   Status Open();
 
   SpawnClient& client() { return *client_; }
@@ -52,8 +59,11 @@ class Session {
   void Print(const std::string& text) EXCLUDES(out_mu_);
   void PrintLog(const proto::LogMessage& m);
   // Prints the reply; kDone if the spawnpoint accepted, else (with the refusal and a hint on
-  // stderr) kRefused, or the error's code when no reply came.
-  int PrintReply(const Result<proto::Reply>& reply, const std::string& what);
+  // stderr) kRefused, or the error's code when no reply came. `what` is the command ("deploy"),
+  // `action` what it asked for ("deploy to PATH"), for a command the broker refused:
+  // "not authorised to <action> (the broker refused the command)", kNotAuthorised.
+  int PrintReply(const Result<proto::Reply>& reply, const std::string& what,
+                 const std::string& action);
 
  private:
   const Globals& g_;

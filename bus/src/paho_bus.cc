@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <random>
@@ -47,6 +49,39 @@ void QuietPahoTrace() {
   if (std::getenv("MQTT_C_CLIENT_TRACE") == nullptr) MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
 }
 
+// MQTT 5 reason codes from 0x80 are failures; under them a token's outcome is a success that Paho
+// C++ may still throw for (it throws for any code above "granted QoS 2", such as a PUBACK's 0x10
+// "no matching subscribers").
+constexpr int kFirstFailureReason = 0x80;
+constexpr int kNotAuthorised = 0x87;
+constexpr int kBadCredentials = 0x86;
+// MQTT 3.1.1 CONNACK return codes (Paho reports them as the connect's return code).
+constexpr int kV311BadCredentials = 4;
+constexpr int kV311NotAuthorised = 5;
+
+int PahoVersion(MqttVersion version) {
+  return version == MqttVersion::kV5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+}
+
+// The reason code an MQTT 5 broker gave for a failed operation; 0 when it gave none.
+int BrokerReason(const mqtt::exception& e) {
+  const int reason = e.get_reason_code();
+  return reason >= kFirstFailureReason && reason <= 0xff ? reason : 0;
+}
+
+// Whether `e` reports a success all the same: an operation that completed with an MQTT 5 reason
+// code below 0x80.
+bool IsSuccess(const mqtt::exception& e) {
+  return e.get_return_code() == MQTTASYNC_SUCCESS && BrokerReason(e) == 0;
+}
+
+std::string ReasonName(int reason) {
+  const char* name = MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(reason));
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02x", reason);
+  return (name ? std::string(name) + " " : std::string()) + "(" + hex + ")";
+}
+
 // Sets up the Paho library once per process, before its first client.
 void PreparePaho() {
   static std::once_flag once;
@@ -62,10 +97,15 @@ class PahoBus final : public Bus {
       : options_(options),
         client_(options.uri,
                 options.client_id.empty() ? RandomClientId("spawn") : options.client_id,
-                mqtt::create_options(MQTTVERSION_3_1_1), nullptr) {
+                mqtt::create_options(PahoVersion(options.mqtt_version)), nullptr) {
     client_.set_message_callback([this](mqtt::const_message_ptr m) {
       if (!m) return;
       BusMessage message{m->get_topic(), m->get_payload_str(), m->get_qos(), m->is_retained()};
+      const mqtt::properties& properties = m->get_properties();
+      if (properties.contains(mqtt::property::MESSAGE_EXPIRY_INTERVAL)) {
+        message.expiry = std::chrono::seconds(
+            mqtt::get<uint32_t>(properties, mqtt::property::MESSAGE_EXPIRY_INTERVAL));
+      }
       MessageHandler handler;
       {
         MutexLock lock(mu_);
@@ -125,15 +165,25 @@ class PahoBus final : public Bus {
       connected_ = true;
       return Status::Ok();
     }
-    // MQTT 3.1.1 named, not Paho's default: after an attempt that fails (a broker that drops the
-    // connection, say) that one tries again as MQTT 3.1, whose client ids are at most 23 long.
-    auto builder = mqtt::connect_options_builder()
-                       .mqtt_version(MQTTVERSION_3_1_1)
-                       .clean_session(options_.clean_session || options_.client_id.empty())
-                       .keep_alive_interval(options_.keep_alive)
-                       .connect_timeout(options_.connect_timeout)
-                       .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
-                       .max_inflight(1000);
+    // The version is always named, never Paho's default: after an attempt that fails (a broker
+    // that drops the connection, say) that one tries again as MQTT 3.1, whose client ids are at
+    // most 23 long.
+    const bool clean = options_.clean_session || options_.client_id.empty();
+    auto builder = mqtt::connect_options_builder().mqtt_version(PahoVersion(options_.mqtt_version));
+    if (options_.mqtt_version == MqttVersion::kV5) {
+      // Paho sets the version's flags with the version: clean start only after it. A clean session
+      // ends with the connection (expiry 0); a persistent one outlives it by session_expiry.
+      const auto expiry = clean ? std::chrono::seconds(0) : options_.session_expiry;
+      builder.clean_start(clean).properties({mqtt::property(
+          mqtt::property::SESSION_EXPIRY_INTERVAL,
+          static_cast<uint32_t>(std::clamp<int64_t>(expiry.count(), 0, UINT32_MAX)))});
+    } else {
+      builder.clean_session(clean);
+    }
+    builder.keep_alive_interval(options_.keep_alive)
+        .connect_timeout(options_.connect_timeout)
+        .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
+        .max_inflight(1000);
     if (!options_.username.empty()) builder.user_name(options_.username);
     if (!options_.password.empty()) builder.password(options_.password);
     if (options_.will) {
@@ -157,6 +207,7 @@ class PahoBus final : public Bus {
       ever_connected_ = true;
       return Status::Ok();
     } catch (const mqtt::exception& e) {
+      if (Status refused = RefusedCredentials(e); !refused.ok()) return refused;
       const std::string reason = e.get_reason_code_str();
       return Status::Unavailable(
           "cannot connect to the broker at " + options_.uri + ": " + e.get_message() +
@@ -210,11 +261,19 @@ class PahoBus final : public Bus {
       filters_.emplace(filter, qos);
     }
     try {
-      if (!client_.subscribe(filter, qos)->wait_for(kAckTimeout)) {
+      auto token = client_.subscribe(filter, qos);
+      if (!token->wait_for(kAckTimeout)) {
         return Status::Timeout("the broker did not acknowledge the subscription to " + filter);
+      }
+      // MQTT 3.1.1 says a refusal in the SUBACK's code (0x80), which Paho C++ does not throw for.
+      const mqtt::subscribe_response response = token->get_subscribe_response();
+      for (const auto code : response.get_reason_codes()) {
+        if (code >= kFirstFailureReason) return SubscribeRefused(filter, code);
       }
       return Status::Ok();
     } catch (const mqtt::exception& e) {
+      if (IsSuccess(e)) return Status::Ok();
+      if (const int reason = BrokerReason(e)) return SubscribeRefused(filter, reason);
       return Status::Unavailable("subscribe to " + filter + " failed: " + e.get_message());
     }
   }
@@ -255,7 +314,15 @@ class PahoBus final : public Bus {
   Status HandOver(const BusMessage& m, mqtt::delivery_token_ptr& token) {
     if (!connected_) return Status::Unavailable("not connected to the broker at " + options_.uri);
     try {
-      token = client_.publish(m.topic, m.payload.data(), m.payload.size(), m.qos, m.retained);
+      if (m.expiry.count() > 0 && options_.mqtt_version == MqttVersion::kV5) {
+        auto message = mqtt::make_message(m.topic, m.payload, m.qos, m.retained);
+        message->set_properties({mqtt::property(
+            mqtt::property::MESSAGE_EXPIRY_INTERVAL,
+            static_cast<uint32_t>(std::min<int64_t>(m.expiry.count(), UINT32_MAX)))});
+        token = client_.publish(message);
+      } else {
+        token = client_.publish(m.topic, m.payload.data(), m.payload.size(), m.qos, m.retained);
+      }
       return Status::Ok();
     } catch (const mqtt::exception& e) {
       return PublishFailed(m, e);
@@ -275,7 +342,38 @@ class PahoBus final : public Bus {
                                                       deadline - std::chrono::steady_clock::now()));
   }
   static Status PublishFailed(const BusMessage& m, const mqtt::exception& e) {
+    if (IsSuccess(e)) return Status::Ok();
+    if (const int reason = BrokerReason(e); reason == kNotAuthorised) {
+      return Status::Forbidden("publish to " + m.topic +
+                               " failed: the broker refused it (not authorised)");
+    } else if (reason != 0) {
+      return Status::Unavailable("publish to " + m.topic +
+                                 " failed: the broker refused it: " + ReasonName(reason));
+    }
     return Status::Unavailable("publish to " + m.topic + " failed: " + e.get_message());
+  }
+  static Status SubscribeRefused(const std::string& filter, int reason) {
+    // MQTT 3.1.1's only failure code (0x80) means the same as 5's 0x87 for Mosquitto: an ACL.
+    if (reason == kNotAuthorised || reason == kFirstFailureReason) {
+      return Status::Forbidden("subscribe to " + filter +
+                               " failed: the broker refused it (not authorised)");
+    }
+    return Status::Unavailable("subscribe to " + filter +
+                               " failed: the broker refused it: " + ReasonName(reason));
+  }
+  // kForbidden when a failed connect was the broker refusing the credentials; ok otherwise.
+  Status RefusedCredentials(const mqtt::exception& e) const {
+    // Paho C 1.3.12 reports an MQTT 5 CONNACK's refusal as the return code, its reason code
+    // left at 0; an MQTT 3.1.1 one as the return code too.
+    const int code = e.get_return_code() > 0 ? e.get_return_code() : e.get_reason_code();
+    const bool v5 = options_.mqtt_version == MqttVersion::kV5;
+    const bool bad = v5 ? code == kBadCredentials : code == kV311BadCredentials;
+    const bool not_authorised = v5 ? code == kNotAuthorised : code == kV311NotAuthorised;
+    if (!bad && !not_authorised) return Status::Ok();
+    const std::string who = options_.username.empty() ? "anonymous" : "user " + options_.username;
+    return Status::Forbidden("the broker at " + options_.uri + " refused the credentials of " +
+                             who + " (" + (bad ? "bad user name or password" : "not authorised") +
+                             ")");
   }
   // Waits, until `deadline` at most, for the broker's acknowledgement of a QoS 1 message handed
   // over; a QoS 0 one has none to wait for.

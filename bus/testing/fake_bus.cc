@@ -55,10 +55,21 @@ Status FakeBus::Publish(const BusMessage& message) {
     MutexLock lock(mu_);
     if (!connected_) return Status::Unavailable("not connected to the broker");
     if (fail_publishes_) return Status::Unavailable("publish failed (FakeBus told to fail)");
+    for (const auto& filter : refused_) {
+      if (TopicMatches(filter, message.topic)) {
+        return Status::Forbidden("publish to " + message.topic +
+                                 " failed: the broker refused it (not authorised)");
+      }
+    }
     published_.push_back(message);
   }
   broker_.Route(message);
   return Status::Ok();
+}
+
+void FakeBus::RefusePublishesTo(const std::string& filter) {
+  MutexLock lock(mu_);
+  refused_.insert(filter);
 }
 
 Status FakeBus::Subscribe(const std::string& filter, int /*qos*/) {

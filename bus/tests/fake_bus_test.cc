@@ -46,6 +46,26 @@ TEST(FakeBusTest, FailsWhenToldAndSendsTheWillOnALostConnection) {
   EXPECT_EQ(a.Publish({"t", "x", 1, false}).code(), Code::kUnavailable);
 }
 
+TEST(FakeBusTest, RefusesPublishesToAFilterAsForbiddenAndKeepsExpiries) {
+  FakeBroker broker;
+  FakeBus a(broker), b(broker);
+  std::vector<BusMessage> got;
+  b.SetMessageHandler([&](const BusMessage& m) { got.push_back(m); });
+  ASSERT_TRUE(a.Connect().ok());
+  ASSERT_TRUE(b.Connect().ok());
+  ASSERT_TRUE(b.Subscribe("#", 1).ok());
+  a.RefusePublishesTo("closed/#");
+  const Status refused = a.Publish({"closed/x", "1", 1, false});
+  EXPECT_EQ(refused.code(), Code::kForbidden);
+  EXPECT_EQ(refused.message(),
+            "publish to closed/x failed: the broker refused it (not authorised)");
+  ASSERT_TRUE(a.Publish({"open/x", "2", 1, false, std::chrono::seconds(30)}).ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].topic, "open/x");
+  EXPECT_EQ(got[0].expiry, std::chrono::seconds(30));
+  EXPECT_EQ(a.Published().size(), 1u);
+}
+
 TEST(FakeBusTest, DeliverInjectsOnlyWhatMatchesAndFiltersSurviveAReconnection) {
   FakeBus bus;  // a broker of its own
   std::vector<std::string> got;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <string_view>
 
 #include "spawn/common/config_yaml.h"
 #include "spawn/common/files.h"
@@ -111,6 +112,17 @@ FieldReader::Setter Superseded(std::vector<std::string>* warnings, std::string m
   };
 }
 
+FieldReader::Setter MqttVersionOf(MqttVersion* out) {
+  return [out](const YAML::Node& v) {
+    auto version = ParseMqttVersion(v.IsScalar() ? v.Scalar() : "");
+    if (!version.ok()) {
+      return Status::BadRequest(Describe(v) + " is not an MQTT version; expected 5 or 3.1.1");
+    }
+    *out = *version;
+    return Status::Ok();
+  };
+}
+
 FieldReader::Setter Bool(bool* out) {
   return [out](const YAML::Node& v) {
     const std::string s = v.IsScalar() ? v.Scalar() : "";
@@ -208,6 +220,13 @@ bool IsAlnum(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
+std::string Lowercase(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
 // [A-Za-z0-9][A-Za-z0-9_.-]*, between `min` and `max` characters long.
 bool IsDockerName(const std::string& s, size_t min, size_t max) {
   if (s.size() < min || s.size() > max || !IsAlnum(s[0])) return false;
@@ -217,13 +236,129 @@ bool IsDockerName(const std::string& s, size_t min, size_t max) {
   return true;
 }
 
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// One path component of an image name: [a-z0-9]+ joined by ".", "_", "__" or any run of "-".
+bool IsImagePathComponent(const std::string& s) {
+  if (s.empty() || !IsLowerAlnum(s.front()) || !IsLowerAlnum(s.back())) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (IsLowerAlnum(s[i])) continue;
+    size_t j = i;
+    while (j < s.size() && !IsLowerAlnum(s[j])) ++j;
+    const std::string sep = s.substr(i, j - i);
+    const bool dashes = sep.find_first_not_of('-') == std::string::npos;
+    if (sep != "." && sep != "_" && sep != "__" && !dashes) return false;
+    i = j - 1;
+  }
+  return true;
+}
+
+// A registry host: dot-separated labels of letters, digits and inner dashes, then :port.
+bool IsRegistryHost(const std::string& s) {
+  const size_t colon = s.find(':');
+  const std::string host = s.substr(0, colon);
+  if (colon != std::string::npos) {
+    const std::string port = s.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+  }
+  if (host.empty()) return false;
+  size_t start = 0;
+  while (start <= host.size()) {
+    size_t dot = host.find('.', start);
+    if (dot == std::string::npos) dot = host.size();
+    const std::string label = host.substr(start, dot - start);
+    if (label.empty() || !IsAlnum(label.front()) || !IsAlnum(label.back())) return false;
+    for (char c : label) {
+      if (!IsAlnum(c) && c != '-') return false;
+    }
+    start = dot + 1;
+  }
+  return true;
+}
+
+bool IsImageReference(const std::string& ref) {
+  if (ref.empty() || ref.size() > 255) return false;
+  std::string rest = ref;
+  if (const size_t at = rest.find('@'); at != std::string::npos) {
+    const std::string digest = rest.substr(at + 1);
+    constexpr std::string_view kAlgo = "sha256:";
+    if (digest.size() != kAlgo.size() + 64 || digest.compare(0, kAlgo.size(), kAlgo) != 0)
+      return false;
+    for (size_t i = kAlgo.size(); i < digest.size(); ++i) {
+      if (!IsHex(digest[i])) return false;
+    }
+    rest.resize(at);
+  }
+  const size_t last_slash = rest.rfind('/');
+  const size_t colon = rest.rfind(':');
+  if (colon != std::string::npos && (last_slash == std::string::npos || colon > last_slash)) {
+    const std::string tag = rest.substr(colon + 1);
+    if (tag.empty() || tag.size() > 128 || !(IsAlnum(tag[0]) || tag[0] == '_')) return false;
+    for (char c : tag) {
+      if (!IsAlnum(c) && c != '_' && c != '.' && c != '-') return false;
+    }
+    rest.resize(colon);
+  }
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = rest.find('/', start);
+    parts.push_back(rest.substr(start, slash == std::string::npos ? slash : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  size_t first = 0;
+  // As Docker decides: a first part with a dot or a port, or localhost, names a registry.
+  if (parts.size() > 1 && (parts[0].find_first_of(".:") != std::string::npos ||
+                           parts[0] == "localhost" || parts[0] != Lowercase(parts[0]))) {
+    if (!IsRegistryHost(parts[0])) return false;
+    first = 1;
+  }
+  for (size_t i = first; i < parts.size(); ++i) {
+    if (!IsImagePathComponent(parts[i])) return false;
+  }
+  return true;
+}
+
+Status CheckAptPackage(const std::string& item) { return ValidateAptPackage(item); }
+
+FieldReader::Setter ImageReference(std::string* out) {
+  return [out](const YAML::Node& v) {
+    if (!v.IsScalar()) {
+      return Status::BadRequest(Describe(v) + " is not a string; expected an image reference, " +
+                                "like debian:12");
+    }
+    SPAWN_RETURN_IF_ERROR(ValidateImageReference(v.Scalar()));
+    *out = v.Scalar();
+    return Status::Ok();
+  };
+}
+
+FieldReader::Setter UserSpec(std::string* out) {
+  return [out](const YAML::Node& v) {
+    if (!v.IsScalar()) {
+      return Status::BadRequest(Describe(v) + " is not a user; expected UID or UID:GID, like " +
+                                "1000:1000");
+    }
+    SPAWN_RETURN_IF_ERROR(ValidateUserSpec(v.Scalar()));
+    *out = v.Scalar();
+    return Status::Ok();
+  };
+}
+
 Status CheckEnv(const std::string& item) {
   const size_t eq = item.find('=');
   bool ok = eq != std::string::npos && eq > 0 && !(item[0] >= '0' && item[0] <= '9') &&
             item.find('\0') == std::string::npos;
   for (size_t i = 0; ok && i < eq; ++i) ok = IsAlnum(item[i]) || item[i] == '_';
   if (!ok) {
-    return Status::BadRequest(Quoted(item) + " is not an environment entry; expected KEY=value");
+    return Status::BadRequest(Quoted(item) +
+                              " is not an environment entry; expected KEY=value, KEY "
+                              "being letters, digits and _ not starting with a digit");
   }
   return Status::Ok();
 }
@@ -296,6 +431,8 @@ Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
   r.On("caFile", String(&c.ca_file));
   r.On("certFile", String(&c.cert_file));
   r.On("keyFile", String(&c.key_file));
+  r.On("mqttVersion", MqttVersionOf(&c.mqtt_version));
+  r.On("sessionExpiry", DurationOf(&c.session_expiry));
   r.On("memAlloc", Size(&c.mem_alloc_bytes));
   r.On("cpuShares", PositiveInt(&c.cpu_shares));
   r.On("zombiePeriod", DurationOf(&c.zombie_period));
@@ -304,7 +441,10 @@ Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
   r.On("allowDeviceMappings", Bool(&c.allow_device_mappings));
   r.On("stateDir", String(&c.state_dir));
   r.On("dockerSocket", String(&c.docker_socket));
-  r.On("defaultImage", String(&c.default_image));
+  r.On("defaultImage", ImageReference(&c.default_image));
+  r.On("pidsLimit", PositiveInt(&c.pids_limit));
+  r.On("serviceUsername", String(&c.service_username));
+  r.On("servicePasswordFile", String(&c.service_password_file));
   r.On("entity",
        Superseded(&c.warnings, source_name +
                                    ": entity (the original's BOSSWAVE entity) is ignored; give the "
@@ -347,6 +487,13 @@ Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
           " is not a broker URI; expected tcp://host:port or ssl://host:port");
     }
   }
+  // Under MQTT 5 a session of expiry 0 ends with the connection: spawnd would miss every command
+  // sent while it restarts.
+  if (c.session_expiry < std::chrono::seconds(1)) {
+    return Status::BadRequest(source_name +
+                              ": sessionExpiry: " + Quoted(FormatDuration(c.session_expiry)) +
+                              " is too short; expected at least 1s, like 168h");
+  }
   if (c.heartbeat_interval.count() <= 0) {
     return Status::BadRequest(
         source_name + ": heartbeatInterval: " + Quoted(FormatDuration(c.heartbeat_interval)) +
@@ -367,10 +514,10 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
   FieldReader r(source_name);
   try {
     r.On("name", String(&c.name));
-    r.On("image", String(&c.image));
-    r.On("container", String(&c.image), "image");
+    r.On("image", ImageReference(&c.image));
+    r.On("container", ImageReference(&c.image), "image");
     r.On("source", String(&c.source));
-    r.On("aptRequires", StringList(&c.apt_requires));
+    r.On("aptRequires", StringList(&c.apt_requires, CheckAptPackage));
     r.On("build", StringList(&c.build));
     r.On("run", StringList(&c.run, nullptr, kArgvList));
     r.On("memAlloc", Size(&c.mem_alloc_bytes));
@@ -388,6 +535,9 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
     r.On("entity", String(&c.entity));
     r.On("stopTimeout", DurationOf(&c.stop_timeout));
     r.On("maxRestartInt", DurationOf(&c.max_restart_interval));
+    r.On("pidsLimit", PositiveInt(&c.pids_limit));
+    r.On("readOnly", Bool(&c.read_only));
+    r.On("user", UserSpec(&c.user));
     SPAWN_RETURN_IF_ERROR(r.Read(node));
   } catch (const YAML::Exception& e) {
     return Status::BadRequest(source_name + ": not a valid config: " + e.msg);
@@ -468,6 +618,9 @@ YAML::Node ServiceConfigToNode(const ServiceConfig& c) {
   if (c.max_restart_interval != d.max_restart_interval) {
     n["maxRestartInt"] = FormatDuration(c.max_restart_interval);
   }
+  if (c.pids_limit != d.pids_limit) n["pidsLimit"] = c.pids_limit;
+  if (c.read_only) n["readOnly"] = true;
+  if (!c.user.empty()) n["user"] = c.user;
   return n;
 }
 
@@ -499,6 +652,59 @@ Status ValidateNetworkName(const std::string& name) {
     return Status::BadRequest(Quoted(name) +
                               " is one of Docker's own networks; expected the name of a network of "
                               "your own, like svcnet (useHostNet: true for the host's)");
+  }
+  return Status::Ok();
+}
+
+Status ValidateImageReference(const std::string& image) {
+  if (!IsImageReference(image)) {
+    return Status::BadRequest(
+        Quoted(image) +
+        " is not an image reference; expected [registry[:port]/]name[:tag][@sha256:digest] with "
+        "lowercase name parts and no spaces, like debian:12 or ghcr.io/example/svc:1.2");
+  }
+  return Status::Ok();
+}
+
+Status ValidateAptPackage(const std::string& package) {
+  const size_t eq = package.find('=');
+  const std::string head = package.substr(0, eq);
+  const size_t colon = head.find(':');
+  const std::string name = head.substr(0, colon);
+  bool ok = name.size() >= 2 && IsLowerAlnum(name[0]);
+  for (char c : name) ok = ok && (IsLowerAlnum(c) || c == '+' || c == '.' || c == '-');
+  if (colon != std::string::npos) {
+    const std::string arch = head.substr(colon + 1);
+    ok = ok && !arch.empty();
+    for (char c : arch) ok = ok && (IsLowerAlnum(c) || c == '-');
+  }
+  if (eq != std::string::npos) {
+    const std::string version = package.substr(eq + 1);
+    ok = ok && !version.empty() && IsAlnum(version[0]);
+    for (char c : version) {
+      ok = ok && (IsAlnum(c) || c == '.' || c == '+' || c == '~' || c == ':' || c == '-');
+    }
+  }
+  if (!ok) {
+    return Status::BadRequest(Quoted(package) +
+                              " is not a Debian package name; expected lowercase letters, digits, "
+                              "+ . - (at least 2), optionally :arch or =version, like jq or "
+                              "libssl3=3.0.11-1");
+  }
+  return Status::Ok();
+}
+
+Status ValidateUserSpec(const std::string& user) {
+  const size_t colon = user.find(':');
+  auto number = [](const std::string& s) {
+    return !s.empty() && s.size() <= 10 && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  const bool ok = number(user.substr(0, colon)) &&
+                  (colon == std::string::npos || number(user.substr(colon + 1)));
+  if (!ok) {
+    return Status::BadRequest(Quoted(user) +
+                              " is not a user; expected UID or UID:GID, numbers only, like "
+                              "1000:1000");
   }
   return Status::Ok();
 }

@@ -34,6 +34,8 @@ TEST(SpawndConfigTest, DefaultsFollowTheDesign) {
   EXPECT_FALSE(c->allow_device_mappings);
   EXPECT_EQ(c->state_dir, "/var/lib/spawnd");
   EXPECT_EQ(c->docker_socket, "/var/run/docker.sock");
+  EXPECT_EQ(c->mqtt_version, MqttVersion::kV5);
+  EXPECT_EQ(c->session_expiry, std::chrono::hours(168));
   EXPECT_TRUE(c->warnings.empty());
 }
 
@@ -63,6 +65,8 @@ passwordFile: /etc/spawnd/pw
 caFile: ca.pem
 certFile: cert.pem
 keyFile: key.pem
+mqttVersion: 3.1.1
+sessionExpiry: 24h
 memAlloc: 512m
 cpuShares: 1024
 zombiePeriod: 30s
@@ -84,6 +88,8 @@ defaultImage: my/base:1
   EXPECT_EQ(c->ca_file, "ca.pem");
   EXPECT_EQ(c->cert_file, "cert.pem");
   EXPECT_EQ(c->key_file, "key.pem");
+  EXPECT_EQ(c->mqtt_version, MqttVersion::kV311);
+  EXPECT_EQ(c->session_expiry, std::chrono::hours(24));
   EXPECT_EQ(c->mem_alloc_bytes, 512 * kMiB);
   EXPECT_EQ(c->zombie_period, seconds(30));
   EXPECT_EQ(c->heartbeat_interval, std::chrono::milliseconds(250));
@@ -111,6 +117,10 @@ TEST(SpawndConfigTest, ErrorsNameTheKeyTheValueAndWhatWasExpected) {
        "spawnd.yml:4: unknown key \"foo\"; expected one of alias, allowDeviceMappings"},
       {"path: a\nmemAlloc: 1G\ncpuShares: 1\nheartbeatInterval: 0s",
        "heartbeatInterval: \"0s\" is too short; expected at least 1ms, like 5s"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nmqttVersion: 4",
+       "spawnd.yml:4: mqttVersion: \"4\" is not an MQTT version; expected 5 or 3.1.1"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nsessionExpiry: 0s",
+       "sessionExpiry: \"0s\" is too short; expected at least 1s, like 168h"},
       {"path: a\nmemAlloc: 1G\ncpuShares: 1\nusername: [a, b]",
        "spawnd.yml:4: username: a list is not a string; expected text"},
       {"memAlloc: 1G\ncpuShares: 1",
@@ -283,6 +293,9 @@ TEST(ServiceConfigTest, NodeRoundTripKeepsEveryField) {
   c.entity = "e.key";
   c.stop_timeout = seconds(3);
   c.max_restart_interval = minutes(1);
+  c.pids_limit = 50;
+  c.read_only = true;
+  c.user = "1000:1000";
   auto back = ParseServiceConfig(ServiceConfigToYaml(c), "round-trip");
   ASSERT_TRUE(back.ok()) << back.status().message() << "\n" << ServiceConfigToYaml(c);
   EXPECT_EQ(*back, c);
@@ -475,6 +488,105 @@ TEST(MetadataTest, ReadsScalarPairs) {
   std::ofstream(path) << "location: [a]\n";
   EXPECT_THAT(LoadMetadataFile(path).status().message(),
               HasSubstr("location: a list is not a value"));
+}
+
+// ---- confinement keys, and nothing unchecked reaching the engine ----
+
+TEST(ServiceConfigTest, ConfinementKeys) {
+  auto c = ParseServiceConfig(
+      "name: s\nrun: [x]\nmemAlloc: 1G\ncpuShares: 1\npidsLimit: 50\nreadOnly: true\n"
+      "user: \"1000:1000\"\n",
+      "deploy.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->pids_limit, 50);
+  EXPECT_TRUE(c->read_only);
+  EXPECT_EQ(c->user, "1000:1000");
+  auto d = ParseServiceConfig("name: s\nrun: [x]\nmemAlloc: 1G\ncpuShares: 1\nuser: 1000\n", "d");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->user, "1000");
+  EXPECT_EQ(d->pids_limit, 0);  // the spawnpoint's
+  EXPECT_FALSE(d->read_only);
+}
+
+TEST(SpawndConfigTest, PidsLimitAndServicesIdentity) {
+  auto d = ParseSpawndConfig(kMinimalSpawnd, "spawnd.yml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->pids_limit, 1024);
+  EXPECT_TRUE(d->service_username.empty());
+  auto c = ParseSpawndConfig(std::string(kMinimalSpawnd) +
+                                 "pidsLimit: 200\nserviceUsername: sp-svc:scratch.ns\n"
+                                 "servicePasswordFile: /etc/spawnd/services.password\n",
+                             "spawnd.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->pids_limit, 200);
+  EXPECT_EQ(c->service_username, "sp-svc:scratch.ns");
+  EXPECT_EQ(c->service_password_file, "/etc/spawnd/services.password");
+  auto bad = ParseSpawndConfig(std::string(kMinimalSpawnd) + "pidsLimit: 0\n", "spawnd.yml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("pidsLimit: \"0\" is not a positive integer"));
+}
+
+TEST(ServiceConfigTest, ValuesThatWouldReachTheEngineAreChecked) {
+  const std::string base = "name: s\nrun: [x]\ncpuShares: 1\nmemAlloc: 1G\n";
+  struct Case {
+    std::string yaml;
+    std::string expected;
+  } cases[] = {
+      {base + "image: \"busybox\\nRUN touch /x\"",
+       "image: \"busybox\nRUN touch /x\" is not an image reference; expected "},
+      {base + "container: \"busybox latest\"", "container: \"busybox latest\" is not an image"},
+      {base + "image: Busybox", "image: \"Busybox\" is not an image reference"},
+      {base + "image: \"busybox:\"", "is not an image reference"},
+      {base + "image: \"busybox@sha256:abc\"", "is not an image reference"},
+      {base + "image: \"a..b\"", "is not an image reference"},
+      {base + "image: \"-a\"", "is not an image reference"},
+      {base + "image: \"" + std::string(256, 'a') + "\"", "is not an image reference"},
+      {base + "aptRequires: [jq, \"jq; touch x\"]",
+       "aptRequires: item 2: \"jq; touch x\" is not a Debian package name; expected "},
+      {base + "aptRequires: [\"-y\"]", "\"-y\" is not a Debian package name"},
+      {base + "aptRequires: [J]", "\"J\" is not a Debian package name"},
+      {base + "aptRequires: [\"jq=1.6 x\"]", "\"jq=1.6 x\" is not a Debian package name"},
+      {base + "aptRequires: [\"$(id)\"]", "\"$(id)\" is not a Debian package name"},
+      {base + "env: [\"A-B=1\"]", "env: item 1: \"A-B=1\" is not an environment entry"},
+      {base + "env: [\"A B=1\"]", "env: item 1: \"A B=1\" is not an environment entry"},
+      {base + "user: root", "user: \"root\" is not a user; expected UID or UID:GID"},
+      {base + "user: \"1000:\"", "user: \"1000:\" is not a user"},
+      {base + "user: \"-1\"", "user: \"-1\" is not a user"},
+      {base + "pidsLimit: -5", "pidsLimit: \"-5\" is not a positive integer"},
+      {base + "readOnly: maybe", "readOnly: \"maybe\" is not a boolean"},
+  };
+  for (const auto& test : cases) {
+    auto c = ParseServiceConfig(test.yaml, "deploy.yml");
+    ASSERT_FALSE(c.ok()) << test.yaml;
+    EXPECT_EQ(c.status().code(), Code::kBadRequest);
+    EXPECT_THAT(c.status().message(), HasSubstr(test.expected)) << test.yaml;
+  }
+}
+
+TEST(ImageReferenceTest, DockersGrammar) {
+  for (const std::string& ok : std::vector<std::string>{
+           "busybox", "debian:12", "spawnpoint/base:latest", "ghcr.io/example/svc:1.2",
+           "localhost:5000/a/b", "registry.example.org:443/x_y/z__w/v-w--x:TAG_1.0-rc",
+           "busybox@sha256:" + std::string(64, 'a'),
+           "my.registry/img:1@sha256:" + std::string(64, '0'), "Registry.Example.org/img"}) {
+    EXPECT_TRUE(ValidateImageReference(ok).ok()) << ok;
+  }
+  for (const std::string& bad : std::vector<std::string>{
+           "", "busybox ", "busy box", "a/", "/a", "a//b", "a:b:c", "UPPER", "a___b", "a_", "a:-x",
+           "host:port/img", "img:" + std::string(129, 'x'), "busybox\nRUN x", "a@sha512:00"}) {
+    EXPECT_FALSE(ValidateImageReference(bad).ok()) << bad;
+  }
+}
+
+TEST(AptPackageTest, DebianNames) {
+  for (const char* ok : {"jq", "libssl3", "g++", "libstdc++6", "python3.11", "jq=1.6-2.1",
+                         "libc6:amd64", "libc6:i386=2.36-9+deb12u4", "foo=1:2.0~rc1"}) {
+    EXPECT_TRUE(ValidateAptPackage(ok).ok()) << ok;
+  }
+  for (const char* bad : {"", "j", "-y", "+x", "jq;", "jq touch", "Jq", "jq=", "jq:", "jq=$(x)",
+                          "jq=1 2", "jq\n", "--allow-unauthenticated"}) {
+    EXPECT_FALSE(ValidateAptPackage(bad).ok()) << bad;
+  }
 }
 
 }  // namespace

@@ -507,8 +507,8 @@ std::string Encode(const Reply& m) {
 
 std::string Encode(const SpawnpointHeartbeat& m) {
   return Pack([&](Packer& p) {
-    MapWriter(p, 9)
-        .Str("Alias", m.alias)
+    MapWriter w(p, m.warnings.empty() ? 9 : 10);
+    w.Str("Alias", m.alias)
         .Int("Time", m.time_unix_ns)
         .Str("Version", m.version)
         .Int("TotalMem", m.total_mem_mib)
@@ -517,6 +517,7 @@ std::string Encode(const SpawnpointHeartbeat& m) {
         .Int("AvailableCpuShares", m.available_cpu_shares)
         .StrList("Services", m.services)
         .Int("HeartbeatInterval", m.heartbeat_interval_ms);
+    if (!m.warnings.empty()) w.StrList("Warnings", m.warnings);
   });
 }
 
@@ -641,6 +642,7 @@ Result<SpawnpointHeartbeat> DecodeSpawnpointHeartbeat(const std::string& bytes) 
         SPAWN_RETURN_IF_ERROR(r.Int("AvailableCpuShares", &m.available_cpu_shares));
         SPAWN_RETURN_IF_ERROR(r.StrList("Services", &m.services));
         SPAWN_RETURN_IF_ERROR(r.Int("HeartbeatInterval", &m.heartbeat_interval_ms));
+        SPAWN_RETURN_IF_ERROR(r.StrList("Warnings", &m.warnings));
         if (m.heartbeat_interval_ms < 0) {
           return Status::BadRequest("HeartbeatInterval: expected milliseconds >= 0, got " +
                                     std::to_string(m.heartbeat_interval_ms));

@@ -36,7 +36,7 @@ ServiceConfig DemoConfig() {
 }
 
 SpawnpointHeartbeat DemoHeartbeat() {
-  return {"alpha", 1700000000000000000, "0.1.0", 4096, 4096, 3072, 3584, {"demo"}, 5000};
+  return {"alpha", 1700000000000000000, "0.1.0", 4096, 4096, 3072, 3584, {"demo"}, 5000, {}};
 }
 
 ServiceHeartbeat DemoServiceHeartbeat() {
@@ -114,6 +114,20 @@ TEST(WireFormatTest, HeartbeatWithoutIntervalDecodesWithIntervalUnknown) {
   ASSERT_TRUE(hb.ok()) << hb.status().message();
   EXPECT_EQ(hb->alias, "old");
   EXPECT_EQ(hb->heartbeat_interval_ms, 0);
+}
+
+// Warnings travel only when there are any: a heartbeat without them is the bytes above, and one
+// without the key (older spawnds) decodes with none.
+TEST(WireFormatTest, HeartbeatWarningsRoundTripAndMayBeAbsent) {
+  SpawnpointHeartbeat hb = DemoHeartbeat();
+  hb.warnings = {"pidsLimit is not enforced by this Docker engine"};
+  auto decoded = DecodeSpawnpointHeartbeat(Encode(hb));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->warnings, hb.warnings);
+  EXPECT_EQ(Hex(Encode(hb)).substr(0, 2), "8a");  // ten members
+  auto without = DecodeSpawnpointHeartbeat(Encode(DemoHeartbeat()));
+  ASSERT_TRUE(without.ok());
+  EXPECT_TRUE(without->warnings.empty());
 }
 
 TEST(WireFormatTest, NegativeHeartbeatIntervalIsRefusedNamingTheKey) {

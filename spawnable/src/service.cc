@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "spawn/bus/paho_bus.h"
+#include "spawn/common/files.h"
 
 namespace spawn {
 namespace {
@@ -47,6 +48,9 @@ Result<ServiceEnvironment> ReadServiceEnvironment(
   env.alias = get("SPAWNPOINT_ALIAS");
   env.path = get("SPAWNPOINT_PATH");
   env.entity = get("SPAWNPOINT_ENTITY");
+  env.broker_username = get("SPAWNPOINT_BROKER_USERNAME");
+  env.broker_password_file = get("SPAWNPOINT_BROKER_PASSWORD_FILE");
+  env.broker_ca_file = get("SPAWNPOINT_BROKER_CA_FILE");
   return env;
 }
 
@@ -59,6 +63,17 @@ Result<BusOptions> ServiceBusOptions(const ServiceEnvironment& env) {
   o.uri = env.broker;
   o.client_id = RandomClientId("spawnable-" + env.ServiceName() + "-");
   o.clean_session = true;
+  o.username = env.broker_username;
+  o.ca_file = env.broker_ca_file;
+  if (!env.broker_password_file.empty()) {
+    auto password = ReadFile(env.broker_password_file);
+    if (!password.ok()) {
+      return Status::BadRequest("SPAWNPOINT_BROKER_PASSWORD_FILE: " + password.status().message());
+    }
+    std::string text = std::move(*password);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    o.password = std::move(text);
+  }
   if (env.entity.empty()) return o;
   try {
     const YAML::Node root = YAML::LoadFile(env.entity);

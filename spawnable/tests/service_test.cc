@@ -81,6 +81,53 @@ TEST(ServiceBusOptionsTest, CredentialsFromTheEntityFile) {
   EXPECT_FALSE(ServiceBusOptions(env).ok());
 }
 
+TEST(ServiceEnvironmentTest, ReadsTheServicesIdentitySpawndGives) {
+  auto env = ReadServiceEnvironment(
+      Env({{"SPAWNPOINT_SERVICE_TOPIC", "p/s.spawnpoint/x"},
+           {"SPAWNPOINT_BROKER_USERNAME", "sp-svc:p"},
+           {"SPAWNPOINT_BROKER_PASSWORD_FILE", "/run/spawnpoint/broker.password"},
+           {"SPAWNPOINT_BROKER_CA_FILE", "/run/spawnpoint/ca.pem"}}));
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->broker_username, "sp-svc:p");
+  EXPECT_EQ(env->broker_password_file, "/run/spawnpoint/broker.password");
+  EXPECT_EQ(env->broker_ca_file, "/run/spawnpoint/ca.pem");
+}
+
+TEST(ServiceBusOptionsTest, ServicesIdentityIsUsedWithoutTheServiceDoingAnything) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("spawnable-secrets-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "broker.password") << "pw-of-services\n";
+  ServiceEnvironment env;
+  env.broker = "ssl://broker:8883";
+  env.service_topic = "p/s.spawnpoint/demo";
+  env.broker_username = "sp-svc:p";
+  env.broker_password_file = (dir / "broker.password").string();
+  env.broker_ca_file = (dir / "ca.pem").string();
+  auto options = ServiceBusOptions(env);
+  ASSERT_TRUE(options.ok()) << options.status().message();
+  EXPECT_EQ(options->username, "sp-svc:p");
+  EXPECT_EQ(options->password, "pw-of-services");  // the trailing newline is not the password's
+  EXPECT_EQ(options->ca_file, (dir / "ca.pem").string());
+
+  // The deployer's entity is the more specific identity: it wins.
+  env.entity = (dir / "entity.key").string();
+  std::ofstream(dir / "entity.key") << "username: own\npassword: own-pw\n";
+  auto with_entity = ServiceBusOptions(env);
+  ASSERT_TRUE(with_entity.ok()) << with_entity.status().message();
+  EXPECT_EQ(with_entity->username, "own");
+  EXPECT_EQ(with_entity->password, "own-pw");
+
+  // A password file that cannot be read is an error naming the variable.
+  env.entity.clear();
+  std::filesystem::remove(dir / "broker.password");
+  auto missing = ServiceBusOptions(env);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kBadRequest);
+  EXPECT_THAT(missing.status().message(), HasSubstr("SPAWNPOINT_BROKER_PASSWORD_FILE"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TopicsTest, Layout) {
   EXPECT_EQ(MetadataTopic("p/s.spawnpoint/d", "k"), "p/s.spawnpoint/d/!meta/k");
   EXPECT_EQ(SignalTopic("p/s.spawnpoint/d", "demo", "count"),

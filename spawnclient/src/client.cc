@@ -481,16 +481,19 @@ Result<proto::Reply> SpawnClient::Command(const std::string& uri, const std::str
       subscribed = failure.ok();
     }
     if (subscribed) {
-      const Status sent = bus_.Publish({slot, payload, 1, false});
+      const Status sent = bus_.Publish({slot, payload, 1, false, command_expiry_.load()});
       delivered = delivered || sent.ok();
       failure = sent;
     }
+    // A refusal is the broker's answer: sending again would only be refused again.
+    if (failure.code() == Code::kForbidden) break;
     const auto left =
         std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
     if (left <= Duration::zero()) break;
     got = reply.Wait(std::min(left, failure.ok() ? resend_interval_.load() : kRetryWhileAway));
   }
   RemoveRoute(route);
+  if (!got && failure.code() == Code::kForbidden) return failure;
   if (!got && !delivered && !failure.ok()) return failure;
   if (!got) {
     return Status::Timeout("no answer from the spawnpoint at " + uri + " within " +
@@ -544,7 +547,8 @@ Result<std::vector<proto::LogMessage>> SpawnClient::Logs(const std::string& uri,
   Status s = bus_.Subscribe(topic, 1);
   if (s.ok()) {
     s = bus_.Publish({topics::LogsSlot(uri),
-                      proto::Encode(proto::LogsRequest{id, service, since_unix_ns}), 1, false});
+                      proto::Encode(proto::LogsRequest{id, service, since_unix_ns}), 1, false,
+                      std::chrono::ceil<std::chrono::seconds>(timeout)});
   }
   std::optional<Status> finished = s.ok() ? done.Wait(timeout) : std::nullopt;
   RemoveRoute(route);

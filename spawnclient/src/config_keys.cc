@@ -48,8 +48,15 @@ constexpr ConfigKey kDeployKeys[] = {
      false, "[]", "", "[/dev/ttyUSB0]"},
     {"env", "", "environment entries `KEY=value`", false, "[]", "", "[LOG_LEVEL=debug]"},
     {"entity", "",
-     "credentials file, copied into the container (0600) as `/srv/spawnpoint/entity.key`", false,
-     "", "none", "demosvc.key"},
+     "credentials file, given to the container read-only as `/run/spawnpoint/entity.key` "
+     "(`SPAWNPOINT_ENTITY`)",
+     false, "", "none", "demosvc.key"},
+    {"pidsLimit", "", "the most processes and threads the service may have at once", false, "",
+     "spawnd's `pidsLimit`", "100"},
+    {"readOnly", "", "a read-only root filesystem, with a fresh tmpfs at `/tmp`", false, "false",
+     "", "true"},
+    {"user", "", "run as this user: `UID` or `UID:GID`, numbers only", false, "",
+     "the image's user", "1000:1000"},
 };
 
 constexpr ConfigKey kSpawndKeys[] = {
@@ -67,6 +74,14 @@ constexpr ConfigKey kSpawndKeys[] = {
     {"caFile", "", "CA certificate of an `ssl://` broker", false, "", "none", "/etc/spawnd/ca.crt"},
     {"certFile", "", "client certificate", false, "", "none", "/etc/spawnd/alpha.crt"},
     {"keyFile", "", "client private key", false, "", "none", "/etc/spawnd/alpha.key"},
+    {"mqttVersion", "",
+     "MQTT version spoken to the broker: `5`, or `3.1.1` for a broker that speaks nothing newer "
+     "(then commands do not expire and refused publishes go unannounced)",
+     false, "5", "", "3.1.1"},
+    {"sessionExpiry", "",
+     "MQTT 5: how long the broker keeps spawnd's session, and queues its commands, while spawnd is "
+     "away (at least `1s`)",
+     false, "168h", "", "720h"},
     {"memAlloc", "", "memory pool for services: `512M`, `4G`", true, "", "", "4G"},
     {"cpuShares", "", "CPU-share pool, 1024 per core", true, "", "", "4096"},
     {"zombiePeriod", "", "how long a stopped or dead service stays visible and restartable", false,
@@ -77,13 +92,22 @@ constexpr ConfigKey kSpawndKeys[] = {
     {"allowDeviceMappings", "", "whether services may map devices (`devices`)", false, "false", "",
      "true"},
     {"stateDir", "",
-     "where spawnd keeps what it must not lose: each service's record, archive and entity, and "
-     "`commands/` (the command journal)",
+     "where spawnd keeps what it must not lose: each service's record, archive and entity, "
+     "`secrets/` (what each container is given at `/run/spawnpoint`) and `commands/` (the command "
+     "journal)",
      false, "/var/lib/spawnd", "", "/srv/spawnd"},
     {"dockerSocket", "", "the engine's socket", false, "/var/run/docker.sock", "",
      "/run/docker.sock"},
     {"defaultImage", "", "image for services that name none", false, "spawnpoint/base:latest", "",
      "debian:12"},
+    {"pidsLimit", "", "the most processes and threads of a service whose deploy.yml gives none",
+     false, "1024", "", "4096"},
+    {"serviceUsername", "",
+     "broker user name handed to every service (the services identity `spawnctl access host` "
+     "makes)",
+     false, "", "none", "sp-svc:scratch.ns/spawnpoint/alpha"},
+    {"servicePasswordFile", "", "file holding the services identity's password", false, "", "none",
+     "/etc/spawnd/services.password"},
     // The original's keys for BOSSWAVE: accepted, so its files still load, with a warning.
     {"entity", "",
      "ignored, with a warning (the original's BOSSWAVE entity): give `username` and "

@@ -11,10 +11,12 @@ constexpr ExitCodeDoc kExitCodes[] = {
     {ExitCode::kUsage,
      "bad usage (an unknown command or option, a bad argument) or a deploy.yml that does not "
      "parse or names a file that cannot be read"},
-    {ExitCode::kNoAnswer, "no broker (cannot connect) or no answer within `--timeout`"},
+    {ExitCode::kNoAnswer,
+     "no broker (cannot connect) or no answer within `--timeout` (under `--mqtt-version 3.1.1` "
+     "the broker may also have refused the command: it drops a refused one without a word)"},
     {ExitCode::kNotAuthorised,
-     "not authorised by the broker (reserved: a refused connection exits 69 until the bus tells "
-     "refusals apart)"},
+     "not authorised by the broker: it refused the credentials, or (MQTT 5) the command or a "
+     "subscription it needs"},
     {ExitCode::kInterrupted, "interrupted by Ctrl-C while waiting for an answer or a state"},
 };
 

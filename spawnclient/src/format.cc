@@ -108,6 +108,9 @@ std::string FormatSpawnpoint(const SpawnpointInfo& sp, int64_t now, const Format
          std::to_string(hb.total_mem_mib) +
          " MiB, Available CPU Shares: " + std::to_string(hb.available_cpu_shares) + "/" +
          std::to_string(hb.total_cpu_shares) + "\n";
+  for (const auto& warning : hb.warnings) {
+    out += "    " + Paint(o, kYellow, "Warning: ") + warning + "\n";
+  }
   return out;
 }
 
@@ -228,6 +231,7 @@ std::string ToJson(const std::vector<SpawnpointInfo>& found, int64_t now, Durati
                  {"AvailableCpuShares", sp.heartbeat.available_cpu_shares},
                  {"Services", services},
                  {"Metadata", sp.metadata}};
+    if (!sp.heartbeat.warnings.empty()) item["Warnings"] = sp.heartbeat.warnings;
     out.push_back(std::move(item));
   }
   return out.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -25,6 +25,7 @@ CliDefaults DefaultsFromEnvironment(const EnvLookup& env) {
   CliDefaults d;
   if (auto broker = env("SPAWNPOINT_BROKER")) d.broker = *broker;
   if (auto uri = env("SPAWNPOINT_DEFAULT_URI")) d.uri = *uri;
+  if (auto version = env("SPAWNPOINT_MQTT_VERSION")) d.mqtt_version = *version;
   const auto home = env("HOME");
   d.history_file = (home ? *home : std::string(".")) + "/.spawnpoint_history";
   return d;
@@ -62,6 +63,12 @@ Result<HistoryEntry> LastHistoryEntry(const std::string& file) {
   }
   if (!last) return Status::NotFound("no deployment recorded yet in " + file);
   return *last;
+}
+
+Result<std::chrono::seconds> ParseExpiry(const std::string& expire) {
+  auto expiry = ParseDuration(expire);
+  if (!expiry.ok()) return expiry.status().WithContext("--expire");
+  return std::chrono::ceil<std::chrono::seconds>(*expiry);
 }
 
 Result<int64_t> SinceToUnixNs(const std::string& since, int64_t now_unix_ns) {

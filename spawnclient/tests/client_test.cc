@@ -315,6 +315,34 @@ TEST_F(SpawnClientTest, ACommandWaitsForABrokerThatIsAwayAndFailsWithItsErrorAtT
   EXPECT_EQ(spawnpoint_.commands[0].first, topics::StopSlot(kPath));
 }
 
+// A command refused by the broker (MQTT 5's PUBACK "not authorised") fails at once, with no
+// resend and no wait for the timeout: kTimeout is far off, and the first refusal is the answer.
+TEST_F(SpawnClientTest, ACommandTheBrokerRefusesFailsAtOnceAsForbidden) {
+  bus_.RefusePublishesTo(topics::ConfigSlot(kPath));
+  client_.set_resend_interval(std::chrono::hours(1));
+  auto reply = client_.Deploy(kPath, Request("demo"), std::chrono::hours(1));
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), Code::kForbidden);
+  EXPECT_NE(reply.status().message().find(topics::ConfigSlot(kPath)), std::string::npos);
+  EXPECT_TRUE(spawnpoint_.deploys.empty());
+  bus_.RefusePublishesTo(topics::StopSlot(kPath));
+  EXPECT_EQ(client_.Stop(kPath, "demo", std::chrono::hours(1)).status().code(), Code::kForbidden);
+}
+
+TEST_F(SpawnClientTest, CommandsCarryTheCommandExpiryAndLogRequestsTheirTimeout) {
+  EXPECT_EQ(client_.command_expiry(), std::chrono::minutes(10));
+  ASSERT_TRUE(client_.Restart(kPath, "demo", kTimeout).ok());
+  client_.set_command_expiry(std::chrono::seconds(2));
+  ASSERT_TRUE(client_.Deploy(kPath, Request("demo"), kTimeout).ok());
+  ASSERT_TRUE(client_.Logs(kPath, "demo", 0, std::chrono::milliseconds(2500)).ok());
+  ASSERT_EQ(bus_.PublishedOn(topics::RestartSlot(kPath)).size(), 1u);
+  EXPECT_EQ(bus_.PublishedOn(topics::RestartSlot(kPath))[0].expiry, std::chrono::minutes(10));
+  ASSERT_EQ(bus_.PublishedOn(topics::ConfigSlot(kPath)).size(), 1u);
+  EXPECT_EQ(bus_.PublishedOn(topics::ConfigSlot(kPath))[0].expiry, std::chrono::seconds(2));
+  ASSERT_EQ(bus_.PublishedOn(topics::LogsSlot(kPath)).size(), 1u);
+  EXPECT_EQ(bus_.PublishedOn(topics::LogsSlot(kPath))[0].expiry, std::chrono::seconds(3));
+}
+
 TEST_F(SpawnClientTest, RestartAndStopGoToTheirSlots) {
   ASSERT_TRUE(client_.Restart(kPath, "demo", kTimeout).ok());
   ASSERT_TRUE(client_.Stop(kPath, "demo", kTimeout).ok());

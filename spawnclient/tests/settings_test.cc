@@ -36,9 +36,11 @@ class HistoryTest : public ::testing::Test {
 TEST(DefaultsTest, FromTheEnvironment) {
   CliDefaults d = DefaultsFromEnvironment(FakeEnv({{"SPAWNPOINT_BROKER", "ssl://b:8883"},
                                                    {"SPAWNPOINT_DEFAULT_URI", "ns/sp/alpha"},
+                                                   {"SPAWNPOINT_MQTT_VERSION", "3.1.1"},
                                                    {"HOME", "/home/ann"}}));
   EXPECT_EQ(d.broker, "ssl://b:8883");
   EXPECT_EQ(d.uri, "ns/sp/alpha");
+  EXPECT_EQ(d.mqtt_version, "3.1.1");
   EXPECT_EQ(d.history_file, "/home/ann/.spawnpoint_history");
 }
 
@@ -46,6 +48,7 @@ TEST(DefaultsTest, WithoutTheEnvironment) {
   CliDefaults d = DefaultsFromEnvironment(FakeEnv({}));
   EXPECT_EQ(d.broker, "tcp://127.0.0.1:1883");
   EXPECT_EQ(d.uri, "");
+  EXPECT_EQ(d.mqtt_version, "5");
   EXPECT_EQ(d.history_file, "./.spawnpoint_history");
 }
 
@@ -90,6 +93,16 @@ TEST(SinceTest, WindowBackFromNow) {
   auto bad = SinceToUnixNs("ten minutes", now);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("--since"), std::string::npos);
+}
+
+TEST(ExpiryTest, WholeSecondsRoundedUpAndZeroForNever) {
+  EXPECT_EQ(*ParseExpiry("10m"), std::chrono::seconds(600));
+  EXPECT_EQ(*ParseExpiry("1500ms"), std::chrono::seconds(2));
+  EXPECT_EQ(*ParseExpiry("0s"), std::chrono::seconds(0));
+  auto bad = ParseExpiry("soon");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kBadRequest);
+  EXPECT_NE(bad.status().message().find("--expire"), std::string::npos);
 }
 
 }  // namespace

@@ -44,8 +44,8 @@ void TerminateAndReap(pid_t pid, std::chrono::seconds grace) {
 // Clears every retained message under `root`: subscribes to it, then to a sentinel topic, and
 // publishes to the sentinel; the broker delivers retained messages on subscribe, so by the time
 // the sentinel arrives every retained message under `root` has been seen.
-void ClearRetainedUnder(const std::string& broker, const std::string& root) {
-  Probe probe(broker);
+void ClearRetainedUnder(const BusOptions& options, const std::string& root) {
+  Probe probe(options);
   const std::string sentinel = "spawntest/sentinel/" + UniqueName("clear");
   if (!probe.Subscribe(root + "/#") || !probe.Subscribe(sentinel)) return;
   probe.Publish(sentinel, "end");
@@ -143,7 +143,7 @@ void Probe::Clear() {
 
 SpawndProcess::SpawndProcess(SpawndOptions options)
     : options_(std::move(options)),
-      path_("test/" + UniqueName("spawnd")),
+      path_(options_.path.empty() ? "test/" + UniqueName("spawnd") : options_.path),
       dir_(std::filesystem::temp_directory_path() / UniqueName("spawnd-test")) {
   std::filesystem::create_directories(dir_);
   std::ofstream(dir_ / (options_.config_in_working_dir ? "config.yml" : "spawnd.yml"))
@@ -169,12 +169,14 @@ SpawndProcess::~SpawndProcess() {
   // Drop the persistent session (a clean connection with spawnd's client id does that), then the
   // retained messages under the path.
   BusOptions o;
+  if (options_.cleanup) o = *options_.cleanup;
   o.uri = options_.broker;
-  o.client_id = SpawndClientId(path_);
-  o.clean_session = true;
-  auto bus = MakePahoBus(o);
+  BusOptions session = o;
+  session.client_id = SpawndClientId(path_);
+  session.clean_session = true;
+  auto bus = MakePahoBus(session);
   if (bus->Connect().ok()) bus->Disconnect().IgnoreError();
-  ClearRetainedUnder(options_.broker, topics::Root(path_));
+  ClearRetainedUnder(o, topics::Root(path_));
   std::filesystem::remove_all(dir_);
 }
 
@@ -365,6 +367,8 @@ BusOptions PrivateBroker::PersistentSession(const std::string& name) const {
   o.uri = uri();
   o.client_id = name + "-" + std::to_string(getpid());
   o.clean_session = false;
+  // Under MQTT 5 a session with expiry 0 ends with the connection: an hour outlives every test.
+  o.session_expiry = std::chrono::hours(1);
   return o;
 }
 

@@ -78,6 +78,11 @@ struct SpawndOptions {
   // As the original spawnd was run: the configuration is config.yml in spawnd's working directory
   // and no -c is given.
   bool config_in_working_dir = false;
+  // The spawnpoint's path; empty: test/<a unique name>.
+  std::string path;
+  // How the harness connects to `broker` to clear spawnd's session and retained messages when
+  // the process is destroyed (a secured broker needs a user who may do that); unset: anonymous.
+  std::optional<BusOptions> cleanup;
 };
 
 // A spawnd child process; see the file comment.
@@ -178,7 +183,8 @@ class PrivateBroker {
   void Freeze();
   void Thaw();
   // Options of a persistent session on this broker (stable client id `name`-PID, no clean
-  // start): the broker keeps its subscriptions and queues what comes while it is away.
+  // start, MQTT 5 with an hour's session expiry): the broker keeps its subscriptions and queues
+  // what comes while it is away.
   BusOptions PersistentSession(const std::string& name) const;
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
   // What it has logged so far, over all its runs.

@@ -198,7 +198,7 @@ TEST_F(OverlayNetSpawndTest, AServiceFindsItsEntityThroughBw2DefaultEntity) {
   ASSERT_TRUE(probe_.WaitFor(IsReply("keyed", 200)));
   ASSERT_TRUE(probe_.WaitFor(
       LogContains(topics::ServiceLog(p(), "keyed"),
-                  "bw2=/srv/spawnpoint/entity.key spawnpoint=/srv/spawnpoint/entity.key")));
+                  "bw2=/run/spawnpoint/entity.key spawnpoint=/run/spawnpoint/entity.key")));
   ASSERT_TRUE(
       probe_.WaitFor(LogContains(topics::ServiceLog(p(), "keyed"), "key: the entity's bytes")));
 }

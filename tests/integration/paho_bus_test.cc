@@ -189,6 +189,7 @@ void ExpectAPublishWhoseWriteFailsResentIntact(PrivateBroker& broker, BusOptions
   ForEachTcpSocketTo(publisher_port, [&](int fd) { subscriber_sockets.insert(fd); });
   publisher_options.client_id = "paho-bus-test-w-pub-" + std::to_string(getpid());
   publisher_options.clean_session = false;
+  publisher_options.session_expiry = 1h;  // MQTT 5: a session of expiry 0 ends with its connection
   auto publisher = MakePahoBus(publisher_options);
   Recorder connections(*publisher);
   ASSERT_TRUE(publisher->Connect().ok());
@@ -372,6 +373,140 @@ TEST(PahoBusTest, ConnectingToNothingFailsWithTheAddress) {
   EXPECT_FALSE(status.ok());
   EXPECT_THAT(status.message(), HasSubstr("127.0.0.1:9"));
   EXPECT_TRUE(bus->Disconnect().ok());
+}
+
+// A private broker that lets only user alice (password "secret") in, and lets her publish and
+// subscribe under open/ only.
+class GuardedBroker {
+ public:
+  GuardedBroker() : files_("guarded-broker") {
+    const auto passwords = files_.Write("passwords", "alice:secret\n");
+    const auto acl = files_.Write("acl", "user alice\ntopic readwrite open/#\n");
+    EXPECT_EQ(Shell("mosquitto_passwd -U " + Quote(passwords.string())).exit_code, 0);
+    broker_.emplace(PrivateBrokerPort(18830), 0,
+                    "allow_anonymous false\npassword_file " + passwords.string() + "\nacl_file " +
+                        acl.string() + "\n");
+  }
+  // Starts the broker; its own readiness probe (anonymous) is refused (false after its 10 s), so
+  // wait for alice instead.
+  bool Start() {
+    (void)broker_->Start();
+    for (int i = 0; i < 100; ++i) {
+      auto bus = MakePahoBus(Options());
+      if (bus->Connect().ok()) return bus->Disconnect().ok();
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+  BusOptions Options(MqttVersion version = MqttVersion::kV5) const {
+    BusOptions o;
+    o.uri = broker_->uri();
+    o.username = "alice";
+    o.password = "secret";
+    o.mqtt_version = version;
+    o.connect_timeout = 5s;
+    return o;
+  }
+
+ private:
+  TempDir files_;
+  std::optional<PrivateBroker> broker_;
+};
+
+TEST(PahoBusTest, UnderMqtt5APublishTheBrokerRefusesIsForbiddenNamingTheTopic) {
+  GuardedBroker broker;
+  ASSERT_TRUE(broker.Start());
+  auto bus = MakePahoBus(broker.Options());
+  ASSERT_TRUE(bus->Connect().ok());
+  // A PUBACK of "no matching subscribers" (0x10) is a success.
+  EXPECT_TRUE(bus->Publish({"open/nobody", "x", 1, false}).ok());
+  const Status refused = bus->Publish({"closed/x", "x", 1, false});
+  EXPECT_EQ(refused.code(), Code::kForbidden) << refused.ToString();
+  EXPECT_THAT(refused.message(), HasSubstr("closed/x"));
+  EXPECT_THAT(refused.message(), HasSubstr("the broker refused it (not authorised)"));
+  const auto batch = bus->PublishBatch(
+      {{"open/a", "a", 1, false}, {"closed/b", "b", 1, false}, {"open/c", "c", 1, false}});
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_TRUE(batch[0].ok()) << batch[0].ToString();
+  EXPECT_EQ(batch[1].code(), Code::kForbidden) << batch[1].ToString();
+  EXPECT_TRUE(batch[2].ok()) << batch[2].ToString();
+  // (Mosquitto's acl_file grants every subscription and filters deliveries instead: there is no
+  // SUBACK refusal to see here.)
+  EXPECT_TRUE(bus->Subscribe("open/#", 1).ok());
+  EXPECT_TRUE(bus->Disconnect().ok());
+}
+
+TEST(PahoBusTest, UnderMqtt311ABrokerDropsARefusedPublishSilently) {
+  GuardedBroker broker;
+  ASSERT_TRUE(broker.Start());
+  auto bus = MakePahoBus(broker.Options(MqttVersion::kV311));
+  ASSERT_TRUE(bus->Connect().ok());
+  EXPECT_TRUE(bus->Publish({"closed/x", "x", 1, false}).ok());
+  EXPECT_TRUE(bus->Disconnect().ok());
+}
+
+TEST(PahoBusTest, ACredentialsRefusalIsForbiddenAndSaysSo) {
+  GuardedBroker broker;
+  ASSERT_TRUE(broker.Start());
+  for (const MqttVersion version : {MqttVersion::kV5, MqttVersion::kV311}) {
+    SCOPED_TRACE(ToString(version));
+    BusOptions wrong = broker.Options(version);
+    wrong.password = "wrong";
+    auto bus = MakePahoBus(wrong);
+    const Status refused = bus->Connect();
+    EXPECT_EQ(refused.code(), Code::kForbidden) << refused.ToString();
+    EXPECT_THAT(refused.message(), HasSubstr("refused the credentials of user alice"));
+    BusOptions anonymous = broker.Options(version);
+    anonymous.username.clear();
+    anonymous.password.clear();
+    auto nobody = MakePahoBus(anonymous);
+    const Status unknown = nobody->Connect();
+    EXPECT_EQ(unknown.code(), Code::kForbidden) << unknown.ToString();
+    EXPECT_THAT(unknown.message(), HasSubstr("refused the credentials of anonymous"));
+  }
+}
+
+// MQTT 5: a message queued for a persistent session that is away expires with its expiry, and
+// one that arrives in time carries what was left of its expiry.
+TEST(PahoBusTest, UnderMqtt5AQueuedMessageExpires) {
+  PrivateBroker broker(PrivateBrokerPort(18830), 0);
+  ASSERT_TRUE(broker.Start());
+  const BusOptions session = broker.PersistentSession("paho-bus-test-expiry");
+  SubscribeAndLeave(session, "e/#");
+  BusOptions o;
+  o.uri = broker.uri();
+  auto publisher = MakePahoBus(o);
+  ASSERT_TRUE(publisher->Connect().ok());
+  BusMessage brief{"e/brief", "b", 1, false, 1s};
+  BusMessage lasting{"e/lasting", "l", 1, false, 600s};
+  ASSERT_TRUE(publisher->Publish(brief).ok());
+  ASSERT_TRUE(publisher->Publish(lasting).ok());
+  std::this_thread::sleep_for(2500ms);  // past the brief one's expiry
+
+  auto subscriber = MakePahoBus(session);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<BusMessage> got;
+  subscriber->SetMessageHandler([&](const BusMessage& m) {
+    std::lock_guard lock(mu);
+    got.push_back(m);
+    cv.notify_all();
+  });
+  ASSERT_TRUE(subscriber->Connect().ok());
+  ASSERT_TRUE(publisher->Publish({"e/end", "x", 1, false}).ok());
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 60s, [&] {
+    return std::any_of(got.begin(), got.end(), [](const auto& m) { return m.topic == "e/end"; });
+  }));
+  std::vector<std::string> topics;
+  for (const auto& m : got) topics.push_back(m.topic);
+  EXPECT_THAT(topics, ::testing::ElementsAre("e/lasting", "e/end"));
+  EXPECT_GT(got[0].expiry.count(), 0);
+  EXPECT_LE(got[0].expiry.count(), 600);
+  EXPECT_EQ(got[1].expiry.count(), 0);
+  lock.unlock();
+  EXPECT_TRUE(subscriber->Disconnect().ok());
+  EXPECT_TRUE(publisher->Disconnect().ok());
 }
 
 }  // namespace

@@ -354,6 +354,8 @@ TEST_F(SpawnctlTest, BadUsageExitsTwoWithoutSendingAnything) {
            {"deploy", "-u", path_, "-c", "/no/such/deploy.yml"},  // not a file
            {"--timeout", "soon", "scan", base_},
            {"-b", "localhost", "scan", base_},  // not a URI
+           {"--mqtt-version", "4", "scan", base_},
+           {"restart", "-u", path_, "-n", "web", "--expire", "soon"},
            {"logs", "-u", path_, "-n", "web", "--since", "yesterday"},
            {"restart", "-n", "web"},  // no spawnpoint
            {"deploy-last"}}) {        // no history yet
@@ -373,6 +375,46 @@ TEST_F(SpawnctlTest, NoBrokerExitsSixtyNine) {
   CliRun deploy = RunSpawnctl({"deploy", "-u", path_, "-c", WriteDeployYaml(), "--no-follow"},
                               home_.string(), "tcp://127.0.0.1:9");
   EXPECT_EQ(deploy.exit_code, 69) << deploy.err;
+}
+
+// A broker of the test's own that lets user alice (password "secret") read everything and write
+// nowhere: every command is refused.
+TEST_F(SpawnctlTest, ACommandOrCredentialsTheBrokerRefusesExitSeventySeven) {
+  const auto passwords = (home_ / "passwords").string();
+  std::ofstream(passwords) << "alice:secret\n";
+  std::ofstream(home_ / "acl") << "user alice\ntopic read #\n";
+  std::ofstream(home_ / "password") << "secret\n";
+  std::ofstream(home_ / "wrong-password") << "wrong\n";
+  ASSERT_EQ(Shell("mosquitto_passwd -U " + Quote(passwords)).exit_code, 0);
+  PrivateBroker broker(PrivateBrokerPort(18830), 0,
+                       "allow_anonymous false\npassword_file " + passwords + "\nacl_file " +
+                           (home_ / "acl").string() + "\n");
+  (void)broker.Start();  // its anonymous readiness probe is refused: wait for alice instead
+  auto as_alice = [&](const std::string& password_file, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--username", "alice", "--password-file",
+                               (home_ / password_file).string(), "--timeout", "2s"});
+    return RunSpawnctl(args, home_.string(), broker.uri());
+  };
+  for (int i = 0; i < 100 && as_alice("password", {"scan", base_}).exit_code != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  CliRun deploy = as_alice("password", {"deploy", "-u", path_, "-c", WriteDeployYaml()});
+  EXPECT_EQ(deploy.exit_code, 77) << deploy.err;
+  // After the "Deploying demo to PATH..." line, one line saying what was not authorised.
+  EXPECT_THAT(deploy.err, ::testing::EndsWith("...\nspawnctl: not authorised to deploy to " +
+                                              path_ + " (the broker refused the command)\n"));
+  CliRun stop = as_alice("password", {"stop", "-u", path_, "-n", "web"});
+  EXPECT_EQ(stop.exit_code, 77) << stop.err;
+  EXPECT_EQ(stop.err, "spawnctl: not authorised to stop web on " + path_ +
+                          " (the broker refused the command)\n");
+  // MQTT 3.1.1: the broker drops the refused command without a word; the timeout says it may have.
+  CliRun old =
+      as_alice("password", {"--mqtt-version", "3.1.1", "restart", "-u", path_, "-n", "web"});
+  EXPECT_EQ(old.exit_code, 69) << old.err;
+  EXPECT_THAT(old.err, HasSubstr("the broker may have refused the command"));
+  CliRun wrong = as_alice("wrong-password", {"scan", base_});
+  EXPECT_EQ(wrong.exit_code, 77) << wrong.err;
+  EXPECT_THAT(wrong.err, HasSubstr("refused the credentials of user alice"));
 }
 
 TEST_F(SpawnctlTest, CtrlCWhileWaitingForAnAnswerExits130) {

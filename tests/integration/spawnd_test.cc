@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "harness.h"
 #include "spawn/bus/paho_bus.h"
@@ -325,6 +326,46 @@ TEST(SpawndTest, KilledDaemonGoesOfflineAndTheNextAdoptsItsServicesAndCarriesOut
     return m.topic == topics::Presence(p) && m.payload == "offline";
   }));
   EXPECT_TRUE(engine.InspectContainer(before["three"].id)->running);
+}
+
+// MQTT 5: commands queued in spawnd's persistent session while it is away carry their expiry; after
+// the restart only the one still in time is carried out. The broker delivers them in the order
+// they were published and spawnd handles them in that order, so once the second is answered the
+// first would have been too.
+TEST(SpawndTest, ACommandQueuedWhileSpawndIsAwayExpiresAndOnlyTheOneInTimeIsCarriedOut) {
+  SpawndProcess spawnd;
+  Probe probe;
+  const std::string& p = spawnd.path();
+  probe.Subscribe(topics::Root(p) + "/#");
+  ASSERT_TRUE(spawnd.StartAndWaitOnline(probe));
+  const int status = spawnd.Kill(SIGTERM);  // a clean stop: its persistent session stays
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << spawnd.Log();
+  probe.Clear();
+  auto deploy = [&](const std::string& name, std::chrono::seconds expiry) {
+    return probe.bus().Publish(
+        {topics::ConfigSlot(p),
+         proto::Encode(proto::DeployRequest{name, Busybox(name), TarWriter().Finish(), false, ""}),
+         1, false, expiry});
+  };
+  ASSERT_TRUE(deploy("brief", 2s).ok());
+  ASSERT_TRUE(deploy("lasting", 10min).ok());
+  std::this_thread::sleep_for(3s);  // spawnd stays away past the brief command's expiry
+
+  spawnd.Start();
+  ASSERT_TRUE(probe.WaitFor(IsReply("lasting", 200)));
+  ASSERT_TRUE(probe.WaitFor(
+      ServiceIn(topics::ServiceHeartbeat(p, "lasting"), proto::ServiceState::kRunning)));
+  EXPECT_TRUE(
+      probe.All([&](const BusMessage& m) { return m.topic == topics::Reply(p, "brief"); }).empty());
+  EXPECT_TRUE(
+      probe
+          .All([&](const BusMessage& m) { return m.topic == topics::ServiceHeartbeat(p, "brief"); })
+          .empty());
+  CurlDockerEngine engine(kDefaultDockerSocket);
+  auto containers = engine.ListContainers("io.spawnpoint.path", p);
+  ASSERT_TRUE(containers.ok());
+  ASSERT_EQ(containers->size(), 1u);
+  EXPECT_EQ(containers->front().labels.at("io.spawnpoint.service"), "lasting");
 }
 
 }  // namespace

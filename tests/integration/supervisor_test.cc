@@ -17,6 +17,7 @@
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
 #include "spawn/core/executor.h"
+#include "spawn/core/service_secrets.h"
 #include "spawn/core/state_store.h"
 #include "spawn/engine/curl_docker_engine.h"
 
@@ -111,10 +112,11 @@ class SupervisorIntegrationTest : public ::testing::Test {
   // A new supervisor over the same state dir, as a restarted spawnd would make.
   void StartSupervisor() {
     store_ = MakeFileStateStore(config_.state_dir);
+    secrets_ = MakeFileServiceSecrets(config_.state_dir);
     executor_ = std::make_unique<ThreadedExecutor>();
     Status started = OnLoop([&] {
-      supervisor_ = MakeSupervisor(config_, engine_, loop_, *store_, *executor_, observer_,
-                                   [] { return 1.0; });
+      supervisor_ = MakeSupervisor(config_, engine_, loop_, *store_, *secrets_, *executor_,
+                                   observer_, [] { return 1.0; });
       return supervisor_->Start();
     });
     ASSERT_TRUE(started.ok()) << started.message();
@@ -173,6 +175,7 @@ class SupervisorIntegrationTest : public ::testing::Test {
   RealEventLoop loop_;
   std::thread loop_thread_;
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<ServiceSecrets> secrets_;
   std::unique_ptr<ThreadedExecutor> executor_;
   WaitingObserver observer_;
   std::unique_ptr<Supervisor> supervisor_;

@@ -6,10 +6,12 @@
 #include <map>
 #include <optional>
 
+#include "spawn/common/files.h"
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
 #include "spawn/core/executor.h"
 #include "spawn/core/image_recipe.h"
+#include "spawn/core/service_secrets.h"
 #include "spawn/core/state_store.h"
 #include "spawn/proto/topics.h"
 
@@ -27,6 +29,10 @@ constexpr auto kStableUptime = std::chrono::minutes(10);
 constexpr int64_t kMinMemory = 6 * kMiB;
 // Executor key for cancelling streams (which may join a thread): off the loop, off the services'.
 constexpr const char* kReaperKey = "spawnd.reaper";
+// The files of a service's secrets directory (ServiceSecrets), at kSecretsDir in its container.
+constexpr const char* kEntityFile = "entity.key";
+constexpr const char* kPasswordFile = "broker.password";
+constexpr const char* kCaFile = "ca.pem";
 
 std::string Mib(int64_t bytes) { return std::to_string(bytes / kMiB); }
 
@@ -56,6 +62,26 @@ Status ValidateDeploy(const ServiceConfig& c) {
     if (e.empty() || e.front() == '=' || e.find('=') == std::string::npos) {
       return Status::BadRequest(who + "env entry \"" + e + "\" is not KEY=value");
     }
+  }
+  // The parser checks these too; a config built in code must not reach the engine unchecked.
+  if (!c.image.empty()) {
+    Status image_ok = ValidateImageReference(c.image);
+    if (!image_ok.ok()) return Status::BadRequest(who + "image: " + image_ok.message());
+  }
+  for (size_t i = 0; i < c.apt_requires.size(); ++i) {
+    Status package_ok = ValidateAptPackage(c.apt_requires[i]);
+    if (!package_ok.ok()) {
+      return Status::BadRequest(who + "aptRequires[" + std::to_string(i) +
+                                "]: " + package_ok.message());
+    }
+  }
+  if (!c.user.empty()) {
+    Status user_ok = ValidateUserSpec(c.user);
+    if (!user_ok.ok()) return Status::BadRequest(who + "user: " + user_ok.message());
+  }
+  if (c.pids_limit < 0) {
+    return Status::BadRequest(who + "pidsLimit " + std::to_string(c.pids_limit) +
+                              " is negative; expected a positive integer, like 100");
   }
   for (const auto& v : c.volumes) {
     if (!ValidateServiceName(v).ok()) {
@@ -96,19 +122,25 @@ struct Service {
 
 // What a create-and-start on the executor reports back.
 struct Launch {
+  Launch(std::string id_, Status status_) : id(std::move(id_)), status(std::move(status_)) {}
+
   std::string id;  // empty if the container could not be created
   Status status;
+  // The pids limit asked for and the one the created container has, when it was read back.
+  int64_t pids_asked = 0;
+  std::optional<int64_t> pids_seen;
 };
 
 class SupervisorImpl final : public Supervisor {
  public:
   SupervisorImpl(const SpawndConfig& config, DockerEngine& engine, EventLoop& loop,
-                 StateStore& store, Executor& executor, SupervisorObserver& observer,
-                 JitterSource jitter)
+                 StateStore& store, ServiceSecrets& secrets, Executor& executor,
+                 SupervisorObserver& observer, JitterSource jitter)
       : config_(config),
         engine_(engine),
         loop_(loop),
         store_(store),
+        secrets_(secrets),
         executor_(executor),
         observer_(observer),
         jitter_(std::move(jitter)),
@@ -323,6 +355,8 @@ class SupervisorImpl final : public Supervisor {
     return {config_.mem_alloc_bytes, config_.cpu_shares, free_mem_, free_cpu_};
   }
 
+  std::vector<std::string> Warnings() const override { return warnings_; }
+
  private:
   static Status UnknownService(const std::string& name) {
     return Status::NotFound("no service named " + name + " on this spawnpoint");
@@ -531,7 +565,9 @@ class SupervisorImpl final : public Supervisor {
     CreateAndStart(*s);
   }
 
-  ContainerSpec SpecFor(const Service& s) const {
+  // `secrets_dir`: the host directory of the service's secrets (ServiceSecrets::Write); empty when
+  // it has none.
+  ContainerSpec SpecFor(const Service& s, const std::string& secrets_dir) const {
     const ServiceConfig& c = s.record.config;
     ContainerSpec spec;
     spec.name = "spawnpoint_" + config_.alias + "_" + c.name;
@@ -553,14 +589,76 @@ class SupervisorImpl final : public Supervisor {
     spec.env = {"SPAWNPOINT_BROKER=" + config_.container_broker,
                 "SPAWNPOINT_SERVICE_TOPIC=" + topics::ServiceTopic(config_.path, c.name),
                 "SPAWNPOINT_ALIAS=" + config_.alias, "SPAWNPOINT_PATH=" + config_.path};
+    const std::string dir = kSecretsDir;
     if (!s.record.entity.empty()) {
-      const std::string entity = std::string(kServiceWorkDir) + "/entity.key";
+      const std::string entity = dir + "/" + kEntityFile;
       spec.env.push_back("SPAWNPOINT_ENTITY=" + entity);
       // Where services written for the original Spawnpoint (BOSSWAVE's tools) look for it.
       spec.env.push_back("BW2_DEFAULT_ENTITY=" + entity);
     }
+    if (!config_.service_username.empty()) {
+      spec.env.push_back("SPAWNPOINT_BROKER_USERNAME=" + config_.service_username);
+      spec.env.push_back("SPAWNPOINT_BROKER_PASSWORD_FILE=" + dir + "/" + kPasswordFile);
+    }
+    if (ContainersUseTls()) spec.env.push_back("SPAWNPOINT_BROKER_CA_FILE=" + dir + "/" + kCaFile);
     spec.env.insert(spec.env.end(), c.env.begin(), c.env.end());
+    if (!secrets_dir.empty()) spec.binds.push_back({secrets_dir, dir, /*read_only=*/true});
+    spec.no_new_privileges = true;  // for every service: no setuid way back to root
+    spec.pids_limit = c.pids_limit > 0 ? c.pids_limit : config_.pids_limit;
+    spec.read_only_rootfs = c.read_only;
+    spec.user = c.user;
     return spec;
+  }
+
+  bool ContainersUseTls() const {
+    return config_.container_broker.rfind("ssl://", 0) == 0 && !config_.ca_file.empty();
+  }
+
+  // Writes the service's secrets directory afresh (it may be gone, e.g. a state directory restored
+  // without it) and returns its host path, or "" when the service has no secrets.
+  Result<std::string> WriteSecrets(const Service& s) {
+    const std::string& name = s.record.config.name;
+    ServiceSecrets::Files files;
+    if (!s.record.entity.empty()) files[kEntityFile] = s.record.entity;
+    if (!config_.service_username.empty()) {
+      auto password = ReadFile(config_.service_password_file);
+      if (!password.ok()) {
+        return password.status().WithContext("servicePasswordFile of this spawnpoint");
+      }
+      files[kPasswordFile] = *password;
+    }
+    if (ContainersUseTls()) {
+      auto ca = ReadFile(config_.ca_file);
+      if (!ca.ok()) return ca.status().WithContext("caFile of this spawnpoint");
+      files[kCaFile] = *ca;
+    }
+    if (files.empty()) {
+      secrets_.Remove(name).IgnoreError();
+      return std::string();
+    }
+    int uid = 0, gid = 0;
+    if (const std::string& user = s.record.config.user; !user.empty()) {
+      const size_t colon = user.find(':');
+      uid = std::stoi(user.substr(0, colon));  // ValidateUserSpec: digits only
+      if (colon != std::string::npos) gid = std::stoi(user.substr(colon + 1));
+    }
+    return secrets_.Write(name, files, uid, gid);
+  }
+
+  // Once per spawnd: an engine that cannot enforce pids limits (no pids cgroup) makes containers
+  // without one, and says so only in the create answer. Logged once and carried by the spawnpoint
+  // heartbeat, as every container of this engine is the same.
+  void NotePidsLimit(const Launch& launch) {
+    if (pids_checked_ || !launch.pids_seen || launch.pids_asked <= 0) return;
+    pids_checked_ = true;
+    if (*launch.pids_seen == launch.pids_asked) return;
+    const std::string warning =
+        "pidsLimit is not enforced by this Docker engine (asked " +
+        std::to_string(launch.pids_asked) + ", the container has " +
+        (*launch.pids_seen > 0 ? std::to_string(*launch.pids_seen) : std::string("none")) +
+        "): services can start any number of processes; enable the kernel's pids cgroup";
+    spdlog::warn("engine: {}", warning);
+    warnings_.push_back(warning);
   }
 
   void CreateAndStart(Service& s) {
@@ -568,10 +666,17 @@ class SupervisorImpl final : public Supervisor {
     s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
     s.die_seen = false;
     SetState(s, ServiceState::kStarting);
+    auto secrets_dir = WriteSecrets(s);
+    if (!secrets_dir.ok()) {
+      OnStarted(name, s.incarnation, s.generation,
+                {"", secrets_dir.status().WithContext("secrets of the service")},
+                /*is_restart=*/false, /*created=*/true);
+      return;
+    }
     Async(
         name,
-        [spec = SpecFor(s), network = s.record.config.overlay_net,
-         entity = s.record.entity](DockerEngine& engine) {
+        [spec = SpecFor(s, *secrets_dir), network = s.record.config.overlay_net,
+         check_pids = !pids_checked_](DockerEngine& engine) {
           if (!network.empty()) {
             // Made if missing; never removed here, as other services may use it.
             Status joined = engine.EnsureNetwork(network);
@@ -584,14 +689,14 @@ class SupervisorImpl final : public Supervisor {
             id = engine.CreateContainer(spec);
           }
           if (!id.ok()) return Launch{"", id.status()};
-          Status status;
-          if (!entity.empty()) {
-            TarWriter tar;
-            tar.AddFile("entity.key", entity, 0600);
-            status = engine.PutArchive(*id, kServiceWorkDir, tar.Finish());
+          Launch launch(*id, Status::Ok());
+          launch.pids_asked = spec.pids_limit;
+          if (check_pids && spec.pids_limit > 0) {
+            auto info = engine.InspectContainer(*id);
+            if (info.ok()) launch.pids_seen = info->pids_limit;
           }
-          if (status.ok()) status = engine.StartContainer(*id);
-          return Launch{*id, status};
+          launch.status = engine.StartContainer(*id);
+          return launch;
         },
         [this, name, inc = s.incarnation, gen = s.generation](const Launch& launch) {
           OnStarted(name, inc, gen, launch, /*is_restart=*/false, /*created=*/true);
@@ -604,6 +709,14 @@ class SupervisorImpl final : public Supervisor {
     s.die_seen = false;
     SetState(s, ServiceState::kStarting);
     const std::string id = s.record.container_id;
+    // The container's bind mount names the directory: it must be there again before the start.
+    auto secrets_dir = WriteSecrets(s);
+    if (!secrets_dir.ok()) {
+      OnStarted(name, s.incarnation, s.generation,
+                {id, secrets_dir.status().WithContext("secrets of the service")},
+                /*is_restart=*/true, /*created=*/false);
+      return;
+    }
     Async(
         name, [id](DockerEngine& engine) { return engine.StartContainer(id); },
         [this, name, inc = s.incarnation, gen = s.generation, id](const Status& status) {
@@ -622,6 +735,7 @@ class SupervisorImpl final : public Supervisor {
 
   void OnStarted(const std::string& name, uint64_t inc, uint64_t gen, const Launch& launch,
                  bool is_restart, bool created) {
+    NotePidsLimit(launch);
     Service* s = Find(name);
     if (!s || s->incarnation != inc) {
       // Replaced or purged meanwhile: what this deployment made must not linger.
@@ -840,6 +954,9 @@ class SupervisorImpl final : public Supervisor {
           Status status = store_.Remove(name);
           if (!status.ok())
             spdlog::error("state: cannot remove service {}: {}", name, status.message());
+          status = secrets_.Remove(name);
+          if (!status.ok())
+            spdlog::error("secrets: cannot remove those of service {}: {}", name, status.message());
         });
   }
 
@@ -990,6 +1107,7 @@ class SupervisorImpl final : public Supervisor {
   DockerEngine& engine_;
   EventLoop& loop_;
   StateStore& store_;
+  ServiceSecrets& secrets_;
   Executor& executor_;
   SupervisorObserver& observer_;
   JitterSource jitter_;
@@ -1003,14 +1121,17 @@ class SupervisorImpl final : public Supervisor {
   uint64_t last_generation_ = 0;  // generations are unique across services and their replacements
   uint64_t last_token_ = 0;
   std::unique_ptr<Stream> events_;
+  bool pids_checked_ = false;          // a created container's pids limit was read back
+  std::vector<std::string> warnings_;  // for the spawnpoint heartbeat
 };
 
 }  // namespace
 
 std::unique_ptr<Supervisor> MakeSupervisor(const SpawndConfig& config, DockerEngine& engine,
-                                           EventLoop& loop, StateStore& store, Executor& executor,
+                                           EventLoop& loop, StateStore& store,
+                                           ServiceSecrets& secrets, Executor& executor,
                                            SupervisorObserver& observer, JitterSource jitter) {
-  return std::make_unique<SupervisorImpl>(config, engine, loop, store, executor, observer,
+  return std::make_unique<SupervisorImpl>(config, engine, loop, store, secrets, executor, observer,
                                           std::move(jitter));
 }
 

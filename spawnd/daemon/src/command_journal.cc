@@ -12,6 +12,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "spawn/common/files.h"
@@ -21,8 +22,11 @@ namespace spawn {
 namespace {
 
 // A record is: its fields, each length-prefixed, then a checksum of everything before it, so a
-// record cut short (or left as zeros) by a crash is told apart from a whole one.
+// record cut short (or left as zeros) by a crash is told apart from a whole one. A command record
+// is SPCMD1 (magic, sequence, topic, payload) or, with a deadline, SPCMD2 (the same and the
+// deadline): a command without one is written as before, so an older spawnd can still read it.
 constexpr char kCommandMagic[] = "SPCMD1";
+constexpr char kCommandWithDeadlineMagic[] = "SPCMD2";
 constexpr size_t kMaxField = size_t{1} << 31;
 
 uint64_t Fnv1a(const std::string& bytes) {
@@ -74,6 +78,27 @@ bool DecodeFields(const std::string& in, size_t& at, size_t count,
   return GetU64(in, at, sum) && sum == Fnv1a(body);
 }
 
+// A command record of either format; nullopt when it is damaged.
+std::optional<JournaledCommand> DecodeCommand(const std::string& bytes) {
+  std::vector<std::string> fields;
+  size_t at = 0;
+  const bool with_deadline =
+      DecodeFields(bytes, at, 5, fields) && fields[0] == kCommandWithDeadlineMagic;
+  if (!with_deadline) {
+    at = 0;
+    if (!DecodeFields(bytes, at, 4, fields) || fields[0] != kCommandMagic) return std::nullopt;
+  }
+  JournaledCommand command;
+  unsigned long long sequence = 0;
+  long long deadline = 0;
+  if (std::sscanf(fields[1].c_str(), "%llu", &sequence) != 1) return std::nullopt;
+  if (with_deadline && std::sscanf(fields[4].c_str(), "%lld", &deadline) != 1) return std::nullopt;
+  command.sequence = sequence;
+  command.message = BusMessage{fields[2], fields[3], 1, false};
+  command.deadline_unix_ns = deadline;
+  return command;
+}
+
 std::string ErrnoText() { return std::strerror(errno); }
 
 // Writes `data` to `path` (O_APPEND or truncating) and waits until it is on the disk, with its
@@ -120,13 +145,17 @@ class FileCommandJournal final : public CommandJournal {
     return contents;
   }
 
-  Result<uint64_t> Record(const BusMessage& message) override EXCLUDES(mu_) {
+  Result<uint64_t> Record(const BusMessage& message, int64_t deadline_unix_ns) override
+      EXCLUDES(mu_) {
     MutexLock lock(mu_);
     const uint64_t sequence = next_sequence_++;
-    SPAWN_RETURN_IF_ERROR(WriteDurably(
-        CommandPath(sequence),
-        EncodeFields({kCommandMagic, std::to_string(sequence), message.topic, message.payload}),
-        false));
+    const std::string record =
+        deadline_unix_ns == 0
+            ? EncodeFields(
+                  {kCommandMagic, std::to_string(sequence), message.topic, message.payload})
+            : EncodeFields({kCommandWithDeadlineMagic, std::to_string(sequence), message.topic,
+                            message.payload, std::to_string(deadline_unix_ns)});
+    SPAWN_RETURN_IF_ERROR(WriteDurably(CommandPath(sequence), record, false));
     return sequence;
   }
 
@@ -159,14 +188,11 @@ class FileCommandJournal final : public CommandJournal {
     for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
       if (entry.path().extension() != ".cmd") continue;
       auto bytes = ReadFile(entry.path().string());
-      std::vector<std::string> fields;
-      size_t at = 0;
-      uint64_t sequence = 0;
-      if (bytes.ok() && DecodeFields(*bytes, at, 4, fields) && fields[0] == kCommandMagic &&
-          std::sscanf(fields[1].c_str(), "%llu",
-                      reinterpret_cast<unsigned long long*>(&sequence)) == 1) {
-        contents.pending.push_back({sequence, BusMessage{fields[2], fields[3], 1, false}});
-        next_sequence_ = std::max(next_sequence_, sequence + 1);
+      std::optional<JournaledCommand> command;
+      if (bytes.ok()) command = DecodeCommand(*bytes);
+      if (command) {
+        next_sequence_ = std::max(next_sequence_, command->sequence + 1);
+        contents.pending.push_back(std::move(*command));
       } else {
         spdlog::warn("journal: {} was cut short by a crash; skipped", entry.path().string());
         ++contents.damaged;

@@ -37,15 +37,20 @@ void Daemon::InstallHandlers() {
     // On the bus thread, before returning: Paho has acknowledged the message already, so the
     // journal's copy is the only one a crash would leave.
     uint64_t sequence = 0;
+    // The wall clock, read off the loop thread: both loops' WallNow() are safe to call from any
+    // thread. Wall time, unlike the steady clock, still means the same after a reboot.
+    const int64_t deadline = m.expiry.count() > 0 && IsCommandSlot(m.topic)
+                                 ? ToUnixNanos(loop_.WallNow() + m.expiry)
+                                 : 0;
     if (journal_ && IsCommandSlot(m.topic)) {
-      auto recorded = journal_->Record(m);
+      auto recorded = journal_->Record(m, deadline);
       if (recorded.ok()) {
         sequence = *recorded;
       } else {
         spdlog::error("journal: {}; handling the command without it", recorded.status().message());
       }
     }
-    loop_.Post([this, m, sequence] { HandleJournaled(m, sequence); });
+    loop_.Post([this, m, sequence, deadline] { HandleJournaled(m, sequence, deadline); });
   });
   bus_.SetConnectionHandler([this](bool up) {
     loop_.Post([this, up] {
@@ -68,9 +73,14 @@ bool Daemon::IsCommandSlot(const std::string& topic) const {
          topic == topics::StopSlot(config_.path);
 }
 
-void Daemon::HandleJournaled(const BusMessage& message, uint64_t sequence) {
+void Daemon::HandleJournaled(const BusMessage& message, uint64_t sequence,
+                             int64_t deadline_unix_ns) {
   if (!supervisor_ || stopped_) return;  // left pending: the next start handles it
-  HandleMessage(message);
+  if (deadline_unix_ns != 0 && ToUnixNanos(loop_.WallNow()) >= deadline_unix_ns) {
+    Expire(message);
+  } else {
+    HandleMessage(message);
+  }
   if (journal_ && sequence != 0) {
     const Status done = journal_->Done(sequence);
     if (!done.ok()) spdlog::warn("journal: {}", done.message());
@@ -84,7 +94,8 @@ Status Daemon::Start() {
     spdlog::info("journal: handling {} command(s) that arrived before the last stop",
                  recovered.pending.size());
   }
-  for (const auto& command : recovered.pending) HandleJournaled(command.message, command.sequence);
+  for (const auto& command : recovered.pending)
+    HandleJournaled(command.message, command.sequence, command.deadline_unix_ns);
   for (const auto& slot : {topics::ConfigSlot(config_.path), topics::RestartSlot(config_.path),
                            topics::StopSlot(config_.path), topics::LogsSlot(config_.path)}) {
     SPAWN_RETURN_IF_ERROR(bus_.Subscribe(slot, 1).WithContext("subscribing to " + slot));
@@ -146,6 +157,7 @@ void Daemon::PublishSpawnpointHeartbeat(const std::vector<ServiceSnapshot>& serv
   hb.available_cpu_shares = pool.free_cpu_shares;
   hb.heartbeat_interval_ms = config_.heartbeat_interval.count();
   for (const auto& s : services) hb.services.push_back(s.name);
+  hb.warnings = supervisor_->Warnings();
   Publish(topics::Heartbeat(config_.path), proto::Encode(hb), 1, true);
 }
 
@@ -238,6 +250,15 @@ void Daemon::Answer(const std::string& request_id, const Status& status,
   std::string reply = proto::Encode(proto::Reply::FromStatus(request_id, status, ok_message));
   replies_.Remember(request_id, reply);
   Publish(topics::Reply(config_.path, request_id), std::move(reply), 1, false);
+}
+
+void Daemon::Expire(const BusMessage& message) {
+  const std::string id = proto::PeekRequestId(message.payload);
+  // A repeat of a command answered in time keeps its first answer.
+  if (AnsweredBefore(id)) return;
+  spdlog::warn("command{}{} on {} expired before spawnd could act on it; not carried out",
+               id.empty() ? "" : " ", id, message.topic);
+  Answer(id, Status::Timeout("the command expired before spawnd could act on it"), "");
 }
 
 void Daemon::HandleDeploy(const BusMessage& message) {

@@ -12,6 +12,7 @@
 
 #include "spawn/bus/paho_bus.h"
 #include "spawn/core/executor.h"
+#include "spawn/core/service_secrets.h"
 #include "spawn/core/state_store.h"
 #include "spawn/core/supervisor.h"
 #include "spawn/daemon/broker_connector.h"
@@ -35,8 +36,11 @@ Result<BusOptions> SpawndBusOptions(const SpawndConfig& config) {
   BusOptions options;
   options.uri = config.broker;
   options.client_id = SpawndClientId(config.path);
-  // The broker keeps our subscriptions and queues commands while we are away.
+  // The broker keeps our subscriptions and queues commands while we are away (under MQTT 5 for
+  // sessionExpiry; a session of expiry 0 would end with each connection).
   options.clean_session = false;
+  options.mqtt_version = config.mqtt_version;
+  options.session_expiry = std::chrono::duration_cast<std::chrono::seconds>(config.session_expiry);
   options.username = config.username;
   if (!config.password_file.empty()) {
     auto secret = ReadSecret(config.password_file);
@@ -91,9 +95,10 @@ int RunSpawnd(const SpawndInputs& inputs, RealEventLoop& loop, const sigset_t& s
   }
   auto bus = MakePahoBus(*options);
   auto store = MakeFileStateStore(config.state_dir);
+  auto secrets = MakeFileServiceSecrets(config.state_dir);
   ThreadedExecutor executor;
   Daemon daemon(config, inputs.metadata, *bus, loop);
-  auto supervisor = MakeSupervisor(config, engine, loop, *store, executor, daemon, [] {
+  auto supervisor = MakeSupervisor(config, engine, loop, *store, *secrets, executor, daemon, [] {
     static thread_local std::mt19937 rng(std::random_device{}());
     return std::uniform_real_distribution<double>(0.9, 1.1)(rng);
   });

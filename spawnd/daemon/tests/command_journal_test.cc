@@ -8,6 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 namespace spawn {
 namespace {
@@ -30,6 +33,11 @@ class CommandJournalTest : public ::testing::Test {
     return journal;
   }
 
+  static std::string ReadBack(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
   std::filesystem::path dir_;
   JournalContents last_load_;
 };
@@ -39,9 +47,9 @@ TEST_F(CommandJournalTest, CommandsNotDoneAreLoadedAgainInArrivalOrderWithTheirB
   {
     auto journal = Open();
     EXPECT_TRUE(last_load_.pending.empty());
-    auto first = journal->Record({"p/s.spawnpoint/slot/config", binary, 1, false});
-    auto second = journal->Record({"p/s.spawnpoint/slot/restart", "two", 1, false});
-    auto third = journal->Record({"p/s.spawnpoint/slot/stop", "three", 1, false});
+    auto first = journal->Record({"p/s.spawnpoint/slot/config", binary, 1, false}, 0);
+    auto second = journal->Record({"p/s.spawnpoint/slot/restart", "two", 1, false}, 0);
+    auto third = journal->Record({"p/s.spawnpoint/slot/stop", "three", 1, false}, 0);
     ASSERT_TRUE(first.ok() && second.ok() && third.ok());
     EXPECT_LT(*first, *second);
     EXPECT_LT(*second, *third);
@@ -54,7 +62,7 @@ TEST_F(CommandJournalTest, CommandsNotDoneAreLoadedAgainInArrivalOrderWithTheirB
   EXPECT_EQ(last_load_.pending[1].message.payload, "three");
   EXPECT_EQ(last_load_.damaged, 0u);
   // New records come after the loaded ones.
-  auto next = journal->Record({"t", "four", 1, false});
+  auto next = journal->Record({"t", "four", 1, false}, 0);
   ASSERT_TRUE(next.ok());
   EXPECT_GT(*next, last_load_.pending[1].sequence);
 }
@@ -87,8 +95,8 @@ TEST_F(CommandJournalTest, TheRepliesFileDoesNotGrowWithTheNumberOfReplies) {
 TEST_F(CommandJournalTest, RecordsCutShortByACrashAreSkippedAndTheRestKept) {
   {
     auto journal = Open();
-    ASSERT_TRUE(journal->Record({"t", "whole", 1, false}).ok());
-    auto cut = journal->Record({"t", "cut short", 1, false});
+    ASSERT_TRUE(journal->Record({"t", "whole", 1, false}, 0).ok());
+    auto cut = journal->Record({"t", "cut short", 1, false}, 0);
     ASSERT_TRUE(cut.ok());
     ASSERT_TRUE(journal->Remember("a", "reply a").ok());
     ASSERT_TRUE(journal->Remember("b", "reply b").ok());
@@ -112,6 +120,60 @@ TEST_F(CommandJournalTest, RecordsCutShortByACrashAreSkippedAndTheRestKept) {
   Open();
   EXPECT_EQ(last_load_.damaged, 0u);
   EXPECT_EQ(last_load_.pending.size(), 1u);
+}
+
+// A record as the previous spawnd wrote it (SPCMD1, no deadline), byte by byte: each field's
+// length as a little-endian u64, the field, and at the end the FNV-1a hash of all before it.
+std::string PreviousFormatRecord(const std::vector<std::string>& fields) {
+  auto u64 = [](uint64_t v) {
+    std::string out;
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    return out;
+  };
+  std::string out;
+  for (const auto& f : fields) out += u64(f.size()) + f;
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : out) hash = (hash ^ c) * 1099511628211ull;
+  return out + u64(hash);
+}
+
+TEST_F(CommandJournalTest, ACommandsDeadlineIsLoadedWithIt) {
+  {
+    auto journal = Open();
+    ASSERT_TRUE(journal->Record({"t", "expires", 1, false}, 1'700'000'000'123'456'789).ok());
+    ASSERT_TRUE(journal->Record({"t", "never", 1, false}, 0).ok());
+  }
+  Open();
+  ASSERT_EQ(last_load_.pending.size(), 2u);
+  EXPECT_EQ(last_load_.pending[0].message.payload, "expires");
+  EXPECT_EQ(last_load_.pending[0].deadline_unix_ns, 1'700'000'000'123'456'789);
+  EXPECT_EQ(last_load_.pending[1].message.payload, "never");
+  EXPECT_EQ(last_load_.pending[1].deadline_unix_ns, 0);
+  EXPECT_EQ(last_load_.damaged, 0u);
+}
+
+// A command without a deadline is written exactly as the previous spawnd wrote it, so that going
+// back to it loses nothing.
+TEST_F(CommandJournalTest, ACommandWithoutADeadlineIsWrittenInThePreviousFormat) {
+  ASSERT_TRUE(Open()->Record({"p/slot", "payload", 1, false}, 0).ok());
+  EXPECT_EQ(ReadBack(dir_ / "00000000000000000001.cmd"),
+            PreviousFormatRecord({"SPCMD1", "1", "p/slot", "payload"}));
+}
+
+TEST_F(CommandJournalTest, ARecordOfThePreviousFormatLoadsWithoutADeadline) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream(dir_ / "00000000000000000007.cmd", std::ios::binary)
+      << PreviousFormatRecord({"SPCMD1", "7", "p/s.spawnpoint/slot/stop", "old"});
+  auto journal = Open();
+  ASSERT_EQ(last_load_.pending.size(), 1u);
+  EXPECT_EQ(last_load_.pending[0].sequence, 7u);
+  EXPECT_EQ(last_load_.pending[0].message.topic, "p/s.spawnpoint/slot/stop");
+  EXPECT_EQ(last_load_.pending[0].message.payload, "old");
+  EXPECT_EQ(last_load_.pending[0].deadline_unix_ns, 0);
+  EXPECT_EQ(last_load_.damaged, 0u);
+  auto next = journal->Record({"t", "new", 1, false}, 5);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, 8u);
 }
 
 TEST_F(CommandJournalTest, AnUnwritableDirectoryIsAnErrorNamingIt) {

@@ -22,7 +22,7 @@ using ::testing::Pair;
 class RecordingJournal final : public CommandJournal {
  public:
   Result<JournalContents> Load() override { return JournalContents{}; }
-  Result<uint64_t> Record(const BusMessage&) override { return uint64_t{1}; }
+  Result<uint64_t> Record(const BusMessage&, int64_t) override { return uint64_t{1}; }
   Status Done(uint64_t) override { return Status::Ok(); }
   Status Remember(const std::string& request_id, const std::string& reply) override {
     if (fail) return Status::Internal("disk full (RecordingJournal told to fail)");

@@ -198,7 +198,11 @@ Result<std::string> CurlDockerEngine::CreateContainer(const ContainerSpec& spec)
   if (!r.ok()) return r.status();
   SPAWN_RETURN_IF_ERROR(StatusFromHttp(r->code, r->body, "create container " + spec.name));
   try {
-    return json::parse(r->body).at("Id").get<std::string>();
+    const json answer = json::parse(r->body);
+    for (const auto& warning : CreateWarnings(answer)) {
+      spdlog::warn("engine: creating container {}: {}", spec.name, warning);
+    }
+    return answer.at("Id").get<std::string>();
   } catch (const json::exception& e) {
     return Status::Internal(std::string("unexpected answer to create: ") + e.what());
   }

@@ -66,7 +66,21 @@ ContainerInfo ParseInspect(const json& j) {
   info.cpu_shares = host.value("CpuShares", int64_t{0});
   info.network_mode = host.value("NetworkMode", "");
   info.privileged = host.value("Privileged", false);
+  // null when no limit is set (or the engine discarded it).
+  if (auto pids = host.find("PidsLimit"); pids != host.end() && pids->is_number_integer()) {
+    info.pids_limit = pids->get<int64_t>();
+  }
   return info;
+}
+
+std::vector<std::string> CreateWarnings(const json& answer) {
+  std::vector<std::string> out;
+  auto warnings = answer.find("Warnings");
+  if (warnings == answer.end() || !warnings->is_array()) return out;
+  for (const auto& w : *warnings) {
+    if (w.is_string() && !w.get<std::string>().empty()) out.push_back(w.get<std::string>());
+  }
+  return out;
 }
 
 json CreateContainerBody(const ContainerSpec& spec) {
@@ -95,6 +109,18 @@ json CreateContainerBody(const ContainerSpec& spec) {
       {"Mounts", mounts},
       {"Devices", devices},
       {"LogConfig", {{"Type", "json-file"}, {"Config", {{"max-size", spec.log_max_size}}}}}};
+  for (const auto& bind : spec.binds) {
+    host_config["Mounts"].push_back({{"Type", "bind"},
+                                     {"Source", bind.host_dir},
+                                     {"Target", bind.container_dir},
+                                     {"ReadOnly", bind.read_only}});
+  }
+  if (spec.pids_limit > 0) host_config["PidsLimit"] = spec.pids_limit;
+  if (spec.read_only_rootfs) {
+    host_config["ReadonlyRootfs"] = true;
+    host_config["Tmpfs"] = {{"/tmp", "rw,nosuid,nodev,mode=1777"}};
+  }
+  if (spec.no_new_privileges) host_config["SecurityOpt"] = {"no-new-privileges"};
   if (!spec.network_mode.empty()) host_config["NetworkMode"] = spec.network_mode;
   json body = {{"Image", spec.image},
                {"Env", spec.env},
@@ -102,6 +128,7 @@ json CreateContainerBody(const ContainerSpec& spec) {
                {"HostConfig", host_config}};
   if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;
   if (!spec.working_dir.empty()) body["WorkingDir"] = spec.working_dir;
+  if (!spec.user.empty()) body["User"] = spec.user;
   const std::string& net = spec.network_mode;
   if (!spec.network_aliases.empty() && !net.empty() && net != "host" && net != "none" &&
       net != "bridge") {

@@ -27,9 +27,13 @@ EngineEvent ParseEvent(const nlohmann::json& event);
 // nlohmann::json::exception for a member of the wrong type.
 ContainerInfo ParseInspect(const nlohmann::json& inspect);
 
+// The Warnings of POST /containers/create's answer (null, missing or empty: none).
+std::vector<std::string> CreateWarnings(const nlohmann::json& answer);
+
 // The body of POST /containers/create for `spec`: never privileged, the named volumes mounted at
 // /srv/<name>, devices as "/dev/x[:/dev/y[:perms]]" (the same path inside, rwm, when left out),
-// the network aliases as the endpoint of the network_mode network.
+// the network aliases as the endpoint of the network_mode network, binds as read-only (or not)
+// bind mounts, a read-only root filesystem with a tmpfs at /tmp, PidsLimit when positive.
 nlohmann::json CreateContainerBody(const ContainerSpec& spec);
 
 // Whether GET /info says the engine is an active member of a swarm (Swarm.LocalNodeState).

@@ -189,6 +189,7 @@ ContainerInfo FakeDockerEngine::Info(const Container& c) const {
   info.memory_bytes = c.spec.memory_bytes;
   info.cpu_shares = c.spec.cpu_shares;
   info.network_mode = c.spec.network_mode;
+  info.pids_limit = enforce_pids_limit_ ? c.spec.pids_limit : 0;
   return info;
 }
 

@@ -115,6 +115,52 @@ TEST(CreateContainerBodyTest, AUserDefinedNetworkWithAliases) {
   EXPECT_FALSE(CreateContainerBody(spec).contains("NetworkingConfig"));
 }
 
+TEST(CreateContainerBodyTest, ConfinementAndSecretsMount) {
+  ContainerSpec spec;
+  spec.image = "busybox";
+  spec.pids_limit = 50;
+  spec.read_only_rootfs = true;
+  spec.user = "1000:1000";
+  spec.no_new_privileges = true;
+  spec.volumes = {"data"};
+  spec.binds = {{"/var/lib/spawnd/secrets/svc", "/run/spawnpoint", true}};
+  const auto body = CreateContainerBody(spec);
+  const auto& host = body["HostConfig"];
+  EXPECT_EQ(host["PidsLimit"], 50);
+  EXPECT_EQ(host["ReadonlyRootfs"], true);
+  EXPECT_EQ(host["Tmpfs"]["/tmp"], "rw,nosuid,nodev,mode=1777");
+  EXPECT_EQ(host["SecurityOpt"], nlohmann::json::array({"no-new-privileges"}));
+  EXPECT_EQ(body["User"], "1000:1000");
+  ASSERT_EQ(host["Mounts"].size(), 2u);
+  EXPECT_EQ(host["Mounts"][1], (nlohmann::json{{"Type", "bind"},
+                                               {"Source", "/var/lib/spawnd/secrets/svc"},
+                                               {"Target", "/run/spawnpoint"},
+                                               {"ReadOnly", true}}));
+  // Left out, the engine's defaults hold.
+  const auto plain = CreateContainerBody(ContainerSpec{});
+  for (const char* key : {"PidsLimit", "ReadonlyRootfs", "Tmpfs", "SecurityOpt"}) {
+    EXPECT_FALSE(plain["HostConfig"].contains(key)) << key;
+  }
+  EXPECT_FALSE(plain.contains("User"));
+}
+
+TEST(ParseInspectTest, PidsLimitAsTheEngineHoldsIt) {
+  EXPECT_EQ(ParseInspect(nlohmann::json::parse(R"({"HostConfig":{"PidsLimit":50}})")).pids_limit,
+            50);
+  // Discarded by an engine that cannot enforce it: null.
+  EXPECT_EQ(ParseInspect(nlohmann::json::parse(R"({"HostConfig":{"PidsLimit":null}})")).pids_limit,
+            0);
+}
+
+TEST(CreateWarningsTest, TheEnginesWarningsIfAny) {
+  EXPECT_EQ(
+      CreateWarnings(nlohmann::json::parse(
+          R"({"Id":"x","Warnings":["Your kernel does not support pids limit capabilities",""]})")),
+      std::vector<std::string>{"Your kernel does not support pids limit capabilities"});
+  EXPECT_TRUE(CreateWarnings(nlohmann::json::parse(R"({"Id":"x","Warnings":null})")).empty());
+  EXPECT_TRUE(CreateWarnings(nlohmann::json::parse(R"({"Id":"x"})")).empty());
+}
+
 TEST(NetworkTest, ABridgeUnlessTheEngineIsInASwarm) {
   EXPECT_FALSE(SwarmActive(nlohmann::json::parse(R"({"Swarm":{"LocalNodeState":"inactive"}})")));
   EXPECT_FALSE(SwarmActive(nlohmann::json::parse(R"({"Swarm":{"LocalNodeState":"pending"}})")));

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "spawn/common/mqtt_version.h"
 #include "spawn/common/status.h"
 
 namespace spawn {
@@ -23,12 +24,21 @@ struct BusMessage {
   std::string payload;
   int qos = 1;
   bool retained = false;
+  // Publishing: how long the broker may hold the message for a subscriber that is away before it
+  // drops it (MQTT 5's message expiry; 0: no limit). Received: what was left of that interval when
+  // the broker delivered it (0: the sender set none). Under MQTT 3.1.1 always 0: it has no expiry.
+  std::chrono::seconds expiry{0};
 };
 
 struct BusOptions {
   std::string uri = "tcp://127.0.0.1:1883";  // tcp:// or ssl://
   std::string client_id;                     // empty: generated (and clean_session forced on)
   bool clean_session = true;                 // false: persistent session (spawnd)
+  MqttVersion mqtt_version = MqttVersion::kV5;
+  // MQTT 5, persistent session (clean_session false): how long the broker keeps it after the
+  // connection ends. It must not be 0 there, or the session ends with the connection. A clean
+  // session always ends with the connection. MQTT 3.1.1 has no session expiry: the broker decides.
+  std::chrono::seconds session_expiry{0};
   std::string username;
   std::string password;
   std::string ca_file;
@@ -56,17 +66,23 @@ class Bus {
   virtual void SetMessageHandler(MessageHandler handler) = 0;
   virtual void SetConnectionHandler(ConnectionHandler handler) = 0;
 
-  // Blocks until connected or options.connect_timeout; kUnavailable with the broker's reason.
+  // Blocks until connected or options.connect_timeout; kUnavailable with the broker's reason, or
+  // kForbidden when the broker refused the credentials (bad user name or password, not
+  // authorised).
   virtual Status Connect() = 0;
   // Publishes a message; returns once it is handed to the transport (QoS 0) or acknowledged (QoS
-  // 1), bounded by a timeout. Never call with wait on the transport's thread.
+  // 1), bounded by a timeout. Never call with wait on the transport's thread. Under MQTT 5 a
+  // broker that refuses a QoS 1 message says so in its acknowledgement: kForbidden when it was
+  // not authorised (naming the topic), kUnavailable with the broker's reason otherwise. An MQTT
+  // 3.1.1 broker drops a refused message silently: the publish succeeds.
   virtual Status Publish(const BusMessage& message) = 0;
   // Publishes `messages` in this order, handing each to the transport without waiting for the
   // acknowledgement of the one before, so that a batch costs about one round trip to the broker
   // instead of one per message. Returns a status per message, each what Publish would have
   // returned, all bounded by one timeout. The default publishes them one by one.
   virtual std::vector<Status> PublishBatch(const std::vector<BusMessage>& messages);
-  // Subscribes (and remembers the filter, to renew it after a reconnection). Blocks for the SUBACK.
+  // Subscribes (and remembers the filter, to renew it after a reconnection). Blocks for the SUBACK;
+  // kForbidden when the broker refused the filter as not authorised.
   virtual Status Subscribe(const std::string& filter, int qos) = 0;
   // Forgets the filter and asks the broker to drop it; returns once the request is handed over
   // (the broker acts on it before anything sent after it). Messages already on their way may

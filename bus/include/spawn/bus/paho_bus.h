@@ -1,11 +1,15 @@
-// PahoBus: the real Bus, over Eclipse Paho MQTT C++ 1.2 (mqtt::async_client), MQTT 3.1.1.
+// PahoBus: the real Bus, over Eclipse Paho MQTT C++ 1.2 (mqtt::async_client), speaking MQTT 5 or
+// 3.1.1 (BusOptions::mqtt_version).
 //
 // Session: clean_session = false with a stable client id makes the broker keep the subscriptions
-// and queue QoS 1 messages while the client is away; they arrive on reconnection. MQTT 3.1.1 is
-// enough for that with Mosquitto 2.0.11 (its persistent sessions do not expire unless the broker
-// sets persistent_client_expiration), and works with every broker; MQTT 5's session expiry would
-// add nothing spawnd needs. With `persistence true` on the broker the session and its queue
-// survive a broker restart. An empty client_id forces a clean session (a random id cannot resume).
+// and queue QoS 1 messages while the client is away; they arrive on reconnection. Under MQTT 5 the
+// session is kept for BusOptions::session_expiry after the connection ends (clean start otherwise,
+// with expiry 0), and a message's expiry travels as its Message Expiry Interval, so the broker
+// drops a queued message that waited too long. Under 3.1.1 (for brokers that speak nothing newer)
+// the broker alone decides how long a session lives (Mosquitto 2.0: forever, unless it sets
+// persistent_client_expiration), messages never expire, and a refused publish is dropped silently.
+// With `persistence true` on the broker the session and its queue survive a broker restart. An
+// empty client_id forces a clean session (a random id cannot resume).
 //
 // Reconnection is automatic (1 s doubling to 30 s) once the first Connect() succeeded; after each
 // one the remembered filters are subscribed again (without waiting, on Paho's thread) and then the
@@ -22,7 +26,9 @@
 // ("The broker") for what a service without them risks.
 //
 // TLS: an ssl:// uri uses ca_file as trust store and cert_file/key_file as the client's key pair.
-// Connect() errors carry the broker's reason ("not authorized", "connection refused").
+// Connect() errors carry the broker's reason ("not authorized", "connection refused"); refused
+// credentials are kForbidden. Under MQTT 5 a PUBACK or SUBACK reason code from 0x80 is an error
+// (0x87, not authorised: kForbidden).
 #pragma once
 
 #include <memory>

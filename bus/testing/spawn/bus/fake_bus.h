@@ -2,8 +2,10 @@
 // every connected FakeBus of the same broker whose filters match, synchronously, on the
 // publisher's thread (handlers in tests are expected to Post to a ManualEventLoop). Retained
 // messages are kept (an empty retained payload clears) and delivered, flagged retained, on
-// Subscribe. Every publish is recorded, and a client can be told to fail its publishes or drop its
-// connection (its will is then routed). Filters survive DropConnection()/Connect(), as with a
+// Subscribe. Every publish is recorded, and a client can be told to fail its publishes, to have
+// those on some topics refused as an MQTT 5 broker refuses them (kForbidden, not recorded, not
+// routed), or drop its connection (its will is then routed). Messages keep their expiry as given:
+// the fake never expires one. Filters survive DropConnection()/Connect(), as with a
 // persistent session; messages routed while a client is away are not queued for it.
 //
 // Thread-safety: every method may be called from any thread; handlers are called without the
@@ -60,6 +62,9 @@ class FakeBus final : public Bus {
 
   // Test controls.
   void FailPublishes(bool fail) { fail_publishes_ = fail; }
+  // Publishes on topics matching `filter` fail with kForbidden, worded as PahoBus words a PUBACK
+  // of "not authorised".
+  void RefusePublishesTo(const std::string& filter);
   // Simulates a lost connection: the will (if any) is routed, the handler told.
   void DropConnection();
   std::vector<BusMessage> Published() const;
@@ -82,6 +87,7 @@ class FakeBus final : public Bus {
   std::atomic<bool> fail_publishes_{false};
   bool connected_ GUARDED_BY(mu_) = false;
   std::set<std::string> filters_ GUARDED_BY(mu_);
+  std::set<std::string> refused_ GUARDED_BY(mu_);  // filters whose publishes are kForbidden
   std::vector<BusMessage> published_ GUARDED_BY(mu_);
 };
 

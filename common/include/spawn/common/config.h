@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "spawn/common/event_loop.h"
+#include "spawn/common/mqtt_version.h"
 #include "spawn/common/status.h"
 
 namespace spawn {
@@ -29,6 +30,12 @@ struct SpawndConfig {
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
+  // mqttVersion: what spawnd speaks to the broker; 3.1.1 for a broker that speaks nothing newer
+  // (no session or message expiry, refusals unannounced).
+  MqttVersion mqtt_version = MqttVersion::kV5;
+  // sessionExpiry (MQTT 5): how long the broker keeps spawnd's session, with the commands queued
+  // for it, while spawnd is away.
+  Duration session_expiry = std::chrono::hours(7 * 24);
   int64_t mem_alloc_bytes = 0;  // required (memAlloc)
   int64_t cpu_shares = 0;       // required
   Duration zombie_period = std::chrono::minutes(2);
@@ -39,6 +46,13 @@ struct SpawndConfig {
   std::string docker_socket = "/var/run/docker.sock";
   std::string default_image =
       "spawnpoint/base:latest";  // defaultImage: image for configs without one
+  // pidsLimit: the most processes (and threads) a service's container may have, for services
+  // whose deploy.yml gives none.
+  int64_t pids_limit = 1024;
+  // The services identity (`spawnctl access host` makes it): handed to every service, so that a
+  // service connects as a services account, never as the spawnpoint. Empty: none.
+  std::string service_username;       // serviceUsername
+  std::string service_password_file;  // servicePasswordFile
   // One line for each key of the original spawnd.yml that is accepted but means nothing here
   // (entity, localRouter: BOSSWAVE's), saying what to use instead; spawnd logs them.
   std::vector<std::string> warnings;
@@ -68,6 +82,9 @@ struct ServiceConfig {
   std::string entity;                // path of a credentials file (client side)
   Duration stop_timeout = std::chrono::seconds(10);
   Duration max_restart_interval = std::chrono::minutes(5);  // maxRestartInt
+  int64_t pids_limit = 0;  // pidsLimit; 0: the spawnpoint's pidsLimit
+  bool read_only = false;  // readOnly: read-only root filesystem, /tmp a tmpfs
+  std::string user;        // "UID" or "UID:GID" (numbers only); empty: the image's user
 
   friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
@@ -95,6 +112,18 @@ Status ValidateServiceName(const std::string& name);
 // Names a network may have (overlayNet): Docker's [A-Za-z0-9][A-Za-z0-9_.-]*, at most 255
 // characters, and none of Docker's own networks (bridge, host, none).
 Status ValidateNetworkName(const std::string& name);
+
+// A Docker image reference: [host[:port]/]name[/name...][:tag][@sha256:<64 hex>], name
+// components [a-z0-9]+ joined by . _ __ or dashes, at most 255 characters. 400 saying what was
+// expected otherwise (the value is quoted; the caller adds the key).
+Status ValidateImageReference(const std::string& image);
+
+// A Debian package name for apt-get install: [a-z0-9][a-z0-9+.-]+, optionally :arch and/or
+// =version (version characters [A-Za-z0-9.+~:-]).
+Status ValidateAptPackage(const std::string& package);
+
+// `user` of deploy.yml: "UID" or "UID:GID", numbers only.
+Status ValidateUserSpec(const std::string& user);
 
 // key: value pairs of metadata.yml (scalars only).
 Result<std::map<std::string, std::string>> LoadMetadataFile(const std::string& path);

@@ -71,6 +71,9 @@ struct SpawnpointHeartbeat {
   // How often spawnd sends this (ms), so a client can tell "silent for three intervals"; 0 when
   // the sender did not say (older spawnds): clients then assume the default.
   int64_t heartbeat_interval_ms = 0;
+  // What the spawnpoint's owner should act on, e.g. that its engine cannot enforce pidsLimit.
+  // "Warnings" on the wire, sent only when there are any; absent (older spawnds): none.
+  std::vector<std::string> warnings;
 };
 
 // signal/heartbeat/<svc>: MemAlloc/MemUsage MiB, CpuPercent as docker stats (100 = one core),

@@ -31,6 +31,11 @@ struct ServiceEnvironment {
   std::string alias;
   std::string path;
   std::string entity;  // path of the credentials file; empty when none
+  // The host's services identity that spawnd hands every service (SPAWNPOINT_BROKER_USERNAME,
+  // SPAWNPOINT_BROKER_PASSWORD_FILE), and the CA of an ssl:// broker (SPAWNPOINT_BROKER_CA_FILE).
+  std::string broker_username;
+  std::string broker_password_file;
+  std::string broker_ca_file;
 
   // The last element of service_topic: the service's name.
   std::string ServiceName() const;
@@ -44,9 +49,11 @@ Result<ServiceEnvironment> ReadServiceEnvironment(
 // The same from this process's environment.
 Result<ServiceEnvironment> ServiceEnvironmentFromProcess();
 
-// Bus options for a service: the broker of `env`, a fresh client id (clean session), and the
-// credentials of the entity file when there is one (400 naming the file when it cannot be read or
-// is not a map of strings).
+// Bus options for a service: the broker of `env`, a fresh client id (clean session), the services
+// identity spawnd gave it (user name, and the password file's contents without its trailing
+// newline), the CA file, and the credentials of the entity file when there is one, which win over
+// the services identity (the deployer chose them). 400 naming the file when one cannot be read, or
+// the entity is not a map of strings.
 Result<BusOptions> ServiceBusOptions(const ServiceEnvironment& env);
 
 // Topic names under a service topic. Interface and signal/slot names may not contain / + # or be

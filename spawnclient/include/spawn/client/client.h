@@ -3,8 +3,11 @@
 // Each call subscribes to the topics its answer comes on before it publishes, so no answer is
 // missed. Calls block the calling thread (never a bus thread) up to their timeout and return a
 // Status with a message a person can act on: kTimeout (504) when no spawnpoint answered in time,
-// kUnavailable when the broker refused or dropped us. A spawnpoint's refusal is not a Status error:
-// it is a proto::Reply with ok == false and its code (400, 403, 404, 409, 503, 500).
+// kUnavailable when the broker dropped us, kForbidden when it refused us (the credentials, or
+// under MQTT 5 a publish or subscription it does not authorise: said at once, on its
+// acknowledgement). A spawnpoint's refusal is not a Status error: it is a proto::Reply with ok ==
+// false and its code (400, 403, 404, 409, 503, 500, and 504 for a command that expired before the
+// spawnpoint could act on it).
 //
 // Threading: the bus handler only routes messages to per-call queues and condition variables; user
 // callbacks (ServiceWatch) run on the watch's own thread, never on the bus thread. All methods are
@@ -149,8 +152,12 @@ class SpawnClient {
   // Commands: publish with a fresh RequestId (Deploy keeps the request's one if set) and wait for
   // the reply. Unanswered, the same command (same RequestId) goes out again every
   // resend_interval() until `timeout`: a broker restart can lose a command or its reply, and
-  // spawnd carries out a RequestId once, answering a repeat with its first reply. kTimeout when
-  // nothing came back; the publish error when no publish went through.
+  // spawnd carries out a RequestId once, answering a repeat with its first reply. Each copy
+  // carries command_expiry(): a spawnpoint that is away gets it only if it is back in time, and
+  // spawnd never acts on it later. kTimeout when nothing came back; the publish error when no
+  // publish went through; kForbidden at once when the broker refused the command or the
+  // subscription to its reply (MQTT 5; a 3.1.1 broker drops a refused command without a word, so
+  // that ends in kTimeout).
   Result<proto::Reply> Deploy(const std::string& uri, proto::DeployRequest request,
                               Duration timeout);
   Result<proto::Reply> Restart(const std::string& uri, const std::string& service,
@@ -158,7 +165,8 @@ class SpawnClient {
   Result<proto::Reply> Stop(const std::string& uri, const std::string& service, Duration timeout);
 
   // The log history spawnd keeps for the service, lines at or after `since_unix_ns` (0: all),
-  // gathered from the replies up to the empty list that ends them.
+  // gathered from the replies up to the empty list that ends them. The request expires with
+  // `timeout`: nobody waits for the answer after that.
   Result<std::vector<proto::LogMessage>> Logs(const std::string& uri, const std::string& service,
                                               int64_t since_unix_ns, Duration timeout);
 
@@ -181,6 +189,9 @@ class SpawnClient {
 
   Duration resend_interval() const { return resend_interval_.load(); }
   void set_resend_interval(Duration interval) { resend_interval_ = interval; }
+  // How long a command may wait for a spawnpoint that is away (0: no limit); 10 minutes unless set.
+  std::chrono::seconds command_expiry() const { return command_expiry_.load(); }
+  void set_command_expiry(std::chrono::seconds expiry) { command_expiry_ = expiry; }
 
  private:
   using Handler = std::function<void(const BusMessage&)>;
@@ -204,6 +215,7 @@ class SpawnClient {
   std::map<int, Route> routes_ GUARDED_BY(mu_);
   int next_route_ GUARDED_BY(mu_) = 1;
   std::atomic<Duration> resend_interval_{std::chrono::seconds(5)};
+  std::atomic<std::chrono::seconds> command_expiry_{std::chrono::minutes(10)};
 };
 
 }  // namespace spawn

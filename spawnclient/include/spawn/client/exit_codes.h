@@ -18,7 +18,7 @@ enum class ExitCode : int {
   kRefused = 1,    // the spawnpoint refused, or the service did not get where it was asked to
   kUsage = 2,      // bad arguments, or a deploy.yml that does not parse or ships a missing file
   kNoAnswer = 69,  // no broker, or no answer in time
-  kNotAuthorised = 77,  // the broker refused the credentials (reserved, see below)
+  kNotAuthorised = 77,  // the broker refused the credentials, a command or a subscription
   kInterrupted = 130,   // Ctrl-C (SIGINT) or SIGTERM while waiting
 };
 
@@ -31,8 +31,8 @@ struct ExitCodeDoc {
 std::span<const ExitCodeDoc> ExitCodeTable();
 
 // The exit code of a failed step, by its Status code: kBadRequest is bad usage or config (kUsage);
-// kForbidden is the broker refusing us (kNotAuthorised: no adapter reports it apart yet, so a
-// refused CONNECT is kUnavailable today); kUnavailable and kTimeout are no broker or no answer
+// kForbidden is the broker refusing us (kNotAuthorised: the credentials, or under MQTT 5 a publish
+// or subscription); kUnavailable and kTimeout are no broker or no answer
 // (kNoAnswer); anything else (kNotFound: no such service or spawnpoint, kConflict, kInternal) is
 // kRefused. kDone for an ok Status.
 ExitCode ExitCodeFor(const Status& status);

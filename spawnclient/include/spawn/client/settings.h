@@ -1,9 +1,11 @@
-// What spawnctl takes from its environment and remembers between runs: the defaults of --broker and
-// --uri (SPAWNPOINT_BROKER, SPAWNPOINT_DEFAULT_URI), the deployment history (~/.spawnpoint_history,
-// for deploy-last) and the --since window. The environment is passed in as a lookup so tests never
+// What spawnctl takes from its environment and remembers between runs: the defaults of --broker,
+// --uri and --mqtt-version (SPAWNPOINT_BROKER, SPAWNPOINT_DEFAULT_URI, SPAWNPOINT_MQTT_VERSION),
+// the deployment history (~/.spawnpoint_history, for deploy-last), the --since window and the
+// --expire of commands. The environment is passed in as a lookup so tests never
 // touch the process's; the only I/O is the history file's.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -20,7 +22,8 @@ EnvLookup ProcessEnvironment();
 struct CliDefaults {
   std::string broker = "tcp://127.0.0.1:1883";  // SPAWNPOINT_BROKER
   std::string uri;                              // SPAWNPOINT_DEFAULT_URI; empty when unset
-  std::string history_file;                     // $HOME/.spawnpoint_history (./ without HOME)
+  std::string mqtt_version = "5";  // SPAWNPOINT_MQTT_VERSION (checked as --mqtt-version)
+  std::string history_file;        // $HOME/.spawnpoint_history (./ without HOME)
 };
 CliDefaults DefaultsFromEnvironment(const EnvLookup& env);
 
@@ -38,6 +41,10 @@ struct HistoryEntry {
 Status AppendHistory(const std::string& file, const HistoryEntry& entry);
 // The last well-formed line. kNotFound when the file is missing or holds no deployment.
 Result<HistoryEntry> LastHistoryEntry(const std::string& file);
+
+// --expire: a Go duration ("10m"; "0s": never) -> whole seconds, rounded up so that a short expiry
+// does not become none. kBadRequest naming --expire for what is not a duration.
+Result<std::chrono::seconds> ParseExpiry(const std::string& expire);
 
 // --since: a Go duration back from now ("10m") -> unix ns; "0s" or "" means everything (0).
 Result<int64_t> SinceToUnixNs(const std::string& since, int64_t now_unix_ns);

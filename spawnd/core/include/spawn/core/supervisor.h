@@ -14,6 +14,11 @@
 // service becomes a zombie, its build fails, or it is replaced; counters are signed and checked, so
 // free == total - sum of live reservations at every step.
 //
+// Confinement: every container runs with no-new-privileges and a pids limit (deploy.yml's, else
+// spawnd.yml's), optionally a read-only root filesystem and a numeric user. Credentials reach it
+// only through its secrets directory (ServiceSecrets), never through labels, images or the
+// container's layer.
+//
 // Failure: a refused command returns its reason (400/403/404/409/503) and changes nothing. Engine
 // failures after acceptance go to the service's log ("[ERROR <code>] ...") and make it a zombie
 // (or, with autoRestart, a later retry). A state-store write that fails is logged; the service
@@ -37,6 +42,7 @@
 namespace spawn {
 
 class StateStore;
+class ServiceSecrets;
 class Executor;
 
 // What the heartbeats say about one service.
@@ -101,6 +107,9 @@ class Supervisor {
 
   virtual std::vector<ServiceSnapshot> Services() const = 0;
   virtual PoolSnapshot Pool() const = 0;
+  // Lines about this spawnpoint a user should act on, for its heartbeat (e.g. that the engine
+  // cannot enforce pidsLimit). Each is said once, not per service.
+  virtual std::vector<std::string> Warnings() const { return {}; }
 };
 
 // Labels on every container spawnd creates; they identify it for re-adoption.
@@ -114,8 +123,11 @@ inline constexpr const char* kConfigLabel = "io.spawnpoint.config";  // deploy.y
 using JitterSource = std::function<double()>;
 
 // The real supervisor. Every reference must outlive it; `executor` is ThreadedExecutor in spawnd.
+// `secrets` holds each service's credentials, bind-mounted read-only into its container; it is
+// used on the loop thread only.
 std::unique_ptr<Supervisor> MakeSupervisor(const SpawndConfig& config, DockerEngine& engine,
-                                           EventLoop& loop, StateStore& store, Executor& executor,
+                                           EventLoop& loop, StateStore& store,
+                                           ServiceSecrets& secrets, Executor& executor,
                                            SupervisorObserver& observer, JitterSource jitter);
 
 }  // namespace spawn

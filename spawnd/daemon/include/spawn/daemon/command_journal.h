@@ -7,6 +7,8 @@
 // it Done once answered, and Remembers every reply. After a restart, Load() returns what was
 // recorded but not done (to be handled again, in arrival order) and the replies made, so that a
 // command that was already answered is answered again with its first reply instead of acted on.
+// Each command keeps the deadline it arrived with, so that one replayed long after is not acted on
+// once it has expired.
 //
 // Durability: Record and Remember return after the data reached the disk (fdatasync; the new
 // file's directory entry is not synced, so a power cut, unlike a crash, may lose the newest
@@ -31,6 +33,9 @@ namespace spawn {
 struct JournaledCommand {
   uint64_t sequence = 0;
   BusMessage message;
+  // When the command expires, in unix nanoseconds of the daemon's wall clock; 0: never. Records of
+  // the format before deadlines load with 0.
+  int64_t deadline_unix_ns = 0;
 };
 
 struct JournalContents {
@@ -44,8 +49,9 @@ class CommandJournal {
   virtual ~CommandJournal() = default;
   // Reads what the previous run left. Call once, before Record.
   virtual Result<JournalContents> Load() = 0;
-  // Stores a command as it arrives; returns its sequence number for Done.
-  virtual Result<uint64_t> Record(const BusMessage& message) = 0;
+  // Stores a command as it arrives, with its deadline (0: none); returns its sequence number for
+  // Done.
+  virtual Result<uint64_t> Record(const BusMessage& message, int64_t deadline_unix_ns) = 0;
   // The command was handled (answered, or found to be a repeat): it is not replayed.
   virtual Status Done(uint64_t sequence) = 0;
   // The first reply to `request_id`; the most recent `capacity` are kept.

@@ -11,6 +11,12 @@
 // the first reply (a ReplyCache) and not acted on again. With a CommandJournal, commands and
 // replies are on disk: a command that arrived but was not handled before a crash is handled after
 // the restart, and the memory of replies survives it.
+//
+// Expiry: a command that came with an expiry (MQTT 5's message expiry, what was left of it when the
+// broker delivered it) gets a deadline on arrival, on the loop's wall clock, journaled with it
+// (wall time, so that it means the same after a restart or a reboot). A command whose deadline
+// passed before the daemon could act on it (behind other work, or replayed from the journal after
+// a restart) is not carried out: it is answered with 504 and logged.
 #pragma once
 
 #include <chrono>
@@ -93,8 +99,11 @@ class Daemon final : public SupervisorObserver {
   bool FlushForTest(std::chrono::milliseconds timeout) { return outbox_.Flush(timeout); }
 
  private:
-  // HandleMessage, then the journal entry `sequence` (0: none) is done.
-  void HandleJournaled(const BusMessage& message, uint64_t sequence);
+  // HandleMessage (or, past `deadline_unix_ns`, Expire), then the journal entry `sequence` (0:
+  // none) is done.
+  void HandleJournaled(const BusMessage& message, uint64_t sequence, int64_t deadline_unix_ns);
+  // Answers a command that expired before it could be acted on, without acting on it.
+  void Expire(const BusMessage& message);
   bool IsCommandSlot(const std::string& topic) const;
   void HandleDeploy(const BusMessage& message);
   void HandleCommand(const BusMessage& message, bool restart);

@@ -46,6 +46,20 @@ struct ContainerSpec {
   std::vector<std::string> volumes;  // named volumes, created if missing, mounted at /srv/<name>
   std::vector<std::string> devices;  // "/dev/x[:/dev/y[:rwm]]"
   std::string log_max_size = "50m";
+  // HostConfig.PidsLimit: the most processes and threads the container may have (0: the engine's
+  // default, unlimited).
+  int64_t pids_limit = 0;
+  // HostConfig.ReadonlyRootfs, with a fresh tmpfs at /tmp so programs still have scratch space.
+  bool read_only_rootfs = false;
+  std::string user;  // Config.User, "UID[:GID]"; empty: the image's
+  // SecurityOpt no-new-privileges: no setuid binary or file capability raises a process's rights.
+  bool no_new_privileges = false;
+  struct BindMount {
+    std::string host_dir;
+    std::string container_dir;
+    bool read_only = true;
+  };
+  std::vector<BindMount> binds;  // host directories mounted into the container
 };
 
 struct ContainerInfo {
@@ -63,6 +77,9 @@ struct ContainerInfo {
   int64_t cpu_shares = 0;
   std::string network_mode;
   bool privileged = false;
+  // HostConfig.PidsLimit as the engine holds it (0 or -1: unlimited). An engine that cannot
+  // enforce a limit (no pids cgroup) discards it, so this is how a caller learns that.
+  int64_t pids_limit = 0;
 };
 
 struct EngineEvent {
@@ -129,6 +146,7 @@ class DockerEngine {
   virtual Status EnsureNetwork(const std::string& name) = 0;
 
   // Returns the new container's id. A network_mode network must exist (kNotFound otherwise).
+  // Warnings the engine returns with it (e.g. a limit it discarded) are logged by the adapter.
   virtual Result<std::string> CreateContainer(const ContainerSpec& spec) = 0;
   // Copies a tar into the (created, not necessarily running) container at `dir`.
   virtual Status PutArchive(const std::string& id, const std::string& dir,

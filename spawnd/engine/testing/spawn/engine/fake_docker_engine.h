@@ -4,6 +4,7 @@
 // `die` event, DieSilently() stops it without one (as while the event stream is down), EmitEvent()
 // sends any event, ReconnectEvents() calls the followers' on_reconnect, EmitLog/EmitStats feed the
 // log and stats followers, AddContainer() plants one as an earlier spawnd would have left it.
+// EnforcePidsLimit(false) plays an engine that discards pids limits.
 // Builds finish at once with success unless HoldBuilds(true), then CompleteBuild(i, status); a
 // cancelled build never reports. Callbacks run synchronously on the calling thread (a test's
 // ManualEventLoop then sees them as Posts), without the fake's lock held, so they may call back
@@ -64,6 +65,12 @@ class FakeDockerEngine final : public DockerEngine {
     hold_builds_ = hold;
   }
   size_t PendingBuilds() const EXCLUDES(mu_);
+  // false: containers are made without their pids limit, as by an engine whose kernel has no pids
+  // cgroup (InspectContainer then reports pids_limit 0).
+  void EnforcePidsLimit(bool enforce) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    enforce_pids_limit_ = enforce;
+  }
   void CompleteBuild(size_t index, Status status);
   void AddImage(const std::string& tag);
   void Die(const std::string& id, int exit_code);
@@ -92,7 +99,7 @@ class FakeDockerEngine final : public DockerEngine {
     std::atomic<bool> cancelled{false};
   };
   Status Record(const std::string& call, const std::string& detail) EXCLUDES(mu_);
-  ContainerInfo Info(const Container& c) const;
+  ContainerInfo Info(const Container& c) const REQUIRES(mu_);
   // Whether stream `n` (of any kind) is still registered.
   bool Following(int n) const EXCLUDES(mu_);
   void DeliverEvent(const EngineEvent& event) EXCLUDES(mu_);
@@ -105,6 +112,7 @@ class FakeDockerEngine final : public DockerEngine {
   std::vector<std::string> networks_ GUARDED_BY(mu_);
   std::vector<std::shared_ptr<PendingBuild>> builds_ GUARDED_BY(mu_);
   bool hold_builds_ GUARDED_BY(mu_) = false;
+  bool enforce_pids_limit_ GUARDED_BY(mu_) = true;
   int next_id_ GUARDED_BY(mu_) = 1;
   std::map<int, std::function<void(const EngineEvent&)>> event_followers_ GUARDED_BY(mu_);
   std::map<int, std::function<void()>> reconnect_followers_ GUARDED_BY(mu_);
