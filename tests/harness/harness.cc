@@ -381,10 +381,17 @@ bool PrivateBroker::Start() {
            static_cast<char*>(nullptr));
     _exit(127);
   }
-  const std::string probe = "mosquitto_pub -h 127.0.0.1 -p " + std::to_string(port_) +
-                            " -t spawntest/ping -m ping -q 1 >/dev/null 2>&1";
+  // Up once it answers a connect, even with a refusal: a broker whose configuration admits no
+  // anonymous client refuses this one as soon as it is listening.
+  BusOptions options;
+  options.uri = uri();
+  options.auto_reconnect = false;
+  options.connect_timeout = 1s;
   for (int i = 0; i < 100; ++i) {
-    if (std::system(probe.c_str()) == 0) return true;
+    auto bus = MakePahoBus(options);
+    const Status connected = bus->Connect();
+    bus->Disconnect().IgnoreError();
+    if (connected.ok() || connected.code() == Code::kForbidden) return true;
     std::this_thread::sleep_for(100ms);
   }
   return false;
