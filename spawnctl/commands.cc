@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "spawn/client/job_format.h"
 #include "spawn/client/settings.h"
 #include "spawn/common/units.h"
 
@@ -62,17 +63,29 @@ int DeployCommand(Session& s, const std::string& yaml, const std::optional<std::
 }
 
 int RestartOrStopCommand(Session& s, bool restart, const std::string& name, bool no_follow,
-                         Duration wait) {
+                         Duration wait, bool now) {
   const Globals& g = s.globals();
   if (Status st = s.Open(); !st.ok()) return Fail(st);
   auto watch = WatchPrinting(s, name);
   if (!watch.ok()) return Fail(watch.status());
   auto reply = restart ? s.client().Restart(g.uri, name, s.timeout())
-                       : s.client().Stop(g.uri, name, s.timeout());
+                       : s.client().Stop(g.uri, name, s.timeout(), now);
   const std::string verb = restart ? "restart" : "stop";
   const int replied = s.PrintReply(reply, verb, verb + " " + name + " on " + g.uri);
   if (replied != 0) return replied;
   if (no_follow && !restart) return static_cast<int>(ExitCode::kDone);
+  return AfterCommand(
+      s, **watch, no_follow ? std::optional(proto::ServiceState::kRunning) : std::nullopt, wait);
+}
+
+int RollbackCommand(Session& s, const std::string& name, bool no_follow, Duration wait) {
+  const Globals& g = s.globals();
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  auto watch = WatchPrinting(s, name);
+  if (!watch.ok()) return Fail(watch.status());
+  auto reply = s.client().Rollback(g.uri, name, s.timeout());
+  const int replied = s.PrintReply(reply, "rollback", "roll back " + name + " on " + g.uri);
+  if (replied != 0) return replied;
   return AfterCommand(
       s, **watch, no_follow ? std::optional(proto::ServiceState::kRunning) : std::nullopt, wait);
 }
@@ -104,6 +117,58 @@ int InspectCommand(Session& s, const std::string& name) {
     std::cout << FormatInspect(*hb, NowNs(), s.format()) << std::flush;
   }
   return static_cast<int>(ExitCode::kDone);
+}
+
+int JobsCommand(Session& s, const std::string& name, const std::string& since) {
+  auto since_ns = SinceToUnixNs(since, NowNs());
+  if (!since_ns.ok()) return Fail(ExitCode::kUsage, "--since: " + since_ns.status().message());
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  auto jobs = s.client().Jobs(s.globals().uri, name, *since_ns, s.timeout());
+  if (!jobs.ok()) return Fail(jobs.status());
+  if (s.globals().json) {
+    for (const auto& job : *jobs) s.Print(ToJson(job));
+  } else {
+    std::cout << FormatJobs(*jobs, NowNs(), s.format()) << std::flush;
+  }
+  return static_cast<int>(ExitCode::kDone);
+}
+
+int JobCommand(Session& s, const std::string& id, bool wait, Duration wait_limit) {
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  const std::string& uri = s.globals().uri;
+  Result<proto::Job> job = Status::NotFound("");
+  if (wait) {
+    job = s.client().WaitForJob(uri, id, wait_limit);
+  } else {
+    auto jobs = s.client().Jobs(uri, "", 0, s.timeout());
+    if (!jobs.ok()) return Fail(jobs.status());
+    job = Status::NotFound("no job " + id + " at " + uri + " (spawnctl jobs -u " + uri +
+                           " lists them)");
+    for (const auto& j : *jobs) {
+      if (j.id == id) job = j;
+    }
+  }
+  if (!job.ok()) return Fail(job.status());
+  s.Print(s.globals().json ? ToJson(*job) : FormatJob(*job, s.format()));
+  if (!wait) return static_cast<int>(ExitCode::kDone);
+  return static_cast<int>(job->state == proto::JobState::kDone ? ExitCode::kDone
+                                                               : ExitCode::kRefused);
+}
+
+int MetaCommand(Session& s, bool remove, const std::string& argument) {
+  std::string key = argument, value;
+  if (!remove) {
+    const size_t eq = argument.find('=');
+    if (eq == std::string::npos)
+      return Fail(ExitCode::kUsage, "meta set: \"" + argument + "\": expected KEY=VALUE");
+    key = argument.substr(0, eq);
+    value = argument.substr(eq + 1);
+  }
+  if (key.empty()) return Fail(ExitCode::kUsage, "meta: the key is empty; expected KEY=VALUE");
+  if (Status st = s.Open(); !st.ok()) return Fail(st);
+  const std::string& uri = s.globals().uri;
+  return s.PrintReply(s.client().Meta(uri, key, value, remove, s.timeout()), "meta",
+                      std::string(remove ? "remove" : "set") + " metadata " + key + " on " + uri);
 }
 
 }  // namespace spawn

@@ -19,10 +19,21 @@ int ScanCommand(Session& s, std::string base, bool all, const std::string& down_
 int DeployCommand(Session& s, const std::string& yaml, const std::optional<std::string>& name,
                   bool replace, bool no_follow, Duration wait);
 
+// `now` (stop only): KILL without the stopTimeout grace.
+// Rollback: as restart, on the rollback slot.
+int RollbackCommand(Session& s, const std::string& name, bool no_follow, Duration wait);
 int RestartOrStopCommand(Session& s, bool restart, const std::string& name, bool no_follow,
-                         Duration wait);
+                         Duration wait, bool now = false);
 int TailCommand(Session& s, const std::string& name);
 int LogsCommand(Session& s, const std::string& name, const std::string& since);
 int InspectCommand(Session& s, const std::string& name);
+
+// `jobs [-n NAME] [--since D]`: the spawnpoint's jobs, as a table or one JSON line each.
+int JobsCommand(Session& s, const std::string& name, const std::string& since);
+// `job ID [--wait]`: the job as it is now; with `wait`, once it ended: kDone when it is done,
+// kRefused when it failed (or is unknown), kNoAnswer when it did not end within `wait_limit`.
+int JobCommand(Session& s, const std::string& id, bool wait, Duration wait_limit);
+// `meta set KEY=VALUE` and `meta rm KEY`. A KEY=VALUE without '=' or an empty key is kUsage.
+int MetaCommand(Session& s, bool remove, const std::string& argument);
 
 }  // namespace spawn

@@ -105,15 +105,17 @@ int Main(int argc, char** argv) {
 
   auto* restart = app.add_subcommand("restart", "Restart a service (or revive a zombie)");
   auto* stop = app.add_subcommand("stop", "Stop a service (it stays a zombie for a while)");
+  auto* rollback = app.add_subcommand(
+      "rollback", "Bring back the deployment the last --replace replaced, at once (no build)");
   auto* tail = app.add_subcommand("tail", "Follow a service's log until Ctrl-C");
   auto* logs = app.add_subcommand("logs", "Print the log history a spawnpoint keeps for a service");
   auto* inspect =
       app.add_subcommand("inspect", "Show a service's original config and current heartbeat");
-  for (auto* sub : {restart, stop, tail, logs, inspect}) {
+  for (auto* sub : {restart, stop, rollback, tail, logs, inspect}) {
     sub->add_option("-u,--uri", g.uri, uri_help);
     sub->add_option("-n,--name", name, "service name")->required();
   }
-  for (auto* sub : {deploy, deploy_last, restart, stop}) {
+  for (auto* sub : {deploy, deploy_last, restart, stop, rollback}) {
     sub->add_flag("--no-follow", no_follow,
                   "do not tail the log: return once the service runs (stop: after the reply)");
     sub->add_option("--wait", wait, "with --no-follow: how long to wait for it to run")
@@ -128,6 +130,33 @@ int Main(int argc, char** argv) {
   logs->add_option("--since", since, "only lines newer than this, e.g. 10m (0s: all kept)")
       ->capture_default_str()
       ->check(CheckDuration);
+  bool now = false, job_wait = false;
+  std::string job_id, meta_argument;
+  stop->add_flag("--now", now, "KILL at once, without the service's stopTimeout of TERM grace");
+  auto* jobs = app.add_subcommand(
+      "jobs", "List a spawnpoint's jobs: its commands and the restarts it decided itself");
+  jobs->add_option("-u,--uri", g.uri, uri_help);
+  jobs->add_option("-n,--name", name, "only this service's jobs");
+  jobs->add_option("--since", since, "only jobs changed within this, e.g. 1h (0s: all kept)")
+      ->capture_default_str()
+      ->check(CheckDuration);
+  auto* job = app.add_subcommand(
+      "job", "Show one job; with --wait, wait until it ends (exit 0: done, 1: failed)");
+  job->add_option("-u,--uri", g.uri, uri_help);
+  job->add_option("id", job_id, "the job's id (a command's RequestId)")->required();
+  job->add_flag("--wait", job_wait, "wait until the job has ended");
+  job->add_option("--wait-for", wait, "with --wait: how long to wait")
+      ->capture_default_str()
+      ->check(CheckDuration);
+  auto* meta = app.add_subcommand("meta", "Change a spawnpoint's metadata at run time");
+  meta->require_subcommand(1);
+  auto* meta_set = meta->add_subcommand(
+      "set", "Set KEY=VALUE; it wins over spawnd's -m file until it is removed");
+  meta_set->add_option("pair", meta_argument, "KEY=VALUE")->required();
+  auto* meta_rm = meta->add_subcommand(
+      "rm", "Remove a key set at run time (the -m file's value, if any, comes back)");
+  meta_rm->add_option("key", meta_argument, "KEY")->required();
+  for (auto* sub : {meta_set, meta_rm}) sub->add_option("-u,--uri", g.uri, uri_help);
 
   auto* example = app.add_subcommand(
       "example", "Print a commented deploy.yml (or spawnd.yml) with every key and its default");
@@ -180,10 +209,15 @@ int Main(int argc, char** argv) {
   if (deploy->parsed() || deploy_last->parsed())
     return DeployCommand(session, yaml, name_override, replace, no_follow, wait_limit);
   if (restart->parsed() || stop->parsed())
-    return RestartOrStopCommand(session, restart->parsed(), name, no_follow, wait_limit);
+    return RestartOrStopCommand(session, restart->parsed(), name, no_follow, wait_limit, now);
+  if (rollback->parsed()) return RollbackCommand(session, name, no_follow, wait_limit);
   if (tail->parsed()) return TailCommand(session, name);
   if (logs->parsed()) return LogsCommand(session, name, since);
   if (inspect->parsed()) return InspectCommand(session, name);
+  if (jobs->parsed()) return JobsCommand(session, name, since);
+  if (job->parsed()) return JobCommand(session, job_id, job_wait, wait_limit);
+  if (meta_set->parsed() || meta_rm->parsed())
+    return MetaCommand(session, meta_rm->parsed(), meta_argument);
   return Fail(ExitCode::kUsage, "no command given (see --help)");
 }
 

@@ -73,6 +73,7 @@ class FieldReader {
   }
 
   std::string Where(const YAML::Node& node) const {
+    if (source_.empty()) return "";  // a nested map: the outer reader says where
     const YAML::Mark mark = node.Mark();
     if (mark.line >= 0 && !node.IsNull())
       return source_ + ":" + std::to_string(mark.line + 1) + ": ";
@@ -408,6 +409,39 @@ Result<YAML::Node> LoadYaml(const std::string& text, const std::string& source) 
   }
 }
 
+// healthCheck: a map read by its own FieldReader; errors read "healthCheck: interval: ...".
+FieldReader::Setter HealthCheckOf(std::optional<HealthCheck>* out) {
+  return [out](const YAML::Node& v) {
+    if (!v.IsMap()) {
+      return Status::BadRequest(Describe(v) +
+                                " is not a health check; expected a map, like {cmd: [test, -f, "
+                                "/tmp/ok]} or {http: \"http://127.0.0.1:8080/health\"}");
+    }
+    HealthCheck check;
+    FieldReader r("");
+    r.On("cmd", StringList(&check.cmd, nullptr, kArgvList));
+    r.On("http", String(&check.http));
+    r.On("expect", String(&check.expect));
+    r.On("interval", DurationOf(&check.interval));
+    r.On("timeout", DurationOf(&check.timeout));
+    r.On("retries", PositiveInt(&check.retries));
+    r.On("startPeriod", DurationOf(&check.start_period));
+    SPAWN_RETURN_IF_ERROR(r.Read(v));
+    Status valid = ValidateHealthCheck(check);
+    if (!valid.ok()) {
+      // ValidateHealthCheck names "healthCheck.<key>"; the outer reader adds "healthCheck: ".
+      std::string message = valid.message();
+      const std::string prefix = "healthCheck";
+      if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+      if (message.rfind(".", 0) == 0) message = message.substr(1);
+      if (message.rfind(": ", 0) == 0) message = message.substr(2);
+      return Status::BadRequest(message);
+    }
+    *out = std::move(check);
+    return Status::Ok();
+  };
+}
+
 const std::pair<const char*, const char*> kSpawndRequired[] = {
     {"path", "scratch.ns/spawnpoint/alpha"}, {"memAlloc", "4G"}, {"cpuShares", "4096"}};
 const std::pair<const char*, const char*> kServiceRequired[] = {
@@ -538,6 +572,7 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
     r.On("pidsLimit", PositiveInt(&c.pids_limit));
     r.On("readOnly", Bool(&c.read_only));
     r.On("user", UserSpec(&c.user));
+    r.On("healthCheck", HealthCheckOf(&c.health_check));
     SPAWN_RETURN_IF_ERROR(r.Read(node));
   } catch (const YAML::Exception& e) {
     return Status::BadRequest(source_name + ": not a valid config: " + e.msg);
@@ -621,6 +656,23 @@ YAML::Node ServiceConfigToNode(const ServiceConfig& c) {
   if (c.pids_limit != d.pids_limit) n["pidsLimit"] = c.pids_limit;
   if (c.read_only) n["readOnly"] = true;
   if (!c.user.empty()) n["user"] = c.user;
+  if (c.health_check) {
+    const HealthCheck& h = *c.health_check;
+    const HealthCheck hd;
+    YAML::Node check(YAML::NodeType::Map);
+    if (!h.cmd.empty()) {
+      YAML::Node seq(YAML::NodeType::Sequence);
+      for (const auto& arg : h.cmd) seq.push_back(arg);
+      check["cmd"] = seq;
+    }
+    if (!h.http.empty()) check["http"] = h.http;
+    if (!h.expect.empty()) check["expect"] = h.expect;
+    if (h.interval != hd.interval) check["interval"] = FormatDuration(h.interval);
+    if (h.timeout != hd.timeout) check["timeout"] = FormatDuration(h.timeout);
+    if (h.retries != hd.retries) check["retries"] = h.retries;
+    if (h.start_period != hd.start_period) check["startPeriod"] = FormatDuration(h.start_period);
+    n["healthCheck"] = check;
+  }
   return n;
 }
 

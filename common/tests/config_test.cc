@@ -591,3 +591,83 @@ TEST(AptPackageTest, DebianNames) {
 
 }  // namespace
 }  // namespace spawn
+
+namespace spawn {
+namespace {
+
+constexpr const char* kBase = "name: s\nrun: [sh]\nmemAlloc: 8M\ncpuShares: 2\n";
+
+TEST(HealthCheckConfigTest, HttpWithDefaultsAndRoundTrip) {
+  auto c = ParseServiceConfig(std::string(kBase) +
+                                  "healthCheck: {http: \"http://127.0.0.1:8080/health?x=1\", "
+                                  "expect: \"ok|fine\"}\n",
+                              "deploy.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_TRUE(c->health_check.has_value());
+  EXPECT_EQ(c->health_check->http, "http://127.0.0.1:8080/health?x=1");
+  EXPECT_EQ(c->health_check->expect, "ok|fine");
+  EXPECT_EQ(c->health_check->interval, std::chrono::seconds(10));
+  EXPECT_EQ(c->health_check->timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c->health_check->retries, 3);
+  EXPECT_EQ(c->health_check->start_period, Duration(0));
+  auto back = ParseServiceConfig(ServiceConfigToYaml(*c), "round-trip");
+  ASSERT_TRUE(back.ok()) << back.status().message() << "\n" << ServiceConfigToYaml(*c);
+  EXPECT_EQ(*back, *c);
+}
+
+TEST(HealthCheckConfigTest, CmdWithEveryKeyRoundTrips) {
+  auto c = ParseServiceConfig(std::string(kBase) +
+                                  "healthCheck:\n  cmd: [test, -f, /tmp/ok]\n  interval: 5s\n"
+                                  "  timeout: 1s\n  retries: 2\n  startPeriod: 30s\n",
+                              "deploy.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_THAT(c->health_check->cmd, ElementsAre("test", "-f", "/tmp/ok"));
+  EXPECT_EQ(c->health_check->interval, seconds(5));
+  EXPECT_EQ(c->health_check->timeout, seconds(1));
+  EXPECT_EQ(c->health_check->retries, 2);
+  EXPECT_EQ(c->health_check->start_period, seconds(30));
+  auto back = ParseServiceConfig(ServiceConfigToYaml(*c), "round-trip");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, *c);
+}
+
+TEST(HealthCheckConfigTest, ErrorsNameTheKey) {
+  const auto error = [](const std::string& check) {
+    auto c = ParseServiceConfig(std::string(kBase) + "healthCheck: " + check + "\n", "deploy.yml");
+    return c.ok() ? std::string("accepted") : c.status().message();
+  };
+  EXPECT_THAT(error("{cmd: [true], http: \"http://127.0.0.1/\"}"),
+              HasSubstr("deploy.yml:5: healthCheck: has both cmd and http; expected exactly one"));
+  EXPECT_THAT(error("{interval: 5s}"), HasSubstr("healthCheck: has neither cmd nor http"));
+  EXPECT_THAT(error("{http: \"http://127.0.0.1/\", expect: \"(\"}"),
+              HasSubstr("healthCheck: expect: \"(\" is not a valid regular expression"));
+  EXPECT_THAT(error("{http: \"https://127.0.0.1/\"}"),
+              HasSubstr("healthCheck: http: \"https://127.0.0.1/\" is not an http URL"));
+  EXPECT_THAT(error("{http: \"http://127.0.0.1:0/\"}"), HasSubstr("is not an http URL"));
+  EXPECT_THAT(error("{cmd: [true], retries: 0}"),
+              HasSubstr("healthCheck: retries: \"0\" is not a positive integer"));
+  EXPECT_THAT(error("{cmd: [true], interval: 0s}"), HasSubstr("healthCheck: interval:"));
+  EXPECT_THAT(error("{cmd: [true], colour: red}"),
+              HasSubstr("healthCheck: unknown key \"colour\""));
+  EXPECT_THAT(error("{cmd: [true], expect: ok}"), HasSubstr("applies to an http check only"));
+  EXPECT_THAT(error("yes"), HasSubstr("healthCheck: \"yes\" is not a health check"));
+}
+
+TEST(HealthCheckConfigTest, HttpTargetAndMatcher) {
+  auto t = ParseHttpTarget("http://127.0.0.1:8080/a/b?c=d");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->port, 8080);
+  EXPECT_EQ(t->path, "/a/b?c=d");
+  auto bare = ParseHttpTarget("http://localhost");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->port, 80);
+  EXPECT_EQ(bare->path, "/");
+  EXPECT_FALSE(ParseHttpTarget("ftp://x/").ok());
+  EXPECT_TRUE(MatchesExtendedRegex("\"status\":\"(ok|up)\"", "{\"status\":\"up\"}"));
+  EXPECT_FALSE(MatchesExtendedRegex("^ok$", "not ok"));
+  EXPECT_FALSE(MatchesExtendedRegex("(", "("));
+  EXPECT_TRUE(MatchesExtendedRegex("x", std::string(1 << 20, 'a') + "x"));  // no recursion
+}
+
+}  // namespace
+}  // namespace spawn

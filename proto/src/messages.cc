@@ -45,6 +45,19 @@ void PackConfig(Packer& p, const ServiceConfig& c) {
     if (kv.second.IsSequence()) {
       p.pack_array(static_cast<uint32_t>(kv.second.size()));
       for (const auto& item : kv.second) PackStr(p, item.Scalar());
+    } else if (kv.second.IsMap()) {  // healthCheck: cmd a list, retries an integer, text else
+      p.pack_map(static_cast<uint32_t>(kv.second.size()));
+      for (const auto& field : kv.second) {
+        PackStr(p, field.first.Scalar());
+        if (field.second.IsSequence()) {
+          p.pack_array(static_cast<uint32_t>(field.second.size()));
+          for (const auto& item : field.second) PackStr(p, item.Scalar());
+        } else if (field.first.Scalar() == "retries" && c.health_check) {
+          p.pack_int64(c.health_check->retries);
+        } else {
+          PackStr(p, field.second.Scalar());
+        }
+      }
     } else if (key == "cpuShares") {
       p.pack_int64(c.cpu_shares);
     } else if (key == "autoRestart") {
@@ -482,8 +495,12 @@ std::string Encode(const DeployRequest& m) {
 }
 
 std::string Encode(const ServiceCommand& m) {
-  return Pack(
-      [&](Packer& p) { MapWriter(p, 2).Str("RequestId", m.request_id).Str("Service", m.service); });
+  return Pack([&](Packer& p) {
+    // "Now" only when set: a plain stop stays the bytes older spawnds know.
+    MapWriter w(p, m.now ? 3 : 2);
+    w.Str("RequestId", m.request_id).Str("Service", m.service);
+    if (m.now) w.Bool("Now", true);
+  });
 }
 
 std::string Encode(const LogsRequest& m) {
@@ -523,8 +540,8 @@ std::string Encode(const SpawnpointHeartbeat& m) {
 
 std::string Encode(const ServiceHeartbeat& m) {
   return Pack([&](Packer& p) {
-    MapWriter(p, 17)
-        .Str("SpawnpointURI", m.spawnpoint_uri)
+    MapWriter w(p, m.health.empty() ? 17 : 19);
+    w.Str("SpawnpointURI", m.spawnpoint_uri)
         .Str("Name", m.name)
         .Int("Time", m.time_unix_ns)
         .Str("State", ToString(m.state))
@@ -541,6 +558,7 @@ std::string Encode(const ServiceHeartbeat& m) {
         .Int("ExitCode", m.exit_code)
         .Config("OriginalConfig", m.original_config)
         .Str("Backoff", m.backoff);
+    if (!m.health.empty()) w.Str("Health", m.health).Str("HealthOutput", m.health_output);
   });
 }
 
@@ -599,6 +617,7 @@ Result<ServiceCommand> DecodeServiceCommand(const std::string& bytes) {
       ServiceCommand m;
       SPAWN_RETURN_IF_ERROR(reader->Str("RequestId", &m.request_id).WithContext("command"));
       SPAWN_RETURN_IF_ERROR(reader->Str("Service", &m.service, true).WithContext("command"));
+      SPAWN_RETURN_IF_ERROR(reader->Bool("Now", &m.now).WithContext("command"));
       return CheckedCommand(std::move(m));
     }
   }
@@ -675,6 +694,8 @@ Result<ServiceHeartbeat> DecodeServiceHeartbeat(const std::string& bytes, Heartb
         SPAWN_RETURN_IF_ERROR(r.Int("Restarts", &m.restarts));
         SPAWN_RETURN_IF_ERROR(r.Int("ExitCode", &m.exit_code));
         SPAWN_RETURN_IF_ERROR(r.Str("Backoff", &m.backoff));
+        SPAWN_RETURN_IF_ERROR(r.Str("Health", &m.health));
+        SPAWN_RETURN_IF_ERROR(r.Str("HealthOutput", &m.health_output));
         // OriginalConfig is shown, never acted on: a config this reader cannot parse (say, a
         // newer spawnd's key) must not hide the state and usage, so it is reported beside them.
         if (detail == HeartbeatDetail::kWithOriginalConfig && r.Find("OriginalConfig")) {
@@ -709,6 +730,168 @@ Result<LogsReply> DecodeLogsReply(const std::string& bytes) {
         }
         return Status::Ok();
       });
+}
+
+// ---- jobs and metadata ----
+
+namespace {
+
+constexpr size_t kMaxMetaKey = 128;
+constexpr size_t kMaxMetaValue = 4 * 1024;
+
+void PackJob(Packer& p, const Job& m) {
+  MapWriter(p, 11)
+      .Str("Id", m.id)
+      .Str("Kind", m.kind)
+      .Str("Service", m.service)
+      .Str("State", ToString(m.state))
+      .Str("Reason", m.reason)
+      .Int("Count", m.count)
+      .Int("Created", m.created_unix_ns)
+      .Int("Started", m.started_unix_ns)
+      .Int("Ended", m.ended_unix_ns)
+      .Int("Code", m.code)
+      .Str("Message", m.message);
+}
+
+Status FillJob(const MapReader& r, Job& m) {
+  SPAWN_RETURN_IF_ERROR(r.Str("Id", &m.id, true));
+  SPAWN_RETURN_IF_ERROR(r.Str("Kind", &m.kind));
+  SPAWN_RETURN_IF_ERROR(r.Str("Service", &m.service));
+  std::string state = "queued";
+  SPAWN_RETURN_IF_ERROR(r.Str("State", &state));
+  auto parsed = ParseJobState(state);
+  if (!parsed.ok()) return parsed.status();
+  m.state = *parsed;
+  SPAWN_RETURN_IF_ERROR(r.Str("Reason", &m.reason));
+  SPAWN_RETURN_IF_ERROR(r.Int("Count", &m.count));
+  SPAWN_RETURN_IF_ERROR(r.Int("Created", &m.created_unix_ns));
+  SPAWN_RETURN_IF_ERROR(r.Int("Started", &m.started_unix_ns));
+  SPAWN_RETURN_IF_ERROR(r.Int("Ended", &m.ended_unix_ns));
+  SPAWN_RETURN_IF_ERROR(r.Int32("Code", &m.code));
+  return r.Str("Message", &m.message);
+}
+
+// Keys become topic levels (!meta/<key>): no separators or wildcards, nothing unprintable.
+Status CheckMetaKey(const std::string& key) {
+  if (key.empty() || key.size() > kMaxMetaKey) {
+    return Status::BadRequest("Key: expected 1 to " + std::to_string(kMaxMetaKey) +
+                              " characters, got " + std::to_string(key.size()));
+  }
+  for (unsigned char c : key) {
+    if (c == '/' || c == '+' || c == '#' || c < 0x20 || c == 0x7f) {
+      return Status::BadRequest("Key: \"" + key +
+                                "\" may not contain '/', '+', '#' or control characters");
+    }
+  }
+  if (!IsPrintableUtf8(key)) return Status::BadRequest("Key: expected printable UTF-8");
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* ToString(JobState state) {
+  switch (state) {
+    case JobState::kQueued:
+      return "queued";
+    case JobState::kRunning:
+      return "running";
+    case JobState::kDone:
+      return "done";
+    case JobState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+Result<JobState> ParseJobState(const std::string& text) {
+  for (auto s : {JobState::kQueued, JobState::kRunning, JobState::kDone, JobState::kFailed}) {
+    if (text == ToString(s)) return s;
+  }
+  const std::string shown = text.size() > 100 ? text.substr(0, 100) + "..." : text;
+  return Status::BadRequest("State: \"" + shown +
+                            "\" is not a job state; expected queued, running, done or failed");
+}
+
+int64_t Job::updated_unix_ns() const {
+  return std::max({created_unix_ns, started_unix_ns, ended_unix_ns});
+}
+
+std::string Encode(const MetaCommand& m) {
+  return Pack([&](Packer& p) {
+    MapWriter(p, 4)
+        .Str("RequestId", m.request_id)
+        .Str("Key", m.key)
+        .Str("Value", m.value)
+        .Bool("Remove", m.remove);
+  });
+}
+
+std::string Encode(const Job& m) {
+  return Pack([&](Packer& p) { PackJob(p, m); });
+}
+
+std::string Encode(const JobsRequest& m) {
+  return Pack([&](Packer& p) {
+    MapWriter(p, 3)
+        .Str("RequestId", m.request_id)
+        .Str("Service", m.service)
+        .Int("Since", m.since_unix_ns);
+  });
+}
+
+std::string Encode(const JobsReply& m) {
+  return Pack([&](Packer& p) {
+    MapWriter w(p, 2);
+    w.Str("RequestId", m.request_id);
+    Packer& raw = w.Raw("Jobs");
+    raw.pack_array(static_cast<uint32_t>(m.jobs.size()));
+    for (const auto& job : m.jobs) PackJob(raw, job);
+  });
+}
+
+Result<MetaCommand> DecodeMetaCommand(const std::string& bytes) {
+  return Decode<MetaCommand>(bytes, kMaxSmallMessage, "meta command",
+                             [](const MapReader& r, MetaCommand& m) {
+                               SPAWN_RETURN_IF_ERROR(r.Str("RequestId", &m.request_id));
+                               SPAWN_RETURN_IF_ERROR(r.Str("Key", &m.key, true));
+                               SPAWN_RETURN_IF_ERROR(CheckMetaKey(m.key));
+                               SPAWN_RETURN_IF_ERROR(r.Bytes("Value", &m.value, kMaxMetaValue));
+                               return r.Bool("Remove", &m.remove);
+                             });
+}
+
+Result<Job> DecodeJob(const std::string& bytes) {
+  return Decode<Job>(bytes, kMaxSmallMessage, "job", FillJob);
+}
+
+Result<JobsRequest> DecodeJobsRequest(const std::string& bytes) {
+  return Decode<JobsRequest>(bytes, kMaxSmallMessage, "jobs request",
+                             [](const MapReader& r, JobsRequest& m) {
+                               SPAWN_RETURN_IF_ERROR(r.Str("RequestId", &m.request_id));
+                               SPAWN_RETURN_IF_ERROR(r.Str("Service", &m.service));
+                               return r.Int("Since", &m.since_unix_ns);
+                             });
+}
+
+Result<JobsReply> DecodeJobsReply(const std::string& bytes) {
+  return Decode<JobsReply>(bytes, kMaxPayloadBytes, "jobs reply",
+                           [](const MapReader& r, JobsReply& m) {
+                             SPAWN_RETURN_IF_ERROR(r.Str("RequestId", &m.request_id));
+                             const auto* list = r.Find("Jobs");
+                             if (!list) return Status::Ok();
+                             if (list->type != msgpack::type::ARRAY)
+                               return WrongType("Jobs", "an array", *list);
+                             for (uint32_t i = 0; i < list->via.array.size; ++i) {
+                               const std::string where = "Jobs[" + std::to_string(i) + "]";
+                               auto item = MapReader::Of(list->via.array.ptr[i], where);
+                               if (!item.ok()) return item.status();
+                               Job job;
+                               SPAWN_RETURN_IF_ERROR(FillJob(*item, job).WithContext(where));
+                               m.jobs.push_back(std::move(job));
+                             }
+                             return Status::Ok();
+                           });
 }
 
 std::string PeekRequestId(const std::string& bytes) {

@@ -20,7 +20,10 @@ std::string Root(const std::string& path) { return path + kRootSuffix; }
 std::string ConfigSlot(const std::string& path) { return Slot(path, "config"); }
 std::string RestartSlot(const std::string& path) { return Slot(path, "restart"); }
 std::string StopSlot(const std::string& path) { return Slot(path, "stop"); }
+std::string RollbackSlot(const std::string& path) { return Slot(path, "rollback"); }
 std::string LogsSlot(const std::string& path) { return Slot(path, "logs"); }
+std::string JobsSlot(const std::string& path) { return Slot(path, "jobs"); }
+std::string MetaSlot(const std::string& path) { return Slot(path, "meta"); }
 std::string Reply(const std::string& path, const std::string& id) {
   return Signal(path, "reply/" + id);
 }
@@ -38,6 +41,12 @@ std::string Meta(const std::string& path, const std::string& key) {
 std::string MetaWildcard(const std::string& path) { return Root(path) + kServer + "/!meta/+"; }
 std::string LogsReply(const std::string& path, const std::string& id) {
   return Signal(path, "logs/" + id);
+}
+std::string JobsReply(const std::string& path, const std::string& id) {
+  return Signal(path, "jobs/" + id);
+}
+std::string JobEnd(const std::string& path, const std::string& job_id) {
+  return Signal(path, "job/" + job_id);
 }
 std::string ServiceTopic(const std::string& path, const std::string& service) {
   return Root(path) + "/" + service;

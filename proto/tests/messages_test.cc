@@ -200,6 +200,21 @@ TEST(RoundTripTest, EveryMessage) {
   EXPECT_EQ(shb->exit_code, -1);
   EXPECT_EQ(shb->backoff, "8s");
   EXPECT_EQ(shb->original_config, DemoConfig());
+  EXPECT_EQ(shb->health, "");
+
+  HealthCheck check;
+  check.http = "http://127.0.0.1:8080/health";
+  check.expect = "ok";
+  check.retries = 5;
+  check.interval = std::chrono::milliseconds(500);
+  original.original_config.health_check = check;
+  original.health = "unhealthy";
+  original.health_output = "connection refused";
+  auto health = DecodeServiceHeartbeat(Encode(original));
+  ASSERT_TRUE(health.ok()) << health.status().message();
+  EXPECT_EQ(health->health, "unhealthy");
+  EXPECT_EQ(health->health_output, "connection refused");
+  EXPECT_EQ(health->original_config, original.original_config);  // healthCheck: a nested map
 
   LogMessage line{7, "alpha", "demo", "stdout", "hello"};
   auto decoded_line = DecodeLogMessage(Encode(line));

@@ -11,6 +11,7 @@ TEST(TopicsTest, FollowTheDesignTable) {
   EXPECT_EQ(Root(p), p + "/s.spawnpoint");
   EXPECT_EQ(ConfigSlot(p), s + "/slot/config");
   EXPECT_EQ(RestartSlot(p), s + "/slot/restart");
+  EXPECT_EQ(RollbackSlot(p), s + "/slot/rollback");
   EXPECT_EQ(StopSlot(p), s + "/slot/stop");
   EXPECT_EQ(LogsSlot(p), s + "/slot/logs");
   EXPECT_EQ(Reply(p, "r1"), s + "/signal/reply/r1");
@@ -21,6 +22,10 @@ TEST(TopicsTest, FollowTheDesignTable) {
   EXPECT_EQ(Meta(p, "room"), s + "/!meta/room");
   EXPECT_EQ(MetaWildcard(p), s + "/!meta/+");
   EXPECT_EQ(LogsReply(p, "r2"), s + "/signal/logs/r2");
+  EXPECT_EQ(JobsSlot(p), s + "/slot/jobs");
+  EXPECT_EQ(MetaSlot(p), s + "/slot/meta");
+  EXPECT_EQ(JobsReply(p, "r3"), s + "/signal/jobs/r3");
+  EXPECT_EQ(JobEnd(p, "r4"), s + "/signal/job/r4");
   EXPECT_EQ(ServiceTopic(p, "demo"), p + "/s.spawnpoint/demo");
   EXPECT_EQ(ServiceLog(p, "demo"), p + "/s.spawnpoint/demo/i.spawnable/signal/log");
 }

@@ -516,11 +516,111 @@ Result<proto::Reply> SpawnClient::Restart(const std::string& uri, const std::str
                  id, timeout);
 }
 
-Result<proto::Reply> SpawnClient::Stop(const std::string& uri, const std::string& service,
-                                       Duration timeout) {
+Result<proto::Reply> SpawnClient::Rollback(const std::string& uri, const std::string& service,
+                                           Duration timeout) {
   const std::string id = NewRequestId();
-  return Command(uri, topics::StopSlot(uri), proto::Encode(proto::ServiceCommand{id, service}), id,
-                 timeout);
+  return Command(uri, topics::RollbackSlot(uri), proto::Encode(proto::ServiceCommand{id, service}),
+                 id, timeout);
+}
+
+Result<proto::Reply> SpawnClient::Stop(const std::string& uri, const std::string& service,
+                                       Duration timeout, bool now) {
+  const std::string id = NewRequestId();
+  return Command(uri, topics::StopSlot(uri), proto::Encode(proto::ServiceCommand{id, service, now}),
+                 id, timeout);
+}
+
+Result<proto::Reply> SpawnClient::Meta(const std::string& uri, const std::string& key,
+                                       const std::string& value, bool remove, Duration timeout) {
+  const std::string id = NewRequestId();
+  return Command(uri, topics::MetaSlot(uri),
+                 proto::Encode(proto::MetaCommand{id, key, value, remove}), id, timeout);
+}
+
+Result<std::vector<proto::Job>> SpawnClient::Jobs(const std::string& uri,
+                                                  const std::string& service, int64_t since_unix_ns,
+                                                  Duration timeout) {
+  const std::string id = NewRequestId();
+  const std::string topic = topics::JobsReply(uri, id);
+  const std::string refusal_topic = topics::Reply(uri, id);
+  Inbox<proto::Job> jobs;
+  Waiter<Status> done;
+  const int route = AddRoute(topic, [&](const BusMessage& m) {
+    auto reply = proto::DecodeJobsReply(m.payload);
+    if (!reply.ok()) return;
+    if (reply->jobs.empty()) {
+      done.Set(Status::Ok());
+      return;
+    }
+    jobs.Add(reply->jobs.begin(), reply->jobs.end());
+  });
+  // spawnd answers a request it cannot read with a Reply on the reply topic.
+  const int refusals = AddRoute(refusal_topic, [&](const BusMessage& m) {
+    if (auto refused = proto::DecodeReply(m.payload); refused.ok() && !refused->ok)
+      done.Set(Status(static_cast<Code>(refused->code), refused->message));
+  });
+  Status s = bus_.Subscribe(topic, 1);
+  if (s.ok()) s = bus_.Subscribe(refusal_topic, 1);
+  if (s.ok()) {
+    s = bus_.Publish({topics::JobsSlot(uri),
+                      proto::Encode(proto::JobsRequest{id, service, since_unix_ns}), 1, false,
+                      std::chrono::ceil<std::chrono::seconds>(timeout)});
+  }
+  std::optional<Status> finished = s.ok() ? done.Wait(timeout) : std::nullopt;
+  RemoveRoute(route);
+  RemoveRoute(refusals);
+  if (!s.ok()) return s;
+  if (!finished) {
+    return Status::Timeout("no job list from the spawnpoint at " + uri + " within " +
+                           Seconds(timeout) + "; is it up? (spawnctl scan " + uri + ")");
+  }
+  if (!finished->ok()) return *finished;
+  std::vector<proto::Job> gathered;
+  jobs.Swap(gathered);
+  return gathered;
+}
+
+Result<proto::Job> SpawnClient::WaitForJob(const std::string& uri, const std::string& id,
+                                           Duration timeout) {
+  const std::string topic = topics::JobEnd(uri, id);
+  Waiter<proto::Job> ended;
+  const int route = AddRoute(topic, [&](const BusMessage& m) {
+    auto job = proto::DecodeJob(m.payload);
+    if (job.ok() && job->ended()) ended.Set(*job);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::max(Duration::zero(), std::chrono::duration_cast<Duration>(
+                                          deadline - std::chrono::steady_clock::now()));
+  };
+  Status s = bus_.Subscribe(topic, 1);
+  std::optional<proto::Job> got;
+  if (s.ok()) {
+    // Subscribed first, so an end published from now on is not missed; the list says whether the
+    // job exists, and how it ended when its retained end has expired.
+    auto listed = Jobs(uri, "", 0, left());
+    if (!listed.ok()) {
+      s = listed.status();
+    } else {
+      auto it = std::find_if(listed->begin(), listed->end(),
+                             [&](const proto::Job& j) { return j.id == id; });
+      if (it == listed->end()) {
+        got = ended.Wait(Duration::zero());  // it may have ended and been dropped meanwhile
+        if (!got)
+          s = Status::NotFound("no job " + id + " at " + uri + " (spawnctl jobs -u " + uri +
+                               " lists them)");
+      } else if (it->ended()) {
+        got = *it;
+      } else {
+        got = ended.Wait(left());
+      }
+    }
+  }
+  RemoveRoute(route);
+  bus_.Unsubscribe(topic).IgnoreError();
+  if (got) return *got;
+  if (!s.ok()) return s;
+  return Status::Timeout("job " + id + " at " + uri + " did not end within " + Seconds(timeout));
 }
 
 Result<std::vector<proto::LogMessage>> SpawnClient::Logs(const std::string& uri,

@@ -57,6 +57,12 @@ constexpr ConfigKey kDeployKeys[] = {
      "", "true"},
     {"user", "", "run as this user: `UID` or `UID:GID`, numbers only", false, "",
      "the image's user", "1000:1000"},
+    {"healthCheck", "",
+     "a map: `cmd: [...]` (run in the container by the engine) or `http: "
+     "http://127.0.0.1:PORT/path` (probed by spawnd; the host stands for the container) with "
+     "`expect:` a regular expression the body must match; `interval` (10s), `timeout` (2s), "
+     "`retries` (3), `startPeriod` (0s); unhealthy with `autoRestart` restarts it",
+     false, "", "none", "{http: \"http://127.0.0.1:8080/health\", expect: ok}"},
 };
 
 constexpr ConfigKey kSpawndKeys[] = {

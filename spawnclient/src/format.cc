@@ -122,6 +122,13 @@ std::string FormatService(const proto::ServiceHeartbeat& hb, int64_t now, const 
       hb.exit_code != 0)
     out += ", exit code " + std::to_string(hb.exit_code);
   if (!hb.backoff.empty()) out += ", next restart in " + hb.backoff;
+  if (!hb.health.empty()) {
+    const char* colour = hb.health == "healthy"     ? kGreen
+                         : hb.health == "unhealthy" ? kRed
+                                                    : kYellow;
+    out += ", " + Paint(o, colour, hb.health);
+    if (hb.health != "healthy" && !hb.health_output.empty()) out += " (" + hb.health_output + ")";
+  }
   char usage[160];
   std::snprintf(usage, sizeof usage, "    CPU: %.1f%% (%lld shares), Memory: %s/%lld MiB\n",
                 hb.cpu_percent, static_cast<long long>(hb.cpu_shares),
@@ -206,6 +213,8 @@ json HeartbeatJson(const proto::ServiceHeartbeat& hb) {
               {"Restarts", hb.restarts},
               {"ExitCode", hb.exit_code},
               {"Backoff", hb.backoff},
+              {"Health", hb.health},
+              {"HealthOutput", hb.health_output},
               {"OriginalConfig", ServiceConfigToYaml(hb.original_config)}};
 }
 }  // namespace

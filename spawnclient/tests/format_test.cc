@@ -152,6 +152,18 @@ TEST(FormatServiceTest, BackoffAndExitCode) {
             "    CPU: 12.5% (1024 shares), Memory: 52.3 MiB/512 MiB\n");
 }
 
+TEST(FormatServiceTest, HealthAndTheOutputOfAFailingCheck) {
+  auto hb = Service("svc", proto::ServiceState::kRunning);
+  hb.health = "unhealthy";
+  hb.health_output = "connection refused";
+  EXPECT_EQ(FormatService(hb, kNow, {}),
+            "• [svc] running, seen 2026-11-23 02:29:57 (2.2s) ago, restarts 2, unhealthy "
+            "(connection refused)\n"
+            "    CPU: 12.5% (1024 shares), Memory: 52.3 MiB/512 MiB\n");
+  hb.health = "healthy";
+  EXPECT_NE(FormatService(hb, kNow, {}).find("restarts 2, healthy\n"), std::string::npos);
+}
+
 TEST(FormatLogLineTest, OneLinePerMessage) {
   proto::LogMessage m{kNow, "gamma", "demosvc", "stdout", "attempting restart"};
   EXPECT_EQ(FormatLogLine(m, {}), "[11/23 02:30:00] gamma::demosvc > attempting restart");

@@ -104,6 +104,12 @@ class FileStateStore final : public StateStore {
       } else {
         SPAWN_RETURN_IF_ERROR(WriteAtomically(dir_, name + ".entity", r.entity, 0600));
       }
+      if (r.previous) {
+        SPAWN_RETURN_IF_ERROR(
+            WriteAtomically(dir_, name + ".previous.entity", r.previous->entity, 0600));
+        SPAWN_RETURN_IF_ERROR(
+            WriteAtomically(dir_, name + ".previous.archive.tar", r.previous->archive, 0600));
+      }
     }
     json j = {{"config", ServiceConfigToYaml(r.config)},
               {"imageTag", r.image_tag},
@@ -113,6 +119,12 @@ class FileStateStore final : public StateStore {
               {"restarts", r.restarts},
               {"exitCode", r.exit_code},
               {"zombieDeadline", r.zombie_deadline_unix_ns}};
+    if (r.previous) {
+      j["previous"] = {{"config", ServiceConfigToYaml(r.previous->config)},
+                       {"imageTag", r.previous->image_tag},
+                       {"containerId", r.previous->container_id},
+                       {"restarts", r.previous->restarts}};
+    }
     std::string text = j.dump(2);
     // A state change that changes nothing on disk (building -> starting) costs two fsyncs on the
     // way to a service's start; the file already holds this text.
@@ -125,7 +137,8 @@ class FileStateStore final : public StateStore {
 
   Status Remove(const std::string& name) override {
     written_.erase(name);
-    for (const char* suffix : {".json", ".archive.tar", ".entity"}) {
+    for (const char* suffix :
+         {".json", ".archive.tar", ".entity", ".previous.entity", ".previous.archive.tar"}) {
       const std::string path = dir_ + "/" + name + suffix;
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
         return Status::Internal("cannot remove " + path + ": " + std::strerror(errno));
@@ -154,6 +167,19 @@ class FileStateStore final : public StateStore {
       r.zombie_deadline_unix_ns = j.value("zombieDeadline", int64_t{0});
       r.archive = ReadFile(dir_ + "/" + name + ".archive.tar").value_or("");
       r.entity = ReadFile(dir_ + "/" + name + ".entity").value_or("");
+      if (j.contains("previous")) {
+        const json& p = j.at("previous");
+        auto previous = ParseServiceConfig(p.at("config").get<std::string>(),
+                                           dir_ + "/" + name + ".json (previous)");
+        if (!previous.ok()) return previous.status();
+        r.previous =
+            PreviousGeneration{*previous,
+                               ReadFile(dir_ + "/" + name + ".previous.entity").value_or(""),
+                               p.value("imageTag", ""),
+                               p.value("containerId", ""),
+                               p.value("restarts", int64_t{0}),
+                               ReadFile(dir_ + "/" + name + ".previous.archive.tar").value_or("")};
+      }
       return r;
     } catch (const json::exception& e) {
       return Status::BadRequest(dir_ + "/" + name + ".json is damaged: " + e.what());
@@ -185,6 +211,10 @@ Status MemoryStateStore::Save(const ServiceRecord& record, bool with_blobs) {
   if (!with_blobs && records.count(record.config.name)) {
     copy.archive = records[record.config.name].archive;
     copy.entity = records[record.config.name].entity;
+    if (copy.previous && records[record.config.name].previous) {
+      copy.previous->entity = records[record.config.name].previous->entity;
+      copy.previous->archive = records[record.config.name].previous->archive;
+    }
   }
   records[record.config.name] = copy;
   return Status::Ok();

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "health_monitor.h"
 #include "spawn/common/files.h"
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
@@ -89,6 +90,10 @@ Status ValidateDeploy(const ServiceConfig& c) {
                                 "\" is not a volume name; expected letters, digits, '_', '.', '-'");
     }
   }
+  if (c.health_check) {
+    Status check_ok = ValidateHealthCheck(*c.health_check);
+    if (!check_ok.ok()) return Status::BadRequest(who + check_ok.message());
+  }
   if (!c.overlay_net.empty()) {
     Status network_ok = ValidateNetworkName(c.overlay_net);
     if (!network_ok.ok()) return Status::BadRequest(who + "overlayNet: " + network_ok.message());
@@ -111,6 +116,11 @@ struct Service {
   uint64_t generation = 0;
   SteadyTime started_at;
   int quick_deaths = 0;  // deaths in a row, each soon after its start
+  // A replacement with a health check on trial: reverted to record.previous when this fires
+  // (startPeriod + retries x interval after its first start) or it dies `retries` times first.
+  EventLoop::TimerId revert_timer = 0;
+  bool trial_started = false;
+  int trial_deaths = 0;
   Duration backoff{0};
   bool die_seen = false;                // a die event came while starting: check once running
   int64_t start_requested_unix_ns = 0;  // output from here on belongs to the current run
@@ -135,7 +145,7 @@ class SupervisorImpl final : public Supervisor {
  public:
   SupervisorImpl(const SpawndConfig& config, DockerEngine& engine, EventLoop& loop,
                  StateStore& store, ServiceSecrets& secrets, Executor& executor,
-                 SupervisorObserver& observer, JitterSource jitter)
+                 SupervisorObserver& observer, JitterSource jitter, HttpProber* prober)
       : config_(config),
         engine_(engine),
         loop_(loop),
@@ -145,7 +155,8 @@ class SupervisorImpl final : public Supervisor {
         observer_(observer),
         jitter_(std::move(jitter)),
         free_mem_(config.mem_alloc_bytes),
-        free_cpu_(config.cpu_shares) {}
+        free_cpu_(config.cpu_shares),
+        health_(loop, prober, [this](const std::string& name) { OnHealthChanged(name); }) {}
 
   ~SupervisorImpl() override { Shutdown(); }
 
@@ -180,6 +191,8 @@ class SupervisorImpl final : public Supervisor {
       for (const auto& c : by_service[name]) {
         if (!record.container_id.empty() && c.id == record.container_id) {
           mine = c;
+        } else if (record.previous && c.id == record.previous->container_id) {
+          continue;  // kept for a rollback
         } else {
           RemoveStray(c, "an earlier container of service " + name);
         }
@@ -218,6 +231,7 @@ class SupervisorImpl final : public Supervisor {
     *alive_ = false;  // results still on their way are dropped
     events_.reset();
     for (auto& [name, s] : services_) {
+      health_.Forget(name);
       if (s.timer) loop_.Cancel(s.timer);
       s.timer = 0;
       s.build.reset();
@@ -255,23 +269,17 @@ class SupervisorImpl final : public Supervisor {
       }
     }
     SPAWN_RETURN_IF_ERROR(CheckFits(c, mem_back, cpu_back));
+    std::optional<PreviousGeneration> previous;
     if (existing != services_.end()) {
       Service& old = existing->second;
       Log(c.name, "[INFO] Replacing the service with the new deployment");
       Retire(old);
       Release(old);
-      const std::string old_id = old.record.container_id;
-      const auto timeout = duration_cast<seconds>(old.record.config.stop_timeout);
-      if (!old_id.empty()) {
-        // Queued under the service's key: the new container is created only after this.
-        Background(c.name, [old_id, timeout](DockerEngine& engine) {
-          engine.StopContainer(old_id, timeout).IgnoreError();
-          engine.RemoveContainer(old_id, true).IgnoreError();
-        });
-      }
+      previous = KeepAsPrevious(old);
       services_.erase(existing);
     }
     Service& s = NewService(c.name);
+    s.record.previous = std::move(previous);
     s.record.config = c;
     s.record.archive = request.archive;
     s.record.entity = request.entity;
@@ -330,18 +338,37 @@ class SupervisorImpl final : public Supervisor {
     return Status::Ok();
   }
 
-  Status Stop(const std::string& name) override {
+  Status Stop(const std::string& name) override { return StopService(name, /*now=*/false); }
+  Status StopNow(const std::string& name) override { return StopService(name, /*now=*/true); }
+
+  Status StopService(const std::string& name, bool now) {
     Service* found = Find(name);
     if (!found) return UnknownService(name);
     Service& s = *found;
     if (s.state == ServiceState::kZombie) return Status::Ok();
-    Log(name, "[INFO] Stopping service");
+    Log(name, now ? "[INFO] Stopping service now (KILL)" : "[INFO] Stopping service");
     const std::string id = s.record.container_id;
     const bool may_run =
         !id.empty() && (s.state == ServiceState::kRunning || s.state == ServiceState::kStarting);
     BecomeZombie(s, "stopped on request");
-    if (may_run) StopInBackground(name, id, s.record.config.stop_timeout);
+    if (may_run) StopInBackground(name, id, s.record.config.stop_timeout, now);
     // A container still being created is stopped when its creation reports back (OnStarted).
+    return Status::Ok();
+  }
+
+  Status Rollback(const std::string& name) override {
+    Service* found = Find(name);
+    if (!found) return UnknownService(name);
+    Service& s = *found;
+    if (!s.record.previous) {
+      return Status::Conflict("service " + name +
+                              " has no previous deployment to roll back to; expected a service "
+                              "deployed with Replace (spawnctl deploy --replace)");
+    }
+    const int64_t mem_back = s.record.reserved ? s.record.config.mem_alloc_bytes : 0;
+    const int64_t cpu_back = s.record.reserved ? s.record.config.cpu_shares : 0;
+    SPAWN_RETURN_IF_ERROR(CheckFits(s.record.previous->config, mem_back, cpu_back));
+    RevertTo(s, "on request");
     return Status::Ok();
   }
 
@@ -409,11 +436,13 @@ class SupervisorImpl final : public Supervisor {
     if (stream) executor_.Run(kReaperKey, [stream] { stream->Cancel(); });
   }
 
-  void StopInBackground(const std::string& name, const std::string& id, Duration timeout) {
+  // `now`: KILL without the TERM grace (stop --now).
+  void StopInBackground(const std::string& name, const std::string& id, Duration timeout,
+                        bool now = false) {
     Async(
         name,
-        [id, t = duration_cast<seconds>(timeout)](DockerEngine& engine) {
-          return engine.StopContainer(id, t);
+        [id, t = duration_cast<seconds>(timeout), now](DockerEngine& engine) {
+          return now ? engine.KillContainer(id, "KILL") : engine.StopContainer(id, t);
         },
         [this, name](const Status& status) {
           if (!status.ok() && status.code() != Code::kNotFound)
@@ -481,6 +510,7 @@ class SupervisorImpl final : public Supervisor {
   }
 
   void SetState(Service& s, ServiceState state) {
+    if (state != ServiceState::kRunning) health_.Forget(s.record.config.name);
     s.state = state;
     s.generation = ++last_generation_;
     Persist(s, false);
@@ -505,6 +535,9 @@ class SupervisorImpl final : public Supervisor {
 
   // Drops timers and streams of a service that is being replaced or purged.
   void Retire(Service& s) {
+    health_.Forget(s.record.config.name);
+    if (s.revert_timer) loop_.Cancel(s.revert_timer);
+    s.revert_timer = 0;
     CancelTimer(s);
     Reap(std::move(s.build));
     Reap(std::move(s.logs));
@@ -558,6 +591,11 @@ class SupervisorImpl final : public Supervisor {
     Reap(std::move(s->build));
     if (!status.ok()) {
       Log(name, status.ToString());
+      if (s->record.previous && s->record.config.health_check) {
+        // A replacement on trial that cannot even be built is broken: the previous one comes back.
+        RevertTo(*s, "the new deployment's image build failed");
+        return;
+      }
       BecomeZombie(*s, "the image build failed");
       return;
     }
@@ -570,7 +608,7 @@ class SupervisorImpl final : public Supervisor {
   ContainerSpec SpecFor(const Service& s, const std::string& secrets_dir) const {
     const ServiceConfig& c = s.record.config;
     ContainerSpec spec;
-    spec.name = "spawnpoint_" + config_.alias + "_" + c.name;
+    spec.name = ContainerName(c.name);
     spec.image = s.record.image_tag;
     spec.labels = {{kPathLabel, config_.path},
                    {kAliasLabel, config_.alias},
@@ -607,6 +645,11 @@ class SupervisorImpl final : public Supervisor {
     spec.pids_limit = c.pids_limit > 0 ? c.pids_limit : config_.pids_limit;
     spec.read_only_rootfs = c.read_only;
     spec.user = c.user;
+    if (c.health_check && !c.health_check->cmd.empty()) {
+      // The engine runs it and reports health_status events; http checks are spawnd's own.
+      const HealthCheck& h = *c.health_check;
+      spec.healthcheck = {h.cmd, h.interval, h.timeout, h.start_period, h.retries};
+    }
     return spec;
   }
 
@@ -782,6 +825,8 @@ class SupervisorImpl final : public Supervisor {
     if (is_restart) ++s->record.restarts;
     s->started_at = loop_.Now();
     s->backoff = Duration(0);
+    WatchHealth(*s);
+    BeginTrial(*s);
     SetState(*s, ServiceState::kRunning);
     Log(name, "[SUCCESS] Service container has started");
     Attach(*s, s->start_requested_unix_ns);
@@ -850,6 +895,11 @@ class SupervisorImpl final : public Supervisor {
     Reap(std::move(s.stats));
     s.usage = {};
     Log(name, "[INFO] Service exited with code " + std::to_string(exit_code));
+    if (s.revert_timer && ++s.trial_deaths >= s.record.config.health_check->retries) {
+      RevertTo(s, "the new deployment died " + std::to_string(s.trial_deaths) +
+                      " times before it was healthy");
+      return;
+    }
     if (!s.record.config.auto_restart) {
       BecomeZombie(s, "it exited and autoRestart is off");
       return;
@@ -932,6 +982,7 @@ class SupervisorImpl final : public Supervisor {
     if (!s) return;
     s->timer = 0;
     const std::string id = s->record.container_id;
+    DropPrevious(*s);
     Log(name, "[INFO] Service purged");
     Retire(*s);
     services_.erase(name);
@@ -979,6 +1030,10 @@ class SupervisorImpl final : public Supervisor {
                     FormatSize(s->record.config.mem_alloc_bytes) + ")");
       return;
     }
+    if (e.kind == EngineEvent::Kind::kHealthStatus) {
+      if (e.container_id == s->record.container_id) OnEngineHealth(*s, e.action);
+      return;
+    }
     if (e.kind != EngineEvent::Kind::kDie) return;
     if (s->state == ServiceState::kStarting) {
       // Its container id may not be known yet, and the die may be our own restart's.
@@ -1002,6 +1057,182 @@ class SupervisorImpl final : public Supervisor {
     }
   }
 
+  // ---- health ----
+
+  // The container just started: its health is "starting" until its check says otherwise.
+  void WatchHealth(Service& s) {
+    const ServiceConfig& c = s.record.config;
+    if (!c.health_check) return;
+    const std::string name = c.name;
+    const bool http = !c.health_check->http.empty();
+    health_.Watch(name, *c.health_check, http && c.use_host_net ? "127.0.0.1" : "");
+    if (!http || c.use_host_net) return;
+    // The container's address on its network is known once it runs.
+    const std::string id = s.record.container_id;
+    Async(
+        name, [id](DockerEngine& engine) { return engine.InspectContainer(id); },
+        [this, name, id](const Result<ContainerInfo>& info) {
+          Service* s = Find(name);
+          if (!s || s->record.container_id != id || !info.ok()) return;
+          health_.SetAddress(name, info->ip_address);
+        });
+  }
+
+  // A health_status event of the engine-run check ("health_status: unhealthy"). An unhealthy one
+  // carries no output: the container's last failing probe is read first.
+  void OnEngineHealth(Service& s, const std::string& action) {
+    const std::string name = s.record.config.name;
+    const size_t colon = action.find(':');
+    std::string status = colon == std::string::npos ? "" : action.substr(colon + 1);
+    while (!status.empty() && status.front() == ' ') status.erase(0, 1);
+    if (s.state != ServiceState::kRunning) return;
+    if (status != kHealthUnhealthy) {
+      health_.OnEngineHealth(name, status, "");
+      return;
+    }
+    const std::string id = s.record.container_id;
+    Async(
+        name, [id](DockerEngine& engine) { return engine.InspectContainer(id); },
+        [this, name, inc = s.incarnation, gen = s.generation,
+         status](const Result<ContainerInfo>& info) {
+          if (!Find(name, inc, gen)) return;
+          std::string output = info.ok() ? info->health_output : "";
+          while (!output.empty() && (output.back() == '\n' || output.back() == ' '))
+            output.pop_back();
+          health_.OnEngineHealth(name, status, output);
+        });
+  }
+
+  // Health changed (HealthMonitor): heartbeat it; an unhealthy service with autoRestart is
+  // restarted as if it had died, with the same back-off.
+  void OnHealthChanged(const std::string& name) {
+    Service* s = Find(name);
+    if (!s || s->state != ServiceState::kRunning) return;
+    const std::string health = health_.Health(name);
+    const std::string output = health_.Output(name);
+    observer_.OnServiceChanged(Snapshot(*s));
+    if (health != kHealthUnhealthy) {
+      Log(name, "[INFO] Service is " + health);
+      if (health == kHealthHealthy && s->revert_timer) Accept(*s);
+      return;
+    }
+    const std::string why = "its health check failed " +
+                            std::to_string(s->record.config.health_check->retries) +
+                            " times in a row" + (output.empty() ? "" : ": " + output);
+    Log(name, "[WARN] Service is unhealthy: " + why);
+    if (!s->record.config.auto_restart) return;
+    Log(name, "[INFO] Restarting the unhealthy service");
+    observer_.OnServiceAction(name, "restart", "unhealthy: " + why);
+    Reap(std::move(s->stats));
+    s->usage = {};
+    StopInBackground(name, s->record.container_id, s->record.config.stop_timeout);
+    // Queued after the stop under the service's key, the restart starts the stopped container.
+    ScheduleRestart(*s, /*failed_start=*/false);
+  }
+
+  // ---- previous generation, rollback ----
+
+  std::string ContainerName(const std::string& service) const {
+    return "spawnpoint_" + config_.alias + "_" + service;
+  }
+
+  // What a Replace keeps of `old` (retired): its container, stopped and renamed, unless it never
+  // had one. The generation before it is dropped. Queued under the service's key, so the new
+  // container is created only after the name is free.
+  std::optional<PreviousGeneration> KeepAsPrevious(Service& old) {
+    const std::string name = old.record.config.name;
+    DropPrevious(old);
+    const std::string id = old.record.container_id;
+    if (id.empty()) return std::nullopt;
+    const auto timeout = duration_cast<seconds>(old.record.config.stop_timeout);
+    Background(name,
+               [id, timeout, kept = ContainerName(name) + kPreviousSuffix](DockerEngine& engine) {
+                 engine.StopContainer(id, timeout).IgnoreError();
+                 engine.RemoveContainer(kept, true).IgnoreError();  // one a crash may have left
+                 if (!engine.RenameContainer(id, kept).ok())
+                   engine.RemoveContainer(id, true).IgnoreError();
+               });
+    return PreviousGeneration{old.record.config,   old.record.entity, old.record.image_tag, id,
+                              old.record.restarts, old.record.archive};
+  }
+
+  // Removes the kept container of the previous generation, if any.
+  void DropPrevious(Service& s) {
+    if (!s.record.previous) return;
+    const std::string id = s.record.previous->container_id;
+    s.record.previous.reset();
+    Background(s.record.config.name,
+               [id](DockerEngine& engine) { engine.RemoveContainer(id, true).IgnoreError(); });
+  }
+
+  // A replacement with a health check must become healthy within startPeriod + retries x interval
+  // of its first start, or it is reverted.
+  void BeginTrial(Service& s) {
+    if (!s.record.previous || !s.record.config.health_check || s.trial_started) return;
+    const HealthCheck& h = *s.record.config.health_check;
+    s.trial_started = true;
+    const Duration window = h.start_period + h.interval * h.retries;
+    const std::string name = s.record.config.name;
+    Log(name, "[INFO] The new deployment must be healthy within " + FormatDuration(window) +
+                  ", or the previous one comes back");
+    s.revert_timer = loop_.RunAfter(window, [this, name, inc = s.incarnation, window] {
+      Service* s = Find(name);
+      if (!s || s->incarnation != inc) return;
+      s->revert_timer = 0;
+      RevertTo(*s, "the new deployment was not healthy within " + FormatDuration(window));
+    });
+  }
+
+  // The replacement passed its trial: the previous generation is dropped.
+  void Accept(Service& s) {
+    loop_.Cancel(s.revert_timer);
+    s.revert_timer = 0;
+    DropPrevious(s);
+    Persist(s, false);
+    Log(s.record.config.name,
+        "[SUCCESS] The new deployment is healthy; the previous one is dropped");
+  }
+
+  // Stops and removes the current deployment and starts the previous one's container again under
+  // the live name. Callers check that the previous one fits (an automatic revert logs instead).
+  void RevertTo(Service& s, const std::string& why) {
+    const std::string name = s.record.config.name;
+    PreviousGeneration previous = *s.record.previous;
+    const int64_t mem_back = s.record.reserved ? s.record.config.mem_alloc_bytes : 0;
+    const int64_t cpu_back = s.record.reserved ? s.record.config.cpu_shares : 0;
+    Status fits = CheckFits(previous.config, mem_back, cpu_back);
+    if (!fits.ok()) {
+      Log(name, "[ERROR] Cannot roll back (" + why + "): " + fits.message());
+      return;
+    }
+    Log(name, "[WARN] Rolling back to the previous deployment: " + why);
+    observer_.OnServiceAction(name, "revert", why);
+    Retire(s);
+    Release(s);
+    const std::string current = s.record.container_id;
+    const auto timeout = duration_cast<seconds>(s.record.config.stop_timeout);
+    Background(name, [current, timeout, id = previous.container_id,
+                      live = ContainerName(name)](DockerEngine& engine) {
+      if (!current.empty()) {
+        engine.StopContainer(current, timeout).IgnoreError();
+        engine.RemoveContainer(current, true).IgnoreError();
+      }
+      engine.RemoveContainer(live, true).IgnoreError();  // a container left under the name
+      engine.RenameContainer(id, live).IgnoreError();
+    });
+    services_.erase(name);
+    Service& back = NewService(name);
+    back.record.config = previous.config;
+    back.record.entity = previous.entity;
+    back.record.archive = previous.archive;
+    back.record.image_tag = previous.image_tag;
+    back.record.container_id = previous.container_id;
+    back.record.restarts = previous.restarts;
+    Reserve(back);
+    Persist(back, true);
+    StartExisting(back);
+  }
+
   // ---- adoption ----
 
   static std::optional<ContainerInfo> FindInfo(const std::vector<ContainerInfo>& infos,
@@ -1023,6 +1254,7 @@ class SupervisorImpl final : public Supervisor {
       if (!c.running) order.push_back(&c);
     }
     for (const ContainerInfo* c : order) {
+      if (c->name.ends_with(kPreviousSuffix)) continue;  // never the live one
       auto label = c->labels.find(kConfigLabel);
       if (label == c->labels.end()) continue;
       auto config = ParseServiceConfig(label->second, "label of container " + c->name);
@@ -1065,6 +1297,8 @@ class SupervisorImpl final : public Supervisor {
       }
       spdlog::info("adopt: service {} is running in {}; supervising it", name, Short(info->id));
       s.started_at = loop_.Now();
+      WatchHealth(s);
+      BeginTrial(s);  // a replacement still on trial when spawnd stopped: its window starts again
       SetState(s, ServiceState::kRunning);
       Attach(s, 0);
       return;
@@ -1100,6 +1334,10 @@ class SupervisorImpl final : public Supervisor {
     out.backoff = s.backoff;
     out.reserved = s.record.reserved;
     out.usage = s.usage;
+    if (s.state == ServiceState::kRunning) {
+      out.health = health_.Health(out.name);
+      out.health_output = health_.Output(out.name);
+    }
     return out;
   }
 
@@ -1123,6 +1361,7 @@ class SupervisorImpl final : public Supervisor {
   std::unique_ptr<Stream> events_;
   bool pids_checked_ = false;          // a created container's pids limit was read back
   std::vector<std::string> warnings_;  // for the spawnpoint heartbeat
+  HealthMonitor health_;               // last: its callbacks use the members above
 };
 
 }  // namespace
@@ -1130,9 +1369,10 @@ class SupervisorImpl final : public Supervisor {
 std::unique_ptr<Supervisor> MakeSupervisor(const SpawndConfig& config, DockerEngine& engine,
                                            EventLoop& loop, StateStore& store,
                                            ServiceSecrets& secrets, Executor& executor,
-                                           SupervisorObserver& observer, JitterSource jitter) {
+                                           SupervisorObserver& observer, JitterSource jitter,
+                                           HttpProber* prober) {
   return std::make_unique<SupervisorImpl>(config, engine, loop, store, secrets, executor, observer,
-                                          std::move(jitter));
+                                          std::move(jitter), prober);
 }
 
 }  // namespace spawn

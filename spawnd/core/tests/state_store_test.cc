@@ -70,6 +70,28 @@ TEST_F(FileStateStoreTest, RoundTripsEveryField) {
   EXPECT_EQ(r.zombie_deadline_unix_ns, want.zombie_deadline_unix_ns);
 }
 
+TEST_F(FileStateStoreTest, ThePreviousGenerationSurvivesARestartAndRemoveDeletesIt) {
+  auto store = MakeFileStateStore(dir_.string());
+  ServiceRecord record = Record("a");
+  ServiceRecord old = Record("a");
+  old.config.run = {"./old"};
+  record.previous = PreviousGeneration{
+      old.config, "old secret", "spawnpoint/a:old", "old-container", 4, std::string(100, '\1')};
+  ASSERT_TRUE(store->Save(record, true).ok());
+  auto loaded = MakeFileStateStore(dir_.string())->Load();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->records.size(), 1u);
+  ASSERT_TRUE(loaded->records[0].previous.has_value());
+  EXPECT_EQ(*loaded->records[0].previous, *record.previous);
+  record.previous.reset();  // accepted: dropped
+  ASSERT_TRUE(store->Save(record, false).ok());
+  loaded = MakeFileStateStore(dir_.string())->Load();
+  EXPECT_FALSE(loaded->records[0].previous.has_value());
+  ASSERT_TRUE(store->Remove("a").ok());
+  EXPECT_FALSE(fs::exists(dir_ / "services" / "a.previous.entity"));
+  EXPECT_TRUE(fs::is_empty(dir_ / "services"));
+}
+
 TEST_F(FileStateStoreTest, SecretsAreOwnerOnlyNoTempFilesAndRemoveDeletesEverything) {
   auto store = MakeFileStateStore(dir_.string());
   ASSERT_TRUE(store->Save(Record("a"), true).ok());

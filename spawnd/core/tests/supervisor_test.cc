@@ -350,6 +350,21 @@ TEST_F(SupervisorTest, DeathWithoutAutoRestartIsAZombieThenPurged) {
   EXPECT_EQ(store_.records.count("once"), 0u);
 }
 
+TEST_F(SupervisorTest, StopNowKillsWithoutTheGrace) {
+  Make();
+  ASSERT_TRUE(Deploy(Config("k", 600)).ok());
+  loop_.RunPending();
+  ASSERT_EQ(StateOf("k"), ServiceState::kRunning);
+  const std::string id = Get("k")->container_id;
+  ASSERT_TRUE(supervisor_->StopNow("k").ok());
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("k"), ServiceState::kZombie);
+  EXPECT_THAT(engine_.Calls(), Contains("KillContainer " + id + " KILL"));
+  EXPECT_THAT(engine_.Calls(), Not(Contains(HasSubstr("StopContainer"))));
+  EXPECT_EQ(supervisor_->StopNow("ghost").code(), Code::kNotFound);
+  ExpectPoolAddsUp();
+}
+
 TEST_F(SupervisorTest, ZombieRevivesWithinItsPeriodIfItStillFits) {
   Make();
   ASSERT_TRUE(Deploy(Config("z", 600)).ok());
@@ -408,7 +423,10 @@ TEST_F(SupervisorTest, ReplaceStopsTheOldThenDeploysTheNew) {
   ASSERT_TRUE(Deploy(Config("svc", 600, 200), true).ok());
   EXPECT_EQ(StateOf("svc"), ServiceState::kRunning);
   EXPECT_NE(ContainerOf("svc"), old_id);
-  EXPECT_EQ(engine_.Containers().count(old_id), 0u);
+  // The old container is stopped and kept, renamed, for a rollback (issue 22).
+  ASSERT_EQ(engine_.Containers().count(old_id), 1u);
+  EXPECT_FALSE(engine_.Containers().at(old_id).running);
+  EXPECT_EQ(engine_.Containers().at(old_id).spec.name, "spawnpoint_sp_svc_previous");
   EXPECT_EQ(Get("svc")->config.cpu_shares, 200);
   ExpectPoolAddsUp();
   EXPECT_EQ(Deploy(Config("svc", 2000), true).code(), Code::kUnavailable);

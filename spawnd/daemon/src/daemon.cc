@@ -32,6 +32,13 @@ Daemon::Daemon(SpawndConfig config, std::map<std::string, std::string> metadata,
       outbox_(bus, kOutboxCapacity),
       replies_(kRepliesRemembered) {}
 
+void Daemon::SetJobLog(JobLog* jobs) {
+  jobs_ = jobs;
+  job_tracker_ = jobs ? std::make_unique<JobTracker>(
+                            *jobs, [this](const proto::Job& job) { PublishJobEnd(job); })
+                      : nullptr;
+}
+
 void Daemon::InstallHandlers() {
   bus_.SetMessageHandler([this](const BusMessage& m) {
     // On the bus thread, before returning: Paho has acknowledged the message already, so the
@@ -70,7 +77,8 @@ void Daemon::InstallHandlers() {
 
 bool Daemon::IsCommandSlot(const std::string& topic) const {
   return topic == topics::ConfigSlot(config_.path) || topic == topics::RestartSlot(config_.path) ||
-         topic == topics::StopSlot(config_.path);
+         topic == topics::StopSlot(config_.path) || topic == topics::MetaSlot(config_.path) ||
+         topic == topics::RollbackSlot(config_.path);
 }
 
 void Daemon::HandleJournaled(const BusMessage& message, uint64_t sequence,
@@ -97,7 +105,16 @@ Status Daemon::Start() {
   for (const auto& command : recovered.pending)
     HandleJournaled(command.message, command.sequence, command.deadline_unix_ns);
   for (const auto& slot : {topics::ConfigSlot(config_.path), topics::RestartSlot(config_.path),
-                           topics::StopSlot(config_.path), topics::LogsSlot(config_.path)}) {
+                           topics::StopSlot(config_.path), topics::LogsSlot(config_.path),
+                           topics::RollbackSlot(config_.path)}) {
+    SPAWN_RETURN_IF_ERROR(bus_.Subscribe(slot, 1).WithContext("subscribing to " + slot));
+  }
+  if (jobs_) {
+    const std::string slot = topics::JobsSlot(config_.path);
+    SPAWN_RETURN_IF_ERROR(bus_.Subscribe(slot, 1).WithContext("subscribing to " + slot));
+  }
+  if (runtime_metadata_) {
+    const std::string slot = topics::MetaSlot(config_.path);
     SPAWN_RETURN_IF_ERROR(bus_.Subscribe(slot, 1).WithContext("subscribing to " + slot));
   }
   started_ = true;
@@ -134,7 +151,7 @@ void Daemon::Publish(const std::string& topic, std::string payload, int qos, boo
 
 void Daemon::PublishPresenceAndMetadata() {
   Publish(topics::Presence(config_.path), "online", 1, true);
-  for (const auto& [key, value] : metadata_)
+  for (const auto& [key, value] : runtime_metadata_ ? runtime_metadata_->Effective() : metadata_)
     Publish(topics::Meta(config_.path, key), value, 1, true);
 }
 
@@ -181,16 +198,21 @@ void Daemon::PublishServiceHeartbeat(const ServiceSnapshot& s) {
   hb.exit_code = s.exit_code;
   hb.original_config = s.config;
   if (s.backoff.count()) hb.backoff = FormatDuration(s.backoff);
+  hb.health = s.health;
+  hb.health_output = s.health_output;
   Publish(topics::ServiceHeartbeat(config_.path, s.name), proto::Encode(hb), 1, true);
 }
 
 void Daemon::OnServiceChanged(const ServiceSnapshot& service) {
+  // Jobs follow every report, also those of the adoption before Start().
+  if (job_tracker_) job_tracker_->OnServiceChanged(service, NowUnixNs());
   if (!started_ || stopped_ || !supervisor_) return;  // Start() publishes everything at once
   PublishServiceHeartbeat(service);
   PublishSpawnpointHeartbeat(supervisor_->Services());  // the pool and the list changed with it
 }
 
 void Daemon::OnServicePurged(const std::string& name) {
+  if (job_tracker_) job_tracker_->OnServicePurged(name, NowUnixNs());
   // An empty retained payload makes the broker forget the service's heartbeat.
   Publish(topics::ServiceHeartbeat(config_.path, name), "", 1, true);
   history_.erase(name);
@@ -199,7 +221,21 @@ void Daemon::OnServicePurged(const std::string& name) {
 
 void Daemon::OnServiceLog(const std::string& name, const std::string& stream,
                           const std::string& line) {
+  if (job_tracker_) job_tracker_->OnServiceLog(name, stream, line);
   PublishLog(name, stream, line, true);
+}
+
+void Daemon::OnServiceAction(const std::string& name, const std::string& action,
+                             const std::string& reason) {
+  if (!job_tracker_) return;
+  if (action == "revert") {
+    job_tracker_->AutoReverted(name, reason, NowUnixNs());
+    return;
+  }
+  if (action != "restart") return;
+  // A restart for a death is seen in the service's states; this one has another reason.
+  job_tracker_->AutoRestarted(
+      name, reason.find("health") != std::string::npos ? "unhealthy" : reason, NowUnixNs());
 }
 
 void Daemon::PublishLog(const std::string& name, const std::string& stream, const std::string& line,
@@ -226,10 +262,15 @@ void Daemon::HandleMessage(const BusMessage& message) {
     HandleDeploy(message);
   else if (message.topic == topics::RestartSlot(config_.path))
     HandleCommand(message, true);
-  else if (message.topic == topics::StopSlot(config_.path))
+  else if (message.topic == topics::StopSlot(config_.path) ||
+           message.topic == topics::RollbackSlot(config_.path))
     HandleCommand(message, false);
   else if (message.topic == topics::LogsSlot(config_.path))
     HandleLogs(message);
+  else if (jobs_ && message.topic == topics::JobsSlot(config_.path))
+    HandleJobs(message);
+  else if (runtime_metadata_ && message.topic == topics::MetaSlot(config_.path))
+    HandleMeta(message);
 }
 
 bool Daemon::AnsweredBefore(const std::string& request_id) {
@@ -258,7 +299,29 @@ void Daemon::Expire(const BusMessage& message) {
   if (AnsweredBefore(id)) return;
   spdlog::warn("command{}{} on {} expired before spawnd could act on it; not carried out",
                id.empty() ? "" : " ", id, message.topic);
-  Answer(id, Status::Timeout("the command expired before spawnd could act on it"), "");
+  const Status expired = Status::Timeout("the command expired before spawnd could act on it");
+  ExpiredJob(message, expired);
+  Answer(id, expired, "");
+}
+
+void Daemon::ExpiredJob(const BusMessage& message, const Status& expired) {
+  if (!job_tracker_) return;
+  const std::string& t = message.topic;
+  std::string kind, service;
+  if (t == topics::ConfigSlot(config_.path)) {
+    kind = job_kind::kDeploy;
+    if (auto request = proto::DecodeDeployRequest(message.payload); request.ok())
+      service = request->config.name;
+  } else {
+    kind = t == topics::RestartSlot(config_.path)    ? job_kind::kRestart
+           : t == topics::StopSlot(config_.path)     ? job_kind::kStop
+           : t == topics::RollbackSlot(config_.path) ? job_kind::kRollback
+                                                     : "";
+    if (auto command = proto::DecodeServiceCommand(message.payload); command.ok())
+      service = command->service;
+  }
+  if (kind.empty()) return;  // not a job (slot/meta)
+  JobAnswered(OpenJob(proto::PeekRequestId(message.payload), kind, service), expired);
 }
 
 void Daemon::HandleDeploy(const BusMessage& message) {
@@ -275,7 +338,9 @@ void Daemon::HandleDeploy(const BusMessage& message) {
   const std::string name = request->config.name;
   spdlog::info("deploy of {} requested{}{}", name, request->request_id.empty() ? "" : " by ",
                request->request_id);
+  const std::string job = OpenJob(request->request_id, job_kind::kDeploy, name);
   const Status status = supervisor_->Deploy(*request);
+  JobAnswered(job, status);
   if (!status.ok()) {
     spdlog::warn("deploy of {} refused: {}", name, status.ToString());
     LogRefusal(name, status);
@@ -285,7 +350,9 @@ void Daemon::HandleDeploy(const BusMessage& message) {
 }
 
 void Daemon::HandleCommand(const BusMessage& message, bool restart) {
-  const char* verb = restart ? "restart" : "stop";
+  // The rollback slot takes the same {RequestId, Service} as stop.
+  const bool rollback = message.topic == topics::RollbackSlot(config_.path);
+  const char* verb = restart ? "restart" : rollback ? "rollback" : "stop";
   auto command = proto::DecodeServiceCommand(message.payload);
   if (!command.ok()) {
     const std::string id = proto::PeekRequestId(message.payload);
@@ -298,15 +365,25 @@ void Daemon::HandleCommand(const BusMessage& message, bool restart) {
   if (AnsweredBefore(command->request_id)) return;
   spdlog::info("{} of {} requested{}{}", verb, command->service,
                command->request_id.empty() ? "" : " by ", command->request_id);
-  const Status status =
-      restart ? supervisor_->Restart(command->service) : supervisor_->Stop(command->service);
+  const std::string job = OpenJob(command->request_id,
+                                  restart    ? job_kind::kRestart
+                                  : rollback ? job_kind::kRollback
+                                             : job_kind::kStop,
+                                  command->service);
+  const Status status = restart        ? supervisor_->Restart(command->service)
+                        : rollback     ? supervisor_->Rollback(command->service)
+                        : command->now ? supervisor_->StopNow(command->service)
+                                       : supervisor_->Stop(command->service);
+  JobAnswered(job, status);
   if (!status.ok()) {
     spdlog::warn("{} of {} refused: {}", verb, command->service, status.ToString());
     LogRefusal(command->service, status);
   }
   Answer(command->request_id, status,
-         std::string(restart ? "restarting " : "stopping ") + "service " + command->service +
-             " on " + config_.alias);
+         std::string(restart    ? "restarting "
+                     : rollback ? "rolling back "
+                                : "stopping ") +
+             "service " + command->service + " on " + config_.alias);
 }
 
 void Daemon::HandleLogs(const BusMessage& message) {
@@ -338,6 +415,86 @@ void Daemon::HandleLogs(const BusMessage& message) {
   if (!reply.messages.empty()) Publish(topic, proto::Encode(reply), 1, false);
   reply.messages.clear();
   Publish(topic, proto::Encode(reply), 1, false);  // an empty list ends the history
+}
+
+std::string Daemon::OpenJob(const std::string& request_id, const std::string& kind,
+                            const std::string& service) {
+  return job_tracker_ ? job_tracker_->Opened(request_id, kind, service, NowUnixNs()) : "";
+}
+
+void Daemon::JobAnswered(const std::string& job_id, const Status& answer) {
+  if (job_tracker_ && !job_id.empty()) job_tracker_->Answered(job_id, answer, NowUnixNs());
+}
+
+void Daemon::PublishJobEnd(const proto::Job& job) {
+  spdlog::info("job {} ({} of {}) {}: {}", job.id, job.kind, job.service,
+               proto::ToString(job.state), job.message);
+  BusMessage end{topics::JobEnd(config_.path, job.id), proto::Encode(job), 1, true};
+  end.expiry = kJobEndExpiry;
+  outbox_.Push(std::move(end));
+}
+
+void Daemon::HandleJobs(const BusMessage& message) {
+  auto request = proto::DecodeJobsRequest(message.payload);
+  if (!request.ok()) {
+    const std::string id = proto::PeekRequestId(message.payload);
+    spdlog::warn("jobs slot: refused a malformed request{}{}: {}", id.empty() ? "" : " ", id,
+                 request.status().message());
+    Answer(id, request.status(), "");
+    return;
+  }
+  if (request->request_id.empty()) {
+    spdlog::warn("jobs slot: a request without RequestId has nowhere to be answered");
+    return;
+  }
+  const std::string topic = topics::JobsReply(config_.path, request->request_id);
+  proto::JobsReply reply{request->request_id, {}};
+  for (auto& job : jobs_->List(request->service, request->since_unix_ns)) {
+    reply.jobs.push_back(std::move(job));
+    if (reply.jobs.size() == kJobsPerReply) {
+      Publish(topic, proto::Encode(reply), 1, false);
+      reply.jobs.clear();
+    }
+  }
+  if (!reply.jobs.empty()) Publish(topic, proto::Encode(reply), 1, false);
+  reply.jobs.clear();
+  Publish(topic, proto::Encode(reply), 1, false);  // an empty list ends the listing
+}
+
+void Daemon::HandleMeta(const BusMessage& message) {
+  auto command = proto::DecodeMetaCommand(message.payload);
+  if (!command.ok()) {
+    const std::string id = proto::PeekRequestId(message.payload);
+    if (AnsweredBefore(id)) return;
+    spdlog::warn("meta slot: refused a malformed command{}{}: {}", id.empty() ? "" : " ", id,
+                 command.status().message());
+    Answer(id, command.status(), "");
+    return;
+  }
+  if (AnsweredBefore(command->request_id)) return;
+  const std::string topic = topics::Meta(config_.path, command->key);
+  Status status;
+  std::string done;
+  if (command->remove) {
+    auto now = runtime_metadata_->Remove(command->key);
+    status = now.status();
+    if (now.ok()) {
+      // The file's value comes back; a key that is gone is cleared (empty retained payload).
+      Publish(topic, now->value_or(""), 1, true);
+      done = "metadata " + command->key + " removed on " + config_.alias +
+             (now->has_value() ? " (the -m file's value is back)" : "");
+    }
+  } else {
+    status = runtime_metadata_->Set(command->key, command->value);
+    if (status.ok()) {
+      Publish(topic, command->value, 1, true);
+      done = "metadata " + command->key + " set on " + config_.alias;
+    }
+  }
+  spdlog::info("meta {} of {}{}{}: {}", command->remove ? "removal" : "change", command->key,
+               command->request_id.empty() ? "" : " by ", command->request_id,
+               status.ok() ? done : status.ToString());
+  Answer(command->request_id, status, done);
 }
 
 }  // namespace spawn

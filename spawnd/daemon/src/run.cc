@@ -18,6 +18,8 @@
 #include "spawn/daemon/broker_connector.h"
 #include "spawn/daemon/command_journal.h"
 #include "spawn/daemon/daemon.h"
+#include "spawn/daemon/job_log.h"
+#include "spawn/daemon/runtime_metadata.h"
 #include "spawn/engine/curl_docker_engine.h"
 #include "spawn/proto/topics.h"
 
@@ -97,11 +99,28 @@ int RunSpawnd(const SpawndInputs& inputs, RealEventLoop& loop, const sigset_t& s
   auto store = MakeFileStateStore(config.state_dir);
   auto secrets = MakeFileServiceSecrets(config.state_dir);
   ThreadedExecutor executor;
+  // The job log: what every command became, kept across restarts (made before the
+  // daemon, which holds it, so it outlives it; a damaged file is reported and
+  // the log starts again: it records, it decides nothing).
+  auto job_store = MakeFileJobStore(config.state_dir + "/jobs/jobs.msgpack");
+  JobLog jobs(*job_store);
+  const Status jobs_loaded = jobs.Load();
+  if (!jobs_loaded.ok())
+    spdlog::error("jobs: {}; starting an empty job log", jobs_loaded.message());
+  // Metadata set at run time (slot/meta) wins over the -m file's until removed, across restarts.
+  auto meta_store = MakeFileMetaStore(config.state_dir + "/meta/meta.json");
+  RuntimeMetadata metadata(inputs.metadata, meta_store.get());
+  const Status meta_loaded = metadata.Load();
+  if (!meta_loaded.ok())
+    spdlog::error("metadata: {}; only the -m file's keys are published", meta_loaded.message());
   Daemon daemon(config, inputs.metadata, *bus, loop);
-  auto supervisor = MakeSupervisor(config, engine, loop, *store, *secrets, executor, daemon, [] {
-    static thread_local std::mt19937 rng(std::random_device{}());
-    return std::uniform_real_distribution<double>(0.9, 1.1)(rng);
-  });
+  auto supervisor = MakeSupervisor(
+      config, engine, loop, *store, *secrets, executor, daemon,
+      [] {
+        static thread_local std::mt19937 rng(std::random_device{}());
+        return std::uniform_real_distribution<double>(0.9, 1.1)(rng);
+      },
+      &engine);  // health probes share the engine's stream thread
   daemon.SetSupervisor(supervisor.get());
   // Commands on disk from arrival to answer: a crash loses none and repeats none.
   auto journal = MakeFileCommandJournal(config.state_dir + "/commands", Daemon::kRepliesRemembered);
@@ -111,6 +130,8 @@ int RunSpawnd(const SpawndInputs& inputs, RealEventLoop& loop, const sigset_t& s
     return 1;
   }
   daemon.SetJournal(journal.get(), std::move(*recovered));
+  daemon.SetJobLog(&jobs);
+  daemon.SetRuntimeMetadata(&metadata);
   daemon.InstallHandlers();
 
   BrokerConnector connector(*bus, loop);

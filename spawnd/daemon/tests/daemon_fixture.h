@@ -41,6 +41,10 @@ class FakeSupervisor final : public Supervisor {
     commands.push_back("stop " + name);
     return next;
   }
+  Status StopNow(const std::string& name) override {
+    commands.push_back("stop --now " + name);
+    return next;
+  }
   std::vector<ServiceSnapshot> Services() const override { return services; }
   PoolSnapshot Pool() const override { return pool; }
 

@@ -20,7 +20,8 @@ TEST_F(DaemonTest, StartSubscribesToTheSlotsAndAnnouncesPresenceMetadataAndHeart
   StartDaemon();
   EXPECT_EQ(bus_.Subscriptions(),
             (std::set<std::string>{topics::ConfigSlot(kPath), topics::RestartSlot(kPath),
-                                   topics::StopSlot(kPath), topics::LogsSlot(kPath)}));
+                                   topics::StopSlot(kPath), topics::LogsSlot(kPath),
+                                   topics::RollbackSlot(kPath)}));
   const auto retained = broker_.Retained();
   EXPECT_EQ(retained.at(topics::Presence(kPath)).payload, "online");
   EXPECT_EQ(retained.at(topics::Meta(kPath, "room")).payload, "410");

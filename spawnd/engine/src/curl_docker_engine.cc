@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "build_context.h"
+#include "curl_http_prober.h"
 #include "curl_transfer.h"
 #include "engine_codec.h"
 #include "stream_hub.h"
@@ -251,6 +252,12 @@ Status CurlDockerEngine::RemoveContainer(const std::string& id, bool force) {
   return StatusFromHttp(r->code, r->body, "remove container " + id);
 }
 
+Status CurlDockerEngine::RenameContainer(const std::string& id, const std::string& new_name) {
+  auto r = Call("POST", "/containers/" + Escape(id) + "/rename?name=" + Escape(new_name));
+  if (!r.ok()) return r.status();
+  return StatusFromHttp(r->code, r->body, "rename container " + id);
+}
+
 Result<ContainerInfo> CurlDockerEngine::InspectContainer(const std::string& id_or_name) {
   auto r = Call("GET", "/containers/" + Escape(id_or_name) + "/json");
   if (!r.ok()) return r.status();
@@ -446,6 +453,14 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowStats(
                                             std::move(on_stats), std::move(on_end), json()}),
       std::chrono::milliseconds(0));
   return std::make_unique<HubStream>(*hub_, flow);
+}
+
+}  // namespace spawn
+
+namespace spawn {
+
+void CurlDockerEngine::Probe(const HttpProbe& probe, ProbeDone done) {
+  StartHttpProbe(*hub_, probe, std::move(done));
 }
 
 }  // namespace spawn

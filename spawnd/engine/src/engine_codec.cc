@@ -70,6 +70,28 @@ ContainerInfo ParseInspect(const json& j) {
   if (auto pids = host.find("PidsLimit"); pids != host.end() && pids->is_number_integer()) {
     info.pids_limit = pids->get<int64_t>();
   }
+  const json net = j.value("NetworkSettings", json::object());
+  info.ip_address = net.value("IPAddress", "");
+  if (info.ip_address.empty() && net.contains("Networks") && net["Networks"].is_object()) {
+    for (const auto& [name, endpoint] : net["Networks"].items()) {
+      if (endpoint.is_object() && !endpoint.value("IPAddress", "").empty()) {
+        info.ip_address = endpoint.value("IPAddress", "");
+        break;
+      }
+    }
+  }
+  const json health = state.value("Health", json::object());
+  if (health.is_object()) {
+    info.health = health.value("Status", "");
+    const json log = health.value("Log", json::array());
+    if (log.is_array()) {
+      for (const auto& probe : log) {
+        if (probe.is_object() && probe.value("ExitCode", 0) != 0) {
+          info.health_output = probe.value("Output", "");
+        }
+      }
+    }
+  }
   return info;
 }
 
@@ -129,6 +151,15 @@ json CreateContainerBody(const ContainerSpec& spec) {
   if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;
   if (!spec.working_dir.empty()) body["WorkingDir"] = spec.working_dir;
   if (!spec.user.empty()) body["User"] = spec.user;
+  if (const auto& h = spec.healthcheck; !h.test.empty()) {
+    json test = json::array({"CMD"});
+    for (const auto& arg : h.test) test.push_back(arg);
+    body["Healthcheck"] = {{"Test", test},
+                           {"Interval", h.interval.count()},
+                           {"Timeout", h.timeout.count()},
+                           {"StartPeriod", h.start_period.count()},
+                           {"Retries", h.retries}};
+  }
   const std::string& net = spec.network_mode;
   if (!spec.network_aliases.empty() && !net.empty() && net != "host" && net != "none" &&
       net != "bridge") {

@@ -165,6 +165,20 @@ Status FakeDockerEngine::KillContainer(const std::string& id, const std::string&
   return Status::Ok();
 }
 
+Status FakeDockerEngine::RenameContainer(const std::string& id, const std::string& new_name) {
+  SPAWN_RETURN_IF_ERROR(Record("RenameContainer", id + " " + new_name));
+  MutexLock lock(mu_);
+  for (const auto& [other_id, c] : containers_) {
+    if (c.spec.name == new_name && other_id != id) {
+      return Status::Conflict("the name " + new_name + " is in use");
+    }
+  }
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return Status::NotFound("no container " + id);
+  it->second.spec.name = new_name;
+  return Status::Ok();
+}
+
 Status FakeDockerEngine::RemoveContainer(const std::string& id, bool force) {
   SPAWN_RETURN_IF_ERROR(Record("RemoveContainer", id + (force ? " force" : "")));
   MutexLock lock(mu_);
@@ -190,6 +204,8 @@ ContainerInfo FakeDockerEngine::Info(const Container& c) const {
   info.cpu_shares = c.spec.cpu_shares;
   info.network_mode = c.spec.network_mode;
   info.pids_limit = enforce_pids_limit_ ? c.spec.pids_limit : 0;
+  // Every container on the engine's own networks gets the one address: tests see it passed on.
+  if (c.running && c.spec.network_mode != "host") info.ip_address = "172.17.0.2";
   return info;
 }
 

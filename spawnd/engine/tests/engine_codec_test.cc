@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "curl_http_prober.h"
+
 namespace spawn {
 namespace {
 
@@ -299,6 +301,63 @@ TEST(StatsTest, ASampleFromThisHostsEngine) {
                    (36251140.0 - 35294111.0) / (13145980000000.0 - 13143970000000.0) * 2 * 100);
   EXPECT_EQ(s.network_rx_bytes, 0);
   EXPECT_EQ(s.block_read_bytes, 0);
+}
+
+}  // namespace
+}  // namespace spawn
+
+namespace spawn {
+namespace {
+
+TEST(CreateContainerBodyTest, HealthcheckInNanosecondsAsACmdTest) {
+  ContainerSpec spec;
+  spec.healthcheck.test = {"test", "-f", "/tmp/ok"};
+  spec.healthcheck.interval = std::chrono::seconds(10);
+  spec.healthcheck.timeout = std::chrono::seconds(2);
+  spec.healthcheck.start_period = std::chrono::milliseconds(500);
+  spec.healthcheck.retries = 3;
+  const auto body = CreateContainerBody(spec);
+  EXPECT_EQ(body["Healthcheck"].dump(),
+            R"({"Interval":10000000000,"Retries":3,"StartPeriod":500000000,)"
+            R"("Test":["CMD","test","-f","/tmp/ok"],"Timeout":2000000000})");
+  EXPECT_FALSE(CreateContainerBody(ContainerSpec{}).contains("Healthcheck"));
+}
+
+TEST(ParseInspectTest, AddressAndHealthWithTheLastFailingOutput) {
+  const ContainerInfo info = ParseInspect(nlohmann::json::parse(R"({
+    "State": {"Health": {"Status": "unhealthy", "Log": [
+      {"ExitCode": 1, "Output": "first"}, {"ExitCode": 1, "Output": "no file\n"},
+      {"ExitCode": 0, "Output": ""}]}},
+    "NetworkSettings": {"IPAddress": "", "Networks": {"svcnet": {"IPAddress": "172.20.0.2"}}}})"));
+  EXPECT_EQ(info.health, "unhealthy");
+  EXPECT_EQ(info.health_output, "no file\n");
+  EXPECT_EQ(info.ip_address, "172.20.0.2");
+  const ContainerInfo bare = ParseInspect(nlohmann::json::object());
+  EXPECT_EQ(bare.health, "");
+  EXPECT_EQ(bare.ip_address, "");
+}
+
+}  // namespace
+}  // namespace spawn
+
+namespace spawn {
+namespace {
+
+TEST(HttpProbeOutcomeTest, HealthyOnlyOnAnAnswerBelow400WhoseBodyMatches) {
+  EXPECT_TRUE(ProbeOutcome(CURLE_OK, "", 200, "status: ok", "ok|fine").healthy);
+  EXPECT_TRUE(ProbeOutcome(CURLE_OK, "", 204, "", "").healthy);
+  EXPECT_TRUE(ProbeOutcome(CURLE_OK, "", 301, "", "").healthy);
+  const HttpProbeResult refused =
+      ProbeOutcome(CURLE_COULDNT_CONNECT, "Failed to connect to 127.0.0.1 port 1", 0, "", "");
+  EXPECT_FALSE(refused.healthy);
+  EXPECT_EQ(refused.output, "Failed to connect to 127.0.0.1 port 1");
+  const HttpProbeResult error = ProbeOutcome(CURLE_OK, "", 503, "down\nfor now\n", "");
+  EXPECT_FALSE(error.healthy);
+  EXPECT_EQ(error.output, "HTTP 503: down for now");  // one line
+  const HttpProbeResult mismatch = ProbeOutcome(CURLE_OK, "", 200, "status: bad", "^status: ok");
+  EXPECT_FALSE(mismatch.healthy);
+  EXPECT_EQ(mismatch.output, "the body does not match \"^status: ok\": status: bad");
+  EXPECT_LE(ProbeOutcome(CURLE_OK, "", 500, std::string(10000, 'x'), "").output.size(), 210u);
 }
 
 }  // namespace

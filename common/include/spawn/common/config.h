@@ -58,6 +58,20 @@ struct SpawndConfig {
   std::vector<std::string> warnings;
 };
 
+// healthCheck of deploy.yml: exactly one of `cmd` (run in the container by the engine, Docker's
+// HEALTHCHECK) and `http` (probed by spawnd itself; the URL's host stands for the container).
+struct HealthCheck {
+  std::vector<std::string> cmd;  // argv, run in the container
+  std::string http;              // "http://127.0.0.1:PORT/path"
+  std::string expect;            // extended regular expression the body must match; "" any body
+  Duration interval = std::chrono::seconds(10);
+  Duration timeout = std::chrono::seconds(2);
+  int64_t retries = 3;       // failures in a row that make the service unhealthy
+  Duration start_period{0};  // failures in this long after a start do not count
+
+  friend bool operator==(const HealthCheck&, const HealthCheck&) = default;
+};
+
 // deploy.yml: one service. Keys as in the original Spawnpoint (`container` is an alias of `image`).
 struct ServiceConfig {
   std::string name;    // `name`, or spawnctl deploy -n
@@ -85,6 +99,7 @@ struct ServiceConfig {
   int64_t pids_limit = 0;  // pidsLimit; 0: the spawnpoint's pidsLimit
   bool read_only = false;  // readOnly: read-only root filesystem, /tmp a tmpfs
   std::string user;        // "UID" or "UID:GID" (numbers only); empty: the image's user
+  std::optional<HealthCheck> health_check;  // healthCheck; none: no health checking
 
   friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
@@ -124,6 +139,22 @@ Status ValidateAptPackage(const std::string& package);
 
 // `user` of deploy.yml: "UID" or "UID:GID", numbers only.
 Status ValidateUserSpec(const std::string& user);
+
+// A healthCheck: one of cmd and http; http an http:// URL with an optional port; expect a valid
+// extended regular expression; interval and timeout positive, startPeriod not negative, retries
+// at least 1. 400 naming the key ("healthCheck.expect: ...") otherwise.
+Status ValidateHealthCheck(const HealthCheck& check);
+
+// The parts of a healthCheck's http URL: the URL's host is replaced by the container's address.
+struct HttpTarget {
+  int port = 80;
+  std::string path = "/";  // with its query, if any
+};
+Result<HttpTarget> ParseHttpTarget(const std::string& url);
+
+// Whether `text` matches the extended regular expression `pattern` anywhere (POSIX regex, which
+// does not recurse per character as std::regex does). An invalid pattern matches nothing.
+bool MatchesExtendedRegex(const std::string& pattern, const std::string& text);
 
 // key: value pairs of metadata.yml (scalars only).
 Result<std::map<std::string, std::string>> LoadMetadataFile(const std::string& path);

@@ -16,4 +16,9 @@ Result<std::string> ReadFile(const std::string& path);
 // a power cut. Best effort: a directory that cannot be opened is left as it is.
 void SyncDirectory(const std::string& dir);
 
+// Replaces `path` with `data` so that a reader (or a crash) sees the old file or the new one,
+// never a mix: written beside it (`path`.tmp, `mode`), fsynced, renamed over it, the directory
+// synced. kInternal "cannot write|flush|rename <path>: <reason>" on failure (the old file stays).
+Status WriteFileAtomically(const std::string& path, const std::string& data, int mode = 0600);
+
 }  // namespace spawn

@@ -39,6 +39,9 @@ struct DeployRequest {
 struct ServiceCommand {
   std::string request_id;  // empty when the command was a bare name
   std::string service;
+  // slot/stop only, extra key "Now" (sent only when true): KILL at once, without stopTimeout's
+  // TERM grace.
+  bool now = false;
 };
 
 // slot/logs: {RequestId, Service, Since}; Since in unix nanoseconds, 0 = all that is kept.
@@ -96,6 +99,10 @@ struct ServiceHeartbeat {
   int64_t exit_code = 0;
   ServiceConfig original_config;  // a map, like DeployRequest's Config
   std::string backoff;  // extra key "Backoff": current restart delay ("8s") when backing off
+  // Extra keys "Health" and "HealthOutput", sent only for a service with a healthCheck: starting,
+  // healthy or unhealthy; and the output of the last failing probe.
+  std::string health;
+  std::string health_output;
   // Decoding only, never encoded: why OriginalConfig could not be read (original_config is then
   // left default); empty when it was read or absent. The rest of the heartbeat is still decoded.
   std::string original_config_error;
@@ -117,6 +124,54 @@ struct LogsReply {
   std::vector<LogMessage> messages;
 };
 
+// slot/meta: {RequestId, Key, Value, Remove}: sets (or, with Remove, drops) one metadata key at
+// run time. Key: 1-128 printable characters, none of '/', '+', '#'; Value at most 4 KiB.
+struct MetaCommand {
+  std::string request_id;
+  std::string key;
+  std::string value;
+  bool remove = false;
+};
+
+// A job: one command (or one restart spawnd decided itself) and what became of it.
+enum class JobState { kQueued, kRunning, kDone, kFailed };
+const char* ToString(JobState state);
+Result<JobState> ParseJobState(const std::string& text);
+
+// signal/job/<Id> and each item of JobsReply: {Id, Kind, Service, State, Reason, Count, Created,
+// Started, Ended, Code, Message}; times in unix ns (0: not yet).
+struct Job {
+  std::string id;    // the command's RequestId, or one spawnd made
+  std::string kind;  // "deploy", "restart", "stop", "rollback", "auto-restart"; open-ended
+  std::string service;
+  JobState state = JobState::kQueued;
+  std::string reason;  // auto-restart: "died", "unhealthy", "back-off"
+  int64_t count = 1;   // auto-restart: restarts folded into this job (a crash loop is one job)
+  int64_t created_unix_ns = 0;
+  int64_t started_unix_ns = 0;
+  int64_t ended_unix_ns = 0;
+  int code = 0;  // as Reply's: 200 done, else the failure's
+  std::string message;
+  bool ended() const { return state == JobState::kDone || state == JobState::kFailed; }
+  // The newest of its times: what JobsRequest's Since compares with.
+  int64_t updated_unix_ns() const;
+  friend bool operator==(const Job&, const Job&) = default;
+};
+
+// slot/jobs: {RequestId, Service, Since}: the jobs (of one service, or all when Service is empty)
+// changed at or after Since (unix ns; 0: all that are kept).
+struct JobsRequest {
+  std::string request_id;
+  std::string service;
+  int64_t since_unix_ns = 0;
+};
+
+// signal/jobs/<RequestId>: {RequestId, Jobs}, oldest first; a reply with an empty list ends it.
+struct JobsReply {
+  std::string request_id;
+  std::vector<Job> jobs;
+};
+
 std::string Encode(const DeployRequest& m);
 std::string Encode(const ServiceCommand& m);
 std::string Encode(const LogsRequest& m);
@@ -125,6 +180,10 @@ std::string Encode(const SpawnpointHeartbeat& m);
 std::string Encode(const ServiceHeartbeat& m);
 std::string Encode(const LogMessage& m);
 std::string Encode(const LogsReply& m);
+std::string Encode(const MetaCommand& m);
+std::string Encode(const Job& m);
+std::string Encode(const JobsRequest& m);
+std::string Encode(const JobsReply& m);
 
 Result<DeployRequest> DecodeDeployRequest(const std::string& bytes);
 // A msgpack map, a msgpack string, or bare UTF-8 text (surrounding whitespace dropped) taken as
@@ -142,6 +201,12 @@ Result<ServiceHeartbeat> DecodeServiceHeartbeat(
     const std::string& bytes, HeartbeatDetail detail = HeartbeatDetail::kWithOriginalConfig);
 Result<LogMessage> DecodeLogMessage(const std::string& bytes);
 Result<LogsReply> DecodeLogsReply(const std::string& bytes);
+// Key and Value are checked as MetaCommand says (400 naming the key otherwise).
+Result<MetaCommand> DecodeMetaCommand(const std::string& bytes);
+Result<Job> DecodeJob(const std::string& bytes);
+Result<JobsRequest> DecodeJobsRequest(const std::string& bytes);
+// Also reads the job log's own file (a JobsReply with every job kept), hence the larger bound.
+Result<JobsReply> DecodeJobsReply(const std::string& bytes);
 
 // Best effort: the RequestId of a payload that otherwise fails to decode (so a 400 can be
 // answered); empty when there is none.

@@ -11,7 +11,10 @@ std::string Root(const std::string& path);  // <path>/s.spawnpoint
 std::string ConfigSlot(const std::string& path);
 std::string RestartSlot(const std::string& path);
 std::string StopSlot(const std::string& path);
+std::string RollbackSlot(const std::string& path);  // .../slot/rollback
 std::string LogsSlot(const std::string& path);
+std::string JobsSlot(const std::string& path);  // .../slot/jobs
+std::string MetaSlot(const std::string& path);  // .../slot/meta
 std::string Reply(const std::string& path, const std::string& request_id);
 std::string Heartbeat(const std::string& path);
 std::string Presence(const std::string& path);
@@ -20,6 +23,8 @@ std::string ServiceHeartbeatWildcard(const std::string& path);  // .../signal/he
 std::string Meta(const std::string& path, const std::string& key);
 std::string MetaWildcard(const std::string& path);  // .../!meta/+
 std::string LogsReply(const std::string& path, const std::string& request_id);
+std::string JobsReply(const std::string& path, const std::string& request_id);  // signal/jobs/<id>
+std::string JobEnd(const std::string& path, const std::string& job_id);         // signal/job/<id>
 // <path>/s.spawnpoint/<service>: SPAWNPOINT_SERVICE_TOPIC.
 std::string ServiceTopic(const std::string& path, const std::string& service);
 // <service topic>/i.spawnable/signal/log

@@ -162,7 +162,26 @@ class SpawnClient {
                               Duration timeout);
   Result<proto::Reply> Restart(const std::string& uri, const std::string& service,
                                Duration timeout);
-  Result<proto::Reply> Stop(const std::string& uri, const std::string& service, Duration timeout);
+  // Brings back the deployment the last Replace replaced (409 when there is none).
+  Result<proto::Reply> Rollback(const std::string& uri, const std::string& service,
+                                Duration timeout);
+  // `now`: KILL at once, without the service's stopTimeout of TERM grace.
+  Result<proto::Reply> Stop(const std::string& uri, const std::string& service, Duration timeout,
+                            bool now = false);
+  // Sets (or, with `remove`, drops) one metadata key of the spawnpoint at run time; a key set so
+  // wins over spawnd's -m file until it is removed.
+  Result<proto::Reply> Meta(const std::string& uri, const std::string& key,
+                            const std::string& value, bool remove, Duration timeout);
+
+  // The jobs spawnd keeps (of `service`, or all when it is empty) changed at or after
+  // `since_unix_ns` (0: all), least recently changed first, gathered up to the empty list that
+  // ends them. Errors as Logs'.
+  Result<std::vector<proto::Job>> Jobs(const std::string& uri, const std::string& service,
+                                       int64_t since_unix_ns, Duration timeout);
+  // Waits until job `id` has ended and returns it (done or failed): from its retained end on
+  // signal/job/<id>, or from the job list when that has expired. kNotFound when the spawnpoint
+  // has no such job; kTimeout when it did not end within `timeout`.
+  Result<proto::Job> WaitForJob(const std::string& uri, const std::string& id, Duration timeout);
 
   // The log history spawnd keeps for the service, lines at or after `since_unix_ns` (0: all),
   // gathered from the replies up to the empty list that ends them. The request expires with

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +18,19 @@
 #include "spawn/common/status.h"
 
 namespace spawn {
+
+// What a Replace keeps of the deployment it replaced, for a rollback: its stopped container
+// (renamed, see supervisor.h) runs again as it was, without a build.
+struct PreviousGeneration {
+  ServiceConfig config;
+  std::string entity;
+  std::string image_tag;
+  std::string container_id;
+  int64_t restarts = 0;
+  std::string archive;  // for a new container, should the kept one be lost after a rollback
+
+  friend bool operator==(const PreviousGeneration&, const PreviousGeneration&) = default;
+};
 
 struct ServiceRecord {
   ServiceConfig config;
@@ -29,6 +43,9 @@ struct ServiceRecord {
   int64_t restarts = 0;
   int64_t exit_code = 0;
   int64_t zombie_deadline_unix_ns = 0;  // wall clock: steady time does not survive a restart
+  // The deployment this one replaced, until this one is accepted or the service is purged. Its
+  // entity and archive are written with the blobs.
+  std::optional<PreviousGeneration> previous;
 };
 
 struct LoadedState {

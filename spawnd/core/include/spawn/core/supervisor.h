@@ -37,6 +37,7 @@
 #include "spawn/common/event_loop.h"
 #include "spawn/common/status.h"
 #include "spawn/engine/docker_engine.h"
+#include "spawn/engine/http_prober.h"
 #include "spawn/proto/messages.h"
 
 namespace spawn {
@@ -57,6 +58,10 @@ struct ServiceSnapshot {
   bool reserved = false;  // holds a share of the pool (false for zombies, and for an adopted
                           // service that no longer fitted)
   ContainerStats usage;
+  // With a healthCheck, while running: "starting", "healthy" or "unhealthy", and the output of the
+  // last failing probe. "" otherwise.
+  std::string health;
+  std::string health_output;
 };
 
 struct PoolSnapshot {
@@ -80,6 +85,13 @@ class SupervisorObserver {
   // output).
   virtual void OnServiceLog(const std::string& name, const std::string& stream,
                             const std::string& line) = 0;
+  // The supervisor acted on a service by itself, not on a command: `action` "restart" (e.g. it
+  // became unhealthy, with autoRestart) or "revert"; `reason` says why, as in the service's log.
+  // For the daemon to record (e.g. as a job); the log and heartbeat already say it.
+  virtual void OnServiceAction(const std::string& name, const std::string& action,
+                               const std::string& reason) {
+    (void)name, (void)action, (void)reason;
+  }
 };
 
 class Supervisor {
@@ -104,6 +116,14 @@ class Supervisor {
   virtual Status Restart(const std::string& name) = 0;
   // No more restarts, stop the container (stopTimeout), zombie for zombiePeriod. Unknown: 404.
   virtual Status Stop(const std::string& name) = 0;
+  // Brings back the deployment the last Replace replaced, at once (its kept container, no build);
+  // the current one is stopped and removed. 404 unknown, 409 nothing to roll back to, 503 if the
+  // previous one no longer fits.
+  virtual Status Rollback(const std::string& name) {
+    return Status::Unavailable("service " + name + ": this supervisor cannot roll back");
+  }
+  // As Stop, but the container is killed (KILL) at once, without stopTimeout's TERM grace.
+  virtual Status StopNow(const std::string& name) = 0;
 
   virtual std::vector<ServiceSnapshot> Services() const = 0;
   virtual PoolSnapshot Pool() const = 0;
@@ -117,6 +137,10 @@ inline constexpr const char* kPathLabel = "io.spawnpoint.path";
 inline constexpr const char* kAliasLabel = "io.spawnpoint.alias";
 inline constexpr const char* kServiceLabel = "io.spawnpoint.service";
 inline constexpr const char* kConfigLabel = "io.spawnpoint.config";  // deploy.yml, for recovery
+// Replace keeps the replaced deployment's stopped container for a rollback under its name plus
+// this suffix. The engine cannot relabel a container, so the name is what tells adoption it is not
+// the live one (and keeps it from removal while its record names it).
+inline constexpr const char* kPreviousSuffix = "_previous";
 
 // A factor in [0.9, 1.1) that spreads back-off delays; injected so tests are deterministic. Called
 // on the loop thread.
@@ -124,10 +148,12 @@ using JitterSource = std::function<double()>;
 
 // The real supervisor. Every reference must outlive it; `executor` is ThreadedExecutor in spawnd.
 // `secrets` holds each service's credentials, bind-mounted read-only into its container; it is
-// used on the loop thread only.
+// used on the loop thread only. `prober` probes healthCheck.http endpoints (CurlDockerEngine in
+// spawnd); null: such checks never become healthy.
 std::unique_ptr<Supervisor> MakeSupervisor(const SpawndConfig& config, DockerEngine& engine,
                                            EventLoop& loop, StateStore& store,
                                            ServiceSecrets& secrets, Executor& executor,
-                                           SupervisorObserver& observer, JitterSource jitter);
+                                           SupervisorObserver& observer, JitterSource jitter,
+                                           HttpProber* prober = nullptr);
 
 }  // namespace spawn

@@ -12,6 +12,13 @@
 // replies are on disk: a command that arrived but was not handled before a crash is handled after
 // the restart, and the memory of replies survives it.
 //
+// Jobs: with a JobLog (SetJobLog), every command and every restart spawnd decides itself is a job
+// (JobTracker's rules); `slot/jobs` lists them, and each job's end is published, retained for
+// kJobEndExpiry (MQTT 5's message expiry), on signal/job/<id>.
+//
+// Metadata: with a RuntimeMetadata (SetRuntimeMetadata), `slot/meta` sets and removes keys at run
+// time; each change is republished (retained) on !meta/<key>, an empty payload when a key is gone.
+//
 // Expiry: a command that came with an expiry (MQTT 5's message expiry, what was left of it when the
 // broker delivered it) gets a deadline on arrival, on the loop's wall clock, journaled with it
 // (wall time, so that it means the same after a restart or a reboot). A command whose deadline
@@ -21,6 +28,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,9 +37,11 @@
 #include "spawn/common/event_loop.h"
 #include "spawn/core/supervisor.h"
 #include "spawn/daemon/command_journal.h"
+#include "spawn/daemon/job_tracker.h"
 #include "spawn/daemon/log_history.h"
 #include "spawn/daemon/outbox.h"
 #include "spawn/daemon/reply_cache.h"
+#include "spawn/daemon/runtime_metadata.h"
 #include "spawn/proto/messages.h"
 
 namespace spawn {
@@ -55,6 +65,10 @@ class Daemon final : public SupervisorObserver {
   static constexpr size_t kLogLinesPerReply = 100;    // a long history goes in several replies
   static constexpr size_t kRepliesRemembered = 1024;  // least recently used forgotten first
   static constexpr size_t kOutboxCapacity = 10000;    // messages waiting for the broker
+  static constexpr size_t kJobsPerReply = 100;        // a long job list goes in several replies
+  // How long the broker keeps a job's retained end for a client that asks later (`job --wait`
+  // after the job ended); the job log keeps it longer.
+  static constexpr std::chrono::seconds kJobEndExpiry{3600};
 
   Daemon(SpawndConfig config, std::map<std::string, std::string> metadata, Bus& bus,
          EventLoop& loop);
@@ -70,13 +84,19 @@ class Daemon final : public SupervisorObserver {
     recovered_ = std::move(recovered);
   }
 
+  // Optional; set before Start, with `jobs` loaded. It must outlive the daemon.
+  void SetJobLog(JobLog* jobs);
+  // Optional; set before Start, loaded, made with the same file metadata. It must outlive the
+  // daemon; what it holds is published instead of the constructor's metadata.
+  void SetRuntimeMetadata(RuntimeMetadata* metadata) { runtime_metadata_ = metadata; }
+
   // Installs the bus handlers (call before the bus connects, so nothing queued in the persistent
   // session is missed: messages are Posted and handled once the loop runs).
   void InstallHandlers();
   // Loop thread, once connected: takes what the journal recovered (the replies, then the commands
-  // left pending by a crash, handled in order), subscribes to the four slots at QoS 1 (fails if the
-  // broker refuses), announces presence, publishes metadata and heartbeats, starts the heartbeat
-  // timer.
+  // left pending by a crash, handled in order), subscribes to the slots at QoS 1 (jobs with a job
+  // log, meta with run-time metadata; fails if the broker refuses), announces presence, publishes
+  // metadata and heartbeats, starts the heartbeat timer.
   Status Start();
   // Loop thread: stops the heartbeat timer and command handling, publishes `offline` (if Start()
   // said `online`) and waits (at most 5 s) for the outbox to drain. The caller disconnects the bus
@@ -88,6 +108,8 @@ class Daemon final : public SupervisorObserver {
   void OnServicePurged(const std::string& name) override;
   void OnServiceLog(const std::string& name, const std::string& stream,
                     const std::string& line) override;
+  void OnServiceAction(const std::string& name, const std::string& action,
+                       const std::string& reason) override;
 
   // Loop thread: handles one slot message as if it came from the bus (tests use it directly).
   void HandleMessage(const BusMessage& message);
@@ -108,6 +130,16 @@ class Daemon final : public SupervisorObserver {
   void HandleDeploy(const BusMessage& message);
   void HandleCommand(const BusMessage& message, bool restart);
   void HandleLogs(const BusMessage& message);
+  void HandleJobs(const BusMessage& message);
+  void HandleMeta(const BusMessage& message);
+  // With a job log: the command's job, opened before the supervisor acts; "" without one.
+  std::string OpenJob(const std::string& request_id, const std::string& kind,
+                      const std::string& service);
+  void JobAnswered(const std::string& job_id, const Status& answer);
+  // An expired command's job (when it is a job's command): failed with `expired`.
+  void ExpiredJob(const BusMessage& message, const Status& expired);
+  void PublishJobEnd(const proto::Job& job);
+  int64_t NowUnixNs() const { return ToUnixNanos(loop_.WallNow()); }
   void Answer(const std::string& request_id, const Status& status, const std::string& ok_message);
   bool AnsweredBefore(const std::string& request_id);
   void PublishPresenceAndMetadata();
@@ -130,6 +162,9 @@ class Daemon final : public SupervisorObserver {
   Outbox outbox_;
   ReplyCache replies_;
   std::map<std::string, LogHistory> history_;
+  JobLog* jobs_ = nullptr;
+  RuntimeMetadata* runtime_metadata_ = nullptr;
+  std::unique_ptr<JobTracker> job_tracker_;  // with jobs_
   EventLoop::TimerId heartbeat_timer_ = 0;
   bool started_ = false;
   bool stopped_ = false;

@@ -17,12 +17,14 @@
 
 #include "spawn/common/mutex.h"
 #include "spawn/engine/docker_engine.h"
+#include "spawn/engine/http_prober.h"
 
 namespace spawn {
 
 class CurlStreamHub;
 
-class CurlDockerEngine final : public DockerEngine {
+// Also the HttpProber of services' health checks: probes share the logs and stats thread.
+class CurlDockerEngine final : public DockerEngine, public HttpProber {
  public:
   explicit CurlDockerEngine(std::string socket_path,
                             std::chrono::seconds call_timeout = std::chrono::seconds(30));
@@ -40,6 +42,7 @@ class CurlDockerEngine final : public DockerEngine {
   Status RestartContainer(const std::string& id, std::chrono::seconds timeout) override;
   Status KillContainer(const std::string& id, const std::string& signal) override;
   Status RemoveContainer(const std::string& id, bool force) override;
+  Status RenameContainer(const std::string& id, const std::string& new_name) override;
   Result<ContainerInfo> InspectContainer(const std::string& id_or_name) override;
   Result<std::vector<ContainerInfo>> ListContainers(const std::string& label_key,
                                                     const std::string& label_value) override;
@@ -51,6 +54,8 @@ class CurlDockerEngine final : public DockerEngine {
   std::unique_ptr<Stream> FollowStats(const std::string& id,
                                       std::function<void(const ContainerStats&)> on_stats,
                                       Done on_end) override;
+
+  void Probe(const HttpProbe& probe, ProbeDone done) override;
 
   // Creates the named volume unless it exists.
   Status EnsureVolume(const std::string& name);

@@ -60,6 +60,16 @@ struct ContainerSpec {
     bool read_only = true;
   };
   std::vector<BindMount> binds;  // host directories mounted into the container
+  // Config.Healthcheck: the engine runs `test` in the container every `interval` and reports
+  // health_status events; empty `test`: none (the image's, if any, is kept).
+  struct Healthcheck {
+    std::vector<std::string> test;  // argv, sent as ["CMD", argv...]
+    std::chrono::nanoseconds interval{0};
+    std::chrono::nanoseconds timeout{0};
+    std::chrono::nanoseconds start_period{0};
+    int64_t retries = 0;
+  };
+  Healthcheck healthcheck;
 };
 
 struct ContainerInfo {
@@ -80,6 +90,12 @@ struct ContainerInfo {
   // HostConfig.PidsLimit as the engine holds it (0 or -1: unlimited). An engine that cannot
   // enforce a limit (no pids cgroup) discards it, so this is how a caller learns that.
   int64_t pids_limit = 0;
+  // The container's address on its network (NetworkSettings), "" with host networking or none.
+  std::string ip_address;
+  // State.Health: "starting", "healthy", "unhealthy", or "" without a health check; and the
+  // output of its latest probe that failed (engine-run checks only).
+  std::string health;
+  std::string health_output;
 };
 
 struct EngineEvent {
@@ -157,6 +173,8 @@ class DockerEngine {
   virtual Status RestartContainer(const std::string& id, std::chrono::seconds timeout) = 0;
   virtual Status KillContainer(const std::string& id, const std::string& signal = "KILL") = 0;
   virtual Status RemoveContainer(const std::string& id, bool force) = 0;
+  // Gives the container another name (kConflict if a container has that name already).
+  virtual Status RenameContainer(const std::string& id, const std::string& new_name) = 0;
   virtual Result<ContainerInfo> InspectContainer(const std::string& id_or_name) = 0;
   // Containers (running or not) carrying label `key` = `value`.
   virtual Result<std::vector<ContainerInfo>> ListContainers(const std::string& label_key,

@@ -46,6 +46,7 @@ class FakeDockerEngine final : public DockerEngine {
   Status RestartContainer(const std::string& id, std::chrono::seconds timeout) override;
   Status KillContainer(const std::string& id, const std::string& signal) override;
   Status RemoveContainer(const std::string& id, bool force) override;
+  Status RenameContainer(const std::string& id, const std::string& new_name) override;
   Result<ContainerInfo> InspectContainer(const std::string& id_or_name) override;
   Result<std::vector<ContainerInfo>> ListContainers(const std::string& key,
                                                     const std::string& value) override;
