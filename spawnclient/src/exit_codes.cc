@@ -7,7 +7,8 @@ constexpr ExitCodeDoc kExitCodes[] = {
     {ExitCode::kDone, "done (also a `tail`, or a command following the log, ended by Ctrl-C)"},
     {ExitCode::kRefused,
      "refused by the spawnpoint (an error reply: 400, 403, 404, 409, 503, 500) or no such service "
-     "or spawnpoint; with `--no-follow`, the service did not run within `--wait`"},
+     "or spawnpoint; with `--no-follow`, the service did not run within `--wait`; `job --wait`: "
+     "the job failed"},
     {ExitCode::kUsage,
      "bad usage (an unknown command or option, a bad argument) or a deploy.yml that does not "
      "parse or names a file that cannot be read"},

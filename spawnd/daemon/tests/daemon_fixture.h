@@ -5,8 +5,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -17,7 +19,9 @@
 #include "spawn/bus/fake_bus.h"
 #include "spawn/common/mutex.h"
 #include "spawn/common/units.h"
+#include "spawn/daemon/command_journal.h"
 #include "spawn/daemon/daemon.h"
+#include "spawn/daemon/job_log.h"
 #include "spawn/proto/topics.h"
 
 // Not in an anonymous namespace: the test files that share the DaemonTest suite must share its
@@ -118,6 +122,45 @@ class DaemonTest : public ::testing::Test {
     Settle();
   }
 
+  // Gives the daemon a command journal in a directory of its own (emptied first), then starts it.
+  void StartWithJournal(const std::string& name) {
+    journal_dir_ =
+        (std::filesystem::temp_directory_path() / (name + "-" + std::to_string(getpid()))).string();
+    std::filesystem::remove_all(journal_dir_);
+    first_journal_ = MakeFileCommandJournal(journal_dir_, Daemon::kRepliesRemembered);
+    auto loaded = first_journal_->Load();
+    ASSERT_TRUE(loaded.ok());
+    daemon_->SetJournal(first_journal_.get(), std::move(*loaded));
+    StartDaemon();
+  }
+
+  // spawnd started again on the journal of StartWithJournal (with `job_log`, if given), once it
+  // handled what it recovered.
+  struct RestartedDaemon {
+    std::unique_ptr<FakeBus> bus;
+    std::unique_ptr<CommandJournal> journal;
+    std::unique_ptr<Daemon> daemon;
+  };
+  RestartedDaemon Restart(JobLog* job_log = nullptr) {
+    RestartedDaemon r;
+    r.bus = std::make_unique<FakeBus>(broker_);
+    r.daemon =
+        std::make_unique<Daemon>(config_, std::map<std::string, std::string>{}, *r.bus, loop_);
+    r.journal = MakeFileCommandJournal(journal_dir_, Daemon::kRepliesRemembered);
+    auto recovered = r.journal->Load();
+    EXPECT_TRUE(recovered.ok());
+    if (!recovered.ok()) return r;
+    r.daemon->SetSupervisor(&supervisor_);
+    r.daemon->SetJournal(r.journal.get(), std::move(*recovered));
+    if (job_log) r.daemon->SetJobLog(job_log);
+    r.daemon->InstallHandlers();
+    EXPECT_TRUE(r.bus->Connect().ok());
+    EXPECT_TRUE(r.daemon->Start().ok());
+    loop_.RunPending();
+    EXPECT_TRUE(r.daemon->FlushForTest(std::chrono::seconds(10)));
+    return r;
+  }
+
   void Settle() {
     loop_.RunPending();
     ASSERT_TRUE(daemon_->FlushForTest(std::chrono::seconds(10)));
@@ -182,6 +225,8 @@ class DaemonTest : public ::testing::Test {
   ManualEventLoop loop_;
   FakeSupervisor supervisor_;
   std::unique_ptr<Daemon> daemon_;
+  std::string journal_dir_;  // StartWithJournal's
+  std::unique_ptr<CommandJournal> first_journal_;
   Mutex mu_;
   std::vector<BusMessage> seen_ GUARDED_BY(mu_);  // the outbox thread delivers
 };

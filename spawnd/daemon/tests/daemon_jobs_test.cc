@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "daemon_fixture.h"
+#include "memory_job_store.h"
 #include "spawn/daemon/job_log.h"
 #include "spawn/daemon/runtime_metadata.h"
 
@@ -18,16 +19,6 @@ namespace {
 
 using proto::JobState;
 using proto::ServiceState;
-
-class MemoryJobStore final : public JobStore {
- public:
-  Result<std::vector<proto::Job>> Load() override { return saved; }
-  Status Save(const std::vector<proto::Job>& jobs) override {
-    saved = jobs;
-    return Status::Ok();
-  }
-  std::vector<proto::Job> saved;
-};
 
 class DaemonJobsTest : public DaemonTest {
  protected:
@@ -171,15 +162,7 @@ TEST_F(DaemonJobsTest, StopNowAsksTheSupervisorToKill) {
 }
 
 TEST_F(DaemonJobsTest, ACommandThatExpiredIsAFailedJob) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("daemon-jobs-expiry-" + std::to_string(getpid())))
-          .string();
-  std::filesystem::remove_all(dir);
-  auto first_journal = MakeFileCommandJournal(dir, Daemon::kRepliesRemembered);
-  auto first_load = first_journal->Load();
-  ASSERT_TRUE(first_load.ok());
-  daemon_->SetJournal(first_journal.get(), std::move(*first_load));
-  StartDaemon();
+  StartWithJournal("daemon-jobs-expiry");
   daemon_->Shutdown();  // what arrives now is journaled and left for the next start
   ASSERT_TRUE(client_
                   .Publish({topics::RestartSlot(kPath),
@@ -189,19 +172,7 @@ TEST_F(DaemonJobsTest, ACommandThatExpiredIsAFailedJob) {
   loop_.RunPending();
   loop_.AdvanceBy(std::chrono::seconds(3));  // spawnd is down past the command's expiry
 
-  FakeBus bus(broker_);
-  Daemon next(config_, {}, bus, loop_);
-  auto journal = MakeFileCommandJournal(dir, Daemon::kRepliesRemembered);
-  auto recovered = journal->Load();
-  ASSERT_TRUE(recovered.ok());
-  next.SetSupervisor(&supervisor_);
-  next.SetJournal(journal.get(), std::move(*recovered));
-  next.SetJobLog(&jobs_);
-  next.InstallHandlers();
-  ASSERT_TRUE(bus.Connect().ok());
-  ASSERT_TRUE(next.Start().ok());
-  loop_.RunPending();
-  ASSERT_TRUE(next.FlushForTest(std::chrono::seconds(10)));
+  RestartedDaemon next = Restart(&jobs_);
   EXPECT_TRUE(supervisor_.commands.empty());
   const proto::Job* job = jobs_.Find("brief");
   ASSERT_NE(job, nullptr);
@@ -209,8 +180,8 @@ TEST_F(DaemonJobsTest, ACommandThatExpiredIsAFailedJob) {
   EXPECT_EQ(job->service, "web");
   EXPECT_EQ(job->state, JobState::kFailed);
   EXPECT_EQ(job->code, 504);
-  next.Shutdown();
-  std::filesystem::remove_all(dir);
+  next.daemon->Shutdown();
+  std::filesystem::remove_all(journal_dir_);
 }
 
 class MemoryMetaStore final : public MetaStore {

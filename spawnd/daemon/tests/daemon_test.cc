@@ -336,15 +336,7 @@ TEST_F(DaemonTest, WithAJournalACommandLeftByACrashIsHandledOnStartAndAnAnswered
 // pending; after the restart, one whose expiry has passed meanwhile is answered with 504 and not
 // carried out, and one still in time is carried out.
 TEST_F(DaemonTest, WithAJournalACommandThatExpiredBeforeTheRestartIsNotCarriedOut) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("daemon-expiry-" + std::to_string(getpid())))
-          .string();
-  std::filesystem::remove_all(dir);
-  auto first_journal = MakeFileCommandJournal(dir, Daemon::kRepliesRemembered);
-  auto first_load = first_journal->Load();
-  ASSERT_TRUE(first_load.ok());
-  daemon_->SetJournal(first_journal.get(), std::move(*first_load));
-  StartDaemon();
+  StartWithJournal("daemon-expiry");
   daemon_->Shutdown();  // what arrives now is journaled and left for the next start
   BusMessage brief{topics::RestartSlot(kPath), proto::Encode(proto::ServiceCommand{"brief", "web"}),
                    1, false, 2s};
@@ -353,7 +345,7 @@ TEST_F(DaemonTest, WithAJournalACommandThatExpiredBeforeTheRestartIsNotCarriedOu
   ASSERT_TRUE(client_.Publish(brief).ok());
   ASSERT_TRUE(client_.Publish(lasting).ok());
   loop_.RunPending();
-  auto journaled = MakeFileCommandJournal(dir, Daemon::kRepliesRemembered)->Load();
+  auto journaled = MakeFileCommandJournal(journal_dir_, Daemon::kRepliesRemembered)->Load();
   ASSERT_TRUE(journaled.ok());
   ASSERT_EQ(journaled->pending.size(), 2u);
   EXPECT_EQ(journaled->pending[0].deadline_unix_ns, ToUnixNanos(loop_.WallNow() + 2s));
@@ -361,18 +353,7 @@ TEST_F(DaemonTest, WithAJournalACommandThatExpiredBeforeTheRestartIsNotCarriedOu
   ASSERT_TRUE(supervisor_.commands.empty());
 
   loop_.AdvanceBy(3s);  // spawnd is down past the brief command's expiry
-  FakeBus restarted_bus(broker_);
-  Daemon restarted(config_, {}, restarted_bus, loop_);
-  auto journal = MakeFileCommandJournal(dir, Daemon::kRepliesRemembered);
-  auto recovered = journal->Load();
-  ASSERT_TRUE(recovered.ok());
-  restarted.SetSupervisor(&supervisor_);
-  restarted.SetJournal(journal.get(), std::move(*recovered));
-  restarted.InstallHandlers();
-  ASSERT_TRUE(restarted_bus.Connect().ok());
-  ASSERT_TRUE(restarted.Start().ok());
-  loop_.RunPending();
-  ASSERT_TRUE(restarted.FlushForTest(10s));
+  RestartedDaemon restarted = Restart();
 
   EXPECT_THAT(supervisor_.commands, ElementsAre("stop db"));
   ASSERT_EQ(RepliesTo("brief").size(), 1u);
@@ -380,11 +361,11 @@ TEST_F(DaemonTest, WithAJournalACommandThatExpiredBeforeTheRestartIsNotCarriedOu
   EXPECT_EQ(RepliesTo("brief")[0].message, "the command expired before spawnd could act on it");
   ASSERT_EQ(RepliesTo("lasting").size(), 1u);
   EXPECT_EQ(RepliesTo("lasting")[0].code, 200);
-  auto after = MakeFileCommandJournal(dir, Daemon::kRepliesRemembered)->Load();
+  auto after = MakeFileCommandJournal(journal_dir_, Daemon::kRepliesRemembered)->Load();
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->pending.empty());  // the expired one is done too
-  restarted.Shutdown();
-  std::filesystem::remove_all(dir);
+  restarted.daemon->Shutdown();
+  std::filesystem::remove_all(journal_dir_);
 }
 
 }  // namespace

@@ -7,21 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "memory_job_store.h"
+
 namespace spawn {
 namespace {
 
 using proto::JobState;
 using proto::ServiceState;
-
-class MemoryJobStore final : public JobStore {
- public:
-  Result<std::vector<proto::Job>> Load() override { return saved; }
-  Status Save(const std::vector<proto::Job>& jobs) override {
-    saved = jobs;
-    return Status::Ok();
-  }
-  std::vector<proto::Job> saved;
-};
 
 class JobTrackerTest : public ::testing::Test {
  protected:
