@@ -8,6 +8,7 @@ packages=(
   libspdlog-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev clang-format libssl-dev
   mosquitto mosquitto-clients docker.io busybox-static debootstrap tar procps iproute2
+  openssl  # certificates for the TLS broker of the tests and of scripts/secure-demo.sh
   help2man man-db groff-base bash-completion zsh  # man pages, completions and their tests
 )
 missing=()
