@@ -129,17 +129,4 @@ std::unique_ptr<ServiceSecrets> MakeFileServiceSecrets(const std::string& state_
   return std::make_unique<FileServiceSecrets>(state_dir);
 }
 
-Result<std::string> FakeServiceSecrets::Write(const std::string& service, const Files& files,
-                                              int uid, int gid) {
-  ++writes;
-  if (fail_writes) return Status::Internal("secrets of " + service + ": write failed (fake)");
-  services[service] = Entry{files, uid, gid};
-  return "/fake/secrets/" + service;
-}
-
-Status FakeServiceSecrets::Remove(const std::string& service) {
-  services.erase(service);
-  return Status::Ok();
-}
-
 }  // namespace spawn

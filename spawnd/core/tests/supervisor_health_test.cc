@@ -6,7 +6,7 @@
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
 #include "spawn/core/executor.h"
-#include "spawn/core/service_secrets.h"
+#include "spawn/core/fake_service_secrets.h"
 #include "spawn/core/state_store.h"
 #include "spawn/core/supervisor.h"
 #include "spawn/engine/fake_docker_engine.h"

@@ -6,7 +6,8 @@
 //
 // FileServiceSecrets keeps them under <stateDir>/secrets/<service>/: the directory 0500 and the
 // files 0400, owned by the service's uid:gid (the container's user) so that a service running as
-// that user can read them and nobody else on the host can. FakeServiceSecrets records in memory.
+// that user can read them and nobody else on the host can. The fake (spawn::core_testing,
+// spawn/core/fake_service_secrets.h) records in memory.
 // Not thread-safe: used from the supervisor's thread only.
 #pragma once
 
@@ -36,23 +37,5 @@ class ServiceSecrets {
 };
 
 std::unique_ptr<ServiceSecrets> MakeFileServiceSecrets(const std::string& state_dir);
-
-// In memory, for tests; `fail_writes` makes Write fail with 500.
-class FakeServiceSecrets final : public ServiceSecrets {
- public:
-  struct Entry {
-    Files files;
-    int uid = 0;
-    int gid = 0;
-  };
-
-  Result<std::string> Write(const std::string& service, const Files& files, int uid,
-                            int gid) override;
-  Status Remove(const std::string& service) override;
-
-  std::map<std::string, Entry> services;
-  bool fail_writes = false;
-  int writes = 0;
-};
 
 }  // namespace spawn
