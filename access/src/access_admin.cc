@@ -41,12 +41,7 @@ Result<HostCredentials> AccessAdmin::ProvisionHost(const std::string& path) {
     }
     if (!IsNotFound(s)) return s.WithContext("looking up " + user);
   }
-  auto password = passwords_();
-  if (!password.ok()) return password.status();
-  c.password = std::move(*password);
-  password = passwords_();
-  if (!password.ok()) return password.status();
-  c.services_password = std::move(*password);
+  SPAWN_RETURN_IF_ERROR(NewPasswords(c));
 
   const Role host = HostRole(path), services = ServicesRole(path);
   auto made = Run(
@@ -58,15 +53,19 @@ Result<HostCredentials> AccessAdmin::ProvisionHost(const std::string& path) {
   return c;
 }
 
+Status AccessAdmin::NewPasswords(HostCredentials& c) {
+  for (std::string* field : {&c.password, &c.services_password}) {
+    auto password = passwords_();
+    if (!password.ok()) return password.status();
+    *field = std::move(*password);
+  }
+  return Status::Ok();
+}
+
 Result<HostCredentials> AccessAdmin::RotateHost(const std::string& path) {
   SPAWN_RETURN_IF_ERROR(ValidatePath(path));
   HostCredentials c{path, HostUsername(path), "", ServicesUsername(path), ""};
-  auto password = passwords_();
-  if (!password.ok()) return password.status();
-  c.password = std::move(*password);
-  password = passwords_();
-  if (!password.ok()) return password.status();
-  c.services_password = std::move(*password);
+  SPAWN_RETURN_IF_ERROR(NewPasswords(c));
   auto answers =
       dynsec_.Execute({dynsec::SetClientPassword(c.username, c.password),
                        dynsec::SetClientPassword(c.services_username, c.services_password)});

@@ -60,6 +60,8 @@ class AccessAdmin {
   Result<std::vector<std::string>> Revoke(const std::string& username);
 
  private:
+  // Fresh passwords for both identities of a host.
+  Status NewPasswords(HostCredentials& c);
   Result<UserCredentials> ProvisionUser(const std::string& name, const std::string& base,
                                         const Role& role);
   // Execute, with the first error among the answers (except those `tolerate` accepts) returned
