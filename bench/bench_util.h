@@ -89,6 +89,19 @@ inline long StatusKiB(pid_t pid, const std::string& field) {
 
 inline long RssKiB(pid_t pid) { return StatusKiB(pid, "VmRSS"); }
 
+// Private memory of `pid` in KiB: Private_Clean + Private_Dirty of /proc/PID/smaps_rollup (pages
+// no other process maps; unlike RSS it leaves out shared libraries' shared pages), or -1.
+inline long PrivateKiB(pid_t pid) {
+  std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  long total = -1;
+  for (std::string line; std::getline(rollup, line);) {
+    for (const char* field : {"Private_Clean:", "Private_Dirty:"}) {
+      if (line.rfind(field, 0) == 0) total = std::max(total, 0L) + std::stol(line.substr(14));
+    }
+  }
+  return total;
+}
+
 // CPU time (user + system) `pid` has used, in seconds, or -1.
 inline double CpuSeconds(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");

@@ -4,6 +4,9 @@
 // to a daemon; the image is already built (warm-up rounds build spawnd's service image once). The
 // two are interleaved, alternating which goes first, so the machine's noise hits both alike.
 // Prints each side's figures and, last, the ratio of the medians (target: at most 1.1).
+// With --new-names the service has a build step and every round deploys it under a new name: its
+// content-addressed image is shared, so no round builds (target: at most 1.05 against the engine's
+// create and start, which `docker run -d` is).
 #include <cstdio>
 #include <iostream>
 
@@ -18,10 +21,11 @@ using namespace spawn::bench;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: bench_deploy_latency [--iterations N] [--warmup N]\n"
+    "usage: bench_deploy_latency [--iterations N] [--warmup N] [--new-names]\n"
     "Runs a spawnd of its own on the broker at 127.0.0.1:1883 and the engine at\n"
     "/var/run/docker.sock, and times `spawnctl deploy --no-follow` against `docker run -d`\n"
-    "(same image, memory, CPU shares, host network), interleaved.\n";
+    "(same image, memory, CPU shares, host network), interleaved. --new-names: the\n"
+    "service has a build step and each round deploys it under a new name (one shared image).\n";
 
 constexpr const char* kRun = "while true; do sleep 1; done";
 
@@ -35,6 +39,8 @@ int main(int argc, char** argv) {
   if (WantsHelp(argc, argv, kUsage)) return 0;
   const int iterations = IntFlag(argc, argv, "--iterations", 20);
   const int warmup = IntFlag(argc, argv, "--warmup", 2);
+  bool new_names = false;
+  for (int i = 1; i < argc; ++i) new_names |= std::string(argv[i]) == "--new-names";
 
   SpawndOptions options;
   options.mem_alloc = "4G";
@@ -47,9 +53,9 @@ int main(int argc, char** argv) {
   TempDir home("bench-home"), project("bench-project");
   const auto yml = project.Write(
       "deploy.yml", std::string("image: ") + SPAWN_TEST_IMAGE +
-                        "\nuseHostNet: true\nmemAlloc: 32M\ncpuShares: 128\nstopTimeout: 1s\n"
-                        "run: [sh, -c, '" +
-                        kRun + "']\n");
+                        "\nuseHostNet: true\nmemAlloc: 32M\ncpuShares: 128\nstopTimeout: 1s\n" +
+                        (new_names ? "build: [echo one recipe > /recipe]\n" : "") +
+                        "run: [sh, -c, '" + kRun + "']\n");
   const std::string docker_args = std::string("--network host --memory 32m --cpu-shares 128 ") +
                                   SPAWN_TEST_IMAGE + " sh -c '" + kRun + "'";
 
@@ -57,8 +63,9 @@ int main(int argc, char** argv) {
   int failures = 0;
   for (int i = 0; i < warmup + iterations; ++i) {
     const bool measured = i >= warmup;
-    // One name throughout, so spawnd's service image (tagged by name and content) is reused.
-    const std::string name = "bench";
+    // The image is content-addressed: one name throughout, or (--new-names) a new one each round
+    // with the same build inputs, reuses it.
+    const std::string name = new_names ? "bench-" + std::to_string(i) : "bench";
     const std::string heartbeat = topics::ServiceHeartbeat(spawnd.path(), name);
     auto deploy_with_spawnctl = [&] {
       const auto start = Clock::now();
@@ -107,14 +114,14 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("deploy latency, %d iterations after %d warm-up, image present\n", iterations,
-              warmup);
+  std::printf("deploy latency, %d iterations after %d warm-up, image present%s\n", iterations,
+              warmup, new_names ? ", a new name each round (one shared built image)" : "");
   const Summary spawnpoint = Summarize(spawnpoint_ms), docker = Summarize(docker_ms);
   PrintSummary("spawnctl deploy --no-follow", spawnpoint);
   PrintSummary("docker run -d (same limits)", docker);
   if (failures) std::printf("failures: %d\n", failures);
   if (docker.median <= 0) return 1;
-  std::printf("ratio deploy/docker-run median %.2f (target <= 1.1)\n",
-              spawnpoint.median / docker.median);
+  std::printf("ratio deploy/docker-run median %.2f (target <= %s)\n",
+              spawnpoint.median / docker.median, new_names ? "1.05" : "1.1");
   return failures ? 1 : 0;
 }

@@ -10,11 +10,15 @@ packages=(
   mosquitto mosquitto-clients docker.io busybox-static debootstrap tar procps iproute2
   openssl  # certificates for the TLS broker of the tests and of scripts/secure-demo.sh
   help2man man-db groff-base bash-completion zsh  # man pages, completions and their tests
+  libcpp-httplib-dev nodejs  # spawnctl serve: its HTTP server; the dashboard's build (npm, below)
+  prometheus chromium  # the gateway's tests: promtool check metrics; the dashboard in a browser
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs comes without npm (its own package); NodeSource's bundles it, and conflicts with it.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq

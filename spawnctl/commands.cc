@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "spawn/client/fan_out.h"
 #include "spawn/client/job_format.h"
 #include "spawn/client/settings.h"
 #include "spawn/common/units.h"
@@ -11,6 +12,19 @@ namespace spawn {
 namespace {
 
 int64_t NowNs() { return ToUnixNanos(std::chrono::system_clock::now()); }
+
+// `-u 'BASE/*'`: the command goes to every spawnpoint `scan BASE` lists; one line each.
+int FanOutCommand(Session& s, const std::string& base, const FanOutSend& send) {
+  auto found = s.client().Scan(base, s.timeout(), proto::HeartbeatDetail::kWithoutOriginalConfig);
+  if (!found.ok()) return Fail(found.status());
+  if (found->empty()) {
+    return Fail(ExitCode::kRefused,
+                "no spawnpoint under " + base + " (spawnctl scan " + base + " lists them)");
+  }
+  const auto outcomes = FanOut(*found, NowNs(), s.format().down_after, s.timeout(), send);
+  std::cout << FormatFanOut(outcomes, s.format()) << std::flush;
+  return static_cast<int>(FanOutSucceeded(outcomes) ? ExitCode::kDone : ExitCode::kRefused);
+}
 
 }  // namespace
 
@@ -46,6 +60,12 @@ int DeployCommand(Session& s, const std::string& yaml, const std::optional<std::
   auto request = PrepareDeploy(yaml, name, replace);
   if (!request.ok()) return Fail(ExitCode::kUsage, request.status().message());
   if (Status st = s.Open(); !st.ok()) return Fail(st);
+  if (auto base = FanOutBase(g.uri)) {
+    return FanOutCommand(s, *base, [&](const std::string& path, Duration timeout) {
+      proto::DeployRequest copy = *request;  // each spawnpoint's copy gets a RequestId of its own
+      return s.client().Deploy(path, std::move(copy), timeout);
+    });
+  }
   const std::string service = request->config.name;
   Status recorded =
       AppendHistory(g.history_file,
@@ -56,7 +76,7 @@ int DeployCommand(Session& s, const std::string& yaml, const std::optional<std::
   if (!watch.ok()) return Fail(watch.status());
   if (!g.json) std::cerr << "Deploying " << service << " to " << g.uri << "..." << std::endl;
   const int replied = s.PrintReply(s.client().Deploy(g.uri, std::move(*request), s.timeout()),
-                                   "deploy", "deploy to " + g.uri);
+                                   "deploy", "deploy to " + g.uri, /*job=*/true);
   if (replied != 0) return replied;
   return AfterCommand(
       s, **watch, no_follow ? std::optional(proto::ServiceState::kRunning) : std::nullopt, wait);
@@ -66,12 +86,18 @@ int RestartOrStopCommand(Session& s, bool restart, const std::string& name, bool
                          Duration wait, bool now) {
   const Globals& g = s.globals();
   if (Status st = s.Open(); !st.ok()) return Fail(st);
+  if (auto base = FanOutBase(g.uri)) {
+    return FanOutCommand(s, *base, [&](const std::string& path, Duration timeout) {
+      return restart ? s.client().Restart(path, name, timeout)
+                     : s.client().Stop(path, name, timeout, now);
+    });
+  }
   auto watch = WatchPrinting(s, name);
   if (!watch.ok()) return Fail(watch.status());
   auto reply = restart ? s.client().Restart(g.uri, name, s.timeout())
                        : s.client().Stop(g.uri, name, s.timeout(), now);
   const std::string verb = restart ? "restart" : "stop";
-  const int replied = s.PrintReply(reply, verb, verb + " " + name + " on " + g.uri);
+  const int replied = s.PrintReply(reply, verb, verb + " " + name + " on " + g.uri, /*job=*/true);
   if (replied != 0) return replied;
   if (no_follow && !restart) return static_cast<int>(ExitCode::kDone);
   return AfterCommand(
@@ -84,7 +110,8 @@ int RollbackCommand(Session& s, const std::string& name, bool no_follow, Duratio
   auto watch = WatchPrinting(s, name);
   if (!watch.ok()) return Fail(watch.status());
   auto reply = s.client().Rollback(g.uri, name, s.timeout());
-  const int replied = s.PrintReply(reply, "rollback", "roll back " + name + " on " + g.uri);
+  const int replied =
+      s.PrintReply(reply, "rollback", "roll back " + name + " on " + g.uri, /*job=*/true);
   if (replied != 0) return replied;
   return AfterCommand(
       s, **watch, no_follow ? std::optional(proto::ServiceState::kRunning) : std::nullopt, wait);

@@ -11,9 +11,11 @@
 #include "access_commands.h"
 #include "commands.h"
 #include "completion.h"
+#include "fleet_commands.h"
 #include "help_format.h"
 #include "interrupts.h"
 #include "paho_workarounds.h"
+#include "serve_command.h"
 #include "session.h"
 #include "spawn/client/config_keys.h"
 #include "spawn/client/reference_docs.h"
@@ -78,6 +80,10 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CheckDuration);
   const std::string uri_help = "the spawnpoint's path (env SPAWNPOINT_DEFAULT_URI)";
+  // deploy, restart and stop also take BASE/*: every spawnpoint `scan BASE` lists.
+  const std::string fan_out_help =
+      "the spawnpoint's path, or 'BASE/*' for every spawnpoint `scan BASE` lists, one line each "
+      "(away ones: queued) (env SPAWNPOINT_DEFAULT_URI)";
 
   std::string base, yaml, name, since = "0s", wait = "10m", down_after;
   std::string shell, example_file = "deploy.yml";
@@ -92,7 +98,7 @@ int Main(int argc, char** argv) {
       ->check(CheckDuration);
 
   auto* deploy = app.add_subcommand("deploy", "Deploy a service from its deploy.yml");
-  deploy->add_option("-u,--uri", g.uri, uri_help);
+  deploy->add_option("-u,--uri", g.uri, fan_out_help);
   deploy->add_option("-c,--config", yaml, "the service's deploy.yml")
       ->required()
       ->check(CLI::ExistingFile);
@@ -112,7 +118,7 @@ int Main(int argc, char** argv) {
   auto* inspect =
       app.add_subcommand("inspect", "Show a service's original config and current heartbeat");
   for (auto* sub : {restart, stop, rollback, tail, logs, inspect}) {
-    sub->add_option("-u,--uri", g.uri, uri_help);
+    sub->add_option("-u,--uri", g.uri, sub == restart || sub == stop ? fan_out_help : uri_help);
     sub->add_option("-n,--name", name, "service name")->required();
   }
   for (auto* sub : {deploy, deploy_last, restart, stop, rollback}) {
@@ -170,6 +176,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"bash", "zsh"}));
 
   AccessCommands access(app, g);
+  FleetCommands fleet(app, g);
+  ServeCommand serve(app, g);
 
   try {
     app.parse(argc, argv);
@@ -190,6 +198,8 @@ int Main(int argc, char** argv) {
   }
 
   if (access.parsed()) return access.Run();
+  if (fleet.parsed()) return fleet.Run();
+  if (serve.parsed()) return serve.Run(interrupts);
   const Duration wait_limit = ParseDuration(wait).value_or(std::chrono::minutes(10));
   Session session(g, interrupts);
   if (scan->parsed()) return ScanCommand(session, base, all, down_after);

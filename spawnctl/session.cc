@@ -80,7 +80,7 @@ void Session::PrintLog(const proto::LogMessage& m) {
 }
 
 int Session::PrintReply(const Result<proto::Reply>& reply, const std::string& what,
-                        const std::string& action) {
+                        const std::string& action, bool job) {
   if (!reply.ok() && reply.status().code() == Code::kForbidden) {
     return Fail(ExitCode::kNotAuthorised,
                 "not authorised to " + action + " (the broker refused the command)");
@@ -97,6 +97,10 @@ int Session::PrintReply(const Result<proto::Reply>& reply, const std::string& wh
     Print(ToJson(*reply));
   } else if (reply->ok) {
     Print(FormatReply(*reply, format_));
+    if (job && !reply->request_id.empty()) {
+      std::cerr << "Job " << reply->request_id << " (spawnctl job -u " << g_.uri << " "
+                << reply->request_id << " --wait)" << std::endl;
+    }
   }
   const ExitCode code = ExitCodeFor(*reply);
   if (code == ExitCode::kDone) return 0;

@@ -61,9 +61,11 @@ class Session {
   // Prints the reply; kDone if the spawnpoint accepted, else (with the refusal and a hint on
   // stderr) kRefused, or the error's code when no reply came. `what` is the command ("deploy"),
   // `action` what it asked for ("deploy to PATH"), for a command the broker refused:
-  // "not authorised to <action> (the broker refused the command)", kNotAuthorised.
+  // "not authorised to <action> (the broker refused the command)", kNotAuthorised. A `job`
+  // command (deploy, restart, stop, rollback) that was accepted also says, on stderr, how to ask
+  // after its job later.
   int PrintReply(const Result<proto::Reply>& reply, const std::string& what,
-                 const std::string& action);
+                 const std::string& action, bool job = false);
 
  private:
   const Globals& g_;

@@ -125,7 +125,10 @@ Role ServicesRole(const std::string& path) {
 Role OperatorRole(const std::string& base) {
   Role role{std::string(kRolePrefix) + "operator:" + base,
             "operator of " + base + ": deploys, restarts and stops; reads all but the slots",
-            {Allow(AclType::kPublishClientSend, Slots(AnyPathOf(base)) + "/+")}};
+            {Allow(AclType::kPublishClientSend, Slots(AnyPathOf(base)) + "/+"),
+             // The fleet's desired sets, their statuses and drains (spawnctl fleet, and the
+             // reconciler that spawnd runs with an operator's identity).
+             Allow(AclType::kPublishClientSend, topics::FleetRoot(base) + "/#")}};
   for (auto& acl : ScanMarkers(base)) role.acls.push_back(acl);
   for (auto& acl : ReadBase(base)) role.acls.push_back(acl);
   return role;
@@ -139,6 +142,8 @@ Role ViewerRole(const std::string& base) {
             {Allow(AclType::kPublishClientSend, topics::LogsSlot(AnyPathOf(base)))}};
   for (auto& acl : ScanMarkers(base)) role.acls.push_back(acl);
   for (auto& acl : ReadBase(base)) role.acls.push_back(acl);
+  // A set's files carry its archive and entity: a viewer sees the set, not what it ships.
+  role.acls.push_back(Deny(AclType::kPublishClientReceive, topics::FleetFiles(base, "+")));
   return role;
 }
 

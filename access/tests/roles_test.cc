@@ -39,6 +39,7 @@ TEST(RolesTest, OperatorCommandsEverySpawnpointOfItsBaseButReadsNoSlot) {
   EXPECT_THAT(
       role.acls,
       ElementsAre(Acl{kSend, "site/lab/+/s.spawnpoint/server/i.spawnpoint/slot/+", true, 1},
+                  Acl{kSend, "site/lab/s.spawnfleet/#", true, 1},
                   Acl{kSend, "site/lab/s.spawnctl/sync/+", true, 1},
                   Acl{kSend, "site/lab/+/s.spawnctl/sync/+", true, 1},
                   Acl{kSubscribe, "site/lab/#", true, 1},
@@ -54,7 +55,8 @@ TEST(RolesTest, ViewerAsksForLogsAndScansOnly) {
                   Acl{kSend, "fleet/s.spawnctl/sync/+", true, 1},
                   Acl{kSend, "fleet/+/s.spawnctl/sync/+", true, 1},
                   Acl{kSubscribe, "fleet/#", true, 1},
-                  Acl{kReceive, "fleet/+/s.spawnpoint/server/i.spawnpoint/slot/#", false, 10}));
+                  Acl{kReceive, "fleet/+/s.spawnpoint/server/i.spawnpoint/slot/#", false, 10},
+                  Acl{kReceive, "fleet/s.spawnfleet/+/files", false, 10}));
 }
 
 TEST(RolesTest, UsernamesAndRoleKinds) {

@@ -154,6 +154,24 @@ FieldReader::Setter PositiveInt(int64_t* out) {
   };
 }
 
+// A whole number from 0 to `max`; `expected` completes "is not ..." in the error.
+FieldReader::Setter WholeNumberUpTo(int64_t* out, int64_t max, const std::string& expected) {
+  return [out, max, expected](const YAML::Node& v) {
+    const std::string s = v.IsScalar() ? v.Scalar() : "";
+    int64_t n = 0;
+    bool digits = !s.empty() && s.size() <= 12;
+    for (char c : s) {
+      if (c < '0' || c > '9') digits = false;
+      if (digits) n = n * 10 + (c - '0');
+    }
+    if (!digits || n > max) {
+      return Status::BadRequest(Describe(v) + " is not " + expected);
+    }
+    *out = n;
+    return Status::Ok();
+  };
+}
+
 FieldReader::Setter Size(int64_t* out) {
   return [out](const YAML::Node& v) {
     if (!v.IsScalar()) {
@@ -409,6 +427,32 @@ Result<YAML::Node> LoadYaml(const std::string& text, const std::string& source) 
   }
 }
 
+// labels: a map of text values, keys as ValidateLabelKey.
+FieldReader::Setter LabelMap(std::map<std::string, std::string>* out) {
+  return [out](const YAML::Node& v) {
+    if (v.IsNull()) {
+      out->clear();
+      return Status::Ok();
+    }
+    if (!v.IsMap()) {
+      return Status::BadRequest(Describe(v) + " is not a map; expected key: value pairs, like " +
+                                "{team: web}");
+    }
+    std::map<std::string, std::string> labels;
+    for (const auto& entry : v) {
+      const std::string key = entry.first.Scalar();
+      SPAWN_RETURN_IF_ERROR(ValidateLabelKey(key));
+      if (!entry.second.IsScalar() || entry.second.Scalar().size() > 256) {
+        return Status::BadRequest(key + ": " + Describe(entry.second) +
+                                  " is not a label value; expected text of at most 256 characters");
+      }
+      labels[key] = entry.second.Scalar();
+    }
+    *out = std::move(labels);
+    return Status::Ok();
+  };
+}
+
 // healthCheck: a map read by its own FieldReader; errors read "healthCheck: interval: ...".
 FieldReader::Setter HealthCheckOf(std::optional<HealthCheck>* out) {
   return [out](const YAML::Node& v) {
@@ -442,6 +486,31 @@ FieldReader::Setter HealthCheckOf(std::optional<HealthCheck>* out) {
   };
 }
 
+// fleet: of spawnd.yml, a map read by its own FieldReader; base is required.
+FieldReader::Setter FleetAgentOf(std::optional<FleetAgentConfig>* out) {
+  return [out](const YAML::Node& v) {
+    if (!v.IsMap()) {
+      return Status::BadRequest(Describe(v) +
+                                " is not a fleet; expected a map, like {base: site, username: "
+                                "fleet-op, passwordFile: /etc/spawnd/fleet-password}");
+    }
+    FleetAgentConfig fleet;
+    FieldReader r("");
+    r.On("base", String(&fleet.base));
+    r.On("username", String(&fleet.username));
+    r.On("passwordFile", String(&fleet.password_file));
+    SPAWN_RETURN_IF_ERROR(r.Read(v));
+    while (!fleet.base.empty() && fleet.base.back() == '/') fleet.base.pop_back();
+    if (fleet.base.empty() || fleet.base.find_first_of("+#") != std::string::npos) {
+      return Status::BadRequest("base: " + Quoted(fleet.base) +
+                                " is not a base; expected the topic its spawnpoints are under, "
+                                "like site");
+    }
+    *out = std::move(fleet);
+    return Status::Ok();
+  };
+}
+
 const std::pair<const char*, const char*> kSpawndRequired[] = {
     {"path", "scratch.ns/spawnpoint/alpha"}, {"memAlloc", "4G"}, {"cpuShares", "4096"}};
 const std::pair<const char*, const char*> kServiceRequired[] = {
@@ -471,14 +540,25 @@ Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
   r.On("cpuShares", PositiveInt(&c.cpu_shares));
   r.On("zombiePeriod", DurationOf(&c.zombie_period));
   r.On("heartbeatInterval", DurationOf(&c.heartbeat_interval));
+  r.On("heartbeatMemDeadband", Size(&c.heartbeat_mem_deadband_bytes));
+  r.On("heartbeatMemDeadbandPercent",
+       WholeNumberUpTo(&c.heartbeat_mem_deadband_percent, 100,
+                       "a percentage; expected a whole number from 0 to 100, like 10"));
+  r.On("heartbeatCpuDeadband",
+       WholeNumberUpTo(&c.heartbeat_cpu_deadband_points, 100000,
+                       "a number of CPU percentage points (100 = one core); expected a whole "
+                       "number from 0, like 5"));
   r.On("allowHostNet", Bool(&c.allow_host_net));
   r.On("allowDeviceMappings", Bool(&c.allow_device_mappings));
   r.On("stateDir", String(&c.state_dir));
   r.On("dockerSocket", String(&c.docker_socket));
   r.On("defaultImage", ImageReference(&c.default_image));
   r.On("pidsLimit", PositiveInt(&c.pids_limit));
+  r.On("diskAlloc", Size(&c.disk_alloc_bytes));
+  r.On("imageGrace", DurationOf(&c.image_grace));
   r.On("serviceUsername", String(&c.service_username));
   r.On("servicePasswordFile", String(&c.service_password_file));
+  r.On("fleet", FleetAgentOf(&c.fleet));
   r.On("entity",
        Superseded(&c.warnings, source_name +
                                    ": entity (the original's BOSSWAVE entity) is ignored; give the "
@@ -547,6 +627,15 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
   ServiceConfig c;
   FieldReader r(source_name);
   try {
+    // A replicated service (spawn/fleet's keys) is no single spawnpoint's to deploy.
+    for (const char* fleet_key : {"replicas", "placement"}) {
+      if (node.IsMap() && node[fleet_key]) {
+        return Status::BadRequest(
+            r.Where(node[fleet_key]) + fleet_key + ": " + Describe(node[fleet_key]) +
+            " makes a replicated service; expected it applied to a fleet with spawnctl fleet "
+            "apply -u BASE -c FILE, not deployed with spawnctl deploy");
+      }
+    }
     r.On("name", String(&c.name));
     r.On("image", ImageReference(&c.image));
     r.On("container", ImageReference(&c.image), "image");
@@ -573,6 +662,7 @@ Result<ServiceConfig> ParseServiceConfigNode(const YAML::Node& node, const std::
     r.On("readOnly", Bool(&c.read_only));
     r.On("user", UserSpec(&c.user));
     r.On("healthCheck", HealthCheckOf(&c.health_check));
+    r.On("labels", LabelMap(&c.labels));
     SPAWN_RETURN_IF_ERROR(r.Read(node));
   } catch (const YAML::Exception& e) {
     return Status::BadRequest(source_name + ": not a valid config: " + e.msg);
@@ -673,6 +763,11 @@ YAML::Node ServiceConfigToNode(const ServiceConfig& c) {
     if (h.start_period != hd.start_period) check["startPeriod"] = FormatDuration(h.start_period);
     n["healthCheck"] = check;
   }
+  if (!c.labels.empty()) {
+    YAML::Node labels(YAML::NodeType::Map);
+    for (const auto& [key, value] : c.labels) labels[key] = value;
+    n["labels"] = labels;
+  }
   return n;
 }
 
@@ -690,6 +785,17 @@ Status ValidateServiceName(const std::string& name) {
   }
   if (name == "server") {
     return Status::BadRequest("\"server\" is reserved (it is the spawnpoint's own topic)");
+  }
+  return Status::Ok();
+}
+
+Status ValidateLabelKey(const std::string& key) {
+  bool ok = !key.empty() && key.size() <= 128 && IsAlnum(key[0]);
+  for (char c : key) ok = ok && (IsAlnum(c) || c == '_' || c == '.' || c == '-' || c == '/');
+  if (!ok) {
+    return Status::BadRequest(Quoted(key) +
+                              " is not a label key; expected 1-128 letters, digits, _ . - / "
+                              "starting with a letter or digit, like team");
   }
   return Status::Ok();
 }

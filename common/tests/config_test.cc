@@ -100,6 +100,22 @@ defaultImage: my/base:1
   EXPECT_EQ(c->default_image, "my/base:1");
 }
 
+TEST(SpawndConfigTest, HeartbeatDeadbandsHaveDefaultsAndCanBeSet) {
+  auto defaults = ParseSpawndConfig("path: a\nmemAlloc: 1G\ncpuShares: 1\n", "spawnd.yml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  EXPECT_EQ(defaults->heartbeat_mem_deadband_bytes, 1024 * 1024);
+  EXPECT_EQ(defaults->heartbeat_mem_deadband_percent, 10);
+  EXPECT_EQ(defaults->heartbeat_cpu_deadband_points, 5);
+  auto set = ParseSpawndConfig(
+      "path: a\nmemAlloc: 1G\ncpuShares: 1\nheartbeatMemDeadband: 4M\n"
+      "heartbeatMemDeadbandPercent: 0\nheartbeatCpuDeadband: 20\n",
+      "spawnd.yml");
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->heartbeat_mem_deadband_bytes, 4 * 1024 * 1024);
+  EXPECT_EQ(set->heartbeat_mem_deadband_percent, 0);
+  EXPECT_EQ(set->heartbeat_cpu_deadband_points, 20);
+}
+
 TEST(SpawndConfigTest, ErrorsNameTheKeyTheValueAndWhatWasExpected) {
   struct Case {
     std::string yaml;
@@ -117,6 +133,13 @@ TEST(SpawndConfigTest, ErrorsNameTheKeyTheValueAndWhatWasExpected) {
        "spawnd.yml:4: unknown key \"foo\"; expected one of alias, allowDeviceMappings"},
       {"path: a\nmemAlloc: 1G\ncpuShares: 1\nheartbeatInterval: 0s",
        "heartbeatInterval: \"0s\" is too short; expected at least 1ms, like 5s"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nheartbeatMemDeadbandPercent: 150",
+       "spawnd.yml:4: heartbeatMemDeadbandPercent: \"150\" is not a percentage; expected a whole "
+       "number from 0 to 100, like 10"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nheartbeatCpuDeadband: -3",
+       "spawnd.yml:4: heartbeatCpuDeadband: \"-3\" is not a number of CPU percentage points"},
+      {"path: a\nmemAlloc: 1G\ncpuShares: 1\nheartbeatMemDeadband: 1K",
+       "spawnd.yml:4: heartbeatMemDeadband: \"1K\" is not a size"},
       {"path: a\nmemAlloc: 1G\ncpuShares: 1\nmqttVersion: 4",
        "spawnd.yml:4: mqttVersion: \"4\" is not an MQTT version; expected 5 or 3.1.1"},
       {"path: a\nmemAlloc: 1G\ncpuShares: 1\nsessionExpiry: 0s",
@@ -526,6 +549,21 @@ TEST(SpawndConfigTest, PidsLimitAndServicesIdentity) {
   EXPECT_THAT(bad.status().message(), HasSubstr("pidsLimit: \"0\" is not a positive integer"));
 }
 
+TEST(SpawndConfigTest, TheDiskBudgetAndImageGraceAreReadAndChecked) {
+  auto d = ParseSpawndConfig(kMinimalSpawnd, "spawnd.yml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->disk_alloc_bytes, 0);  // no budget
+  EXPECT_EQ(d->image_grace, std::chrono::hours(1));
+  auto c = ParseSpawndConfig(std::string(kMinimalSpawnd) + "diskAlloc: 20G\nimageGrace: 10m\n",
+                             "spawnd.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->disk_alloc_bytes, 20LL << 30);
+  EXPECT_EQ(c->image_grace, std::chrono::minutes(10));
+  auto bad = ParseSpawndConfig(std::string(kMinimalSpawnd) + "diskAlloc: lots\n", "spawnd.yml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("diskAlloc: \"lots\" is not a size"));
+}
+
 TEST(ServiceConfigTest, ValuesThatWouldReachTheEngineAreChecked) {
   const std::string base = "name: s\nrun: [x]\ncpuShares: 1\nmemAlloc: 1G\n";
   struct Case {
@@ -667,6 +705,49 @@ TEST(HealthCheckConfigTest, HttpTargetAndMatcher) {
   EXPECT_FALSE(MatchesExtendedRegex("^ok$", "not ok"));
   EXPECT_FALSE(MatchesExtendedRegex("(", "("));
   EXPECT_TRUE(MatchesExtendedRegex("x", std::string(1 << 20, 'a') + "x"));  // no recursion
+}
+
+TEST(LabelsConfigTest, ReadAndRoundTripAndBadKeysNamed) {
+  const std::string base = "name: web\nrun: [./web]\nmemAlloc: 64M\ncpuShares: 64\n";
+  auto c = ParseServiceConfig(base + "labels: {team: web, spawnpoint.fleet/set: web}\n", "d.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->labels,
+            (std::map<std::string, std::string>{{"team", "web"}, {"spawnpoint.fleet/set", "web"}}));
+  auto back = ParseServiceConfig(ServiceConfigToYaml(*c), "again");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, *c);
+  EXPECT_EQ(ParseServiceConfig(base + "labels: [a]\n", "d.yml").status().message(),
+            "d.yml:5: labels: a list is not a map; expected key: value pairs, like {team: web}");
+  EXPECT_EQ(ParseServiceConfig(base + "labels: {\"bad key\": x}\n", "d.yml").status().message(),
+            "d.yml:5: labels: \"bad key\" is not a label key; expected 1-128 letters, digits, _ "
+            ". - / starting with a letter or digit, like team");
+}
+
+TEST(LabelsConfigTest, AReplicatedServiceIsNotDeployedPlainly) {
+  const std::string base = "name: web\nrun: [./web]\nmemAlloc: 64M\ncpuShares: 64\n";
+  EXPECT_EQ(ParseServiceConfig(base + "replicas: -1\n", "d.yml").status().message(),
+            "d.yml:5: replicas: \"-1\" makes a replicated service; expected it applied to a "
+            "fleet with spawnctl fleet apply -u BASE -c FILE, not deployed with spawnctl deploy");
+}
+
+TEST(SpawndConfigTest, FleetRunsTheReconcilerForABase) {
+  const std::string base = "path: site/alpha\nmemAlloc: 1G\ncpuShares: 1024\n";
+  auto none = ParseSpawndConfig(base, "spawnd.yml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->fleet.has_value());
+  auto c = ParseSpawndConfig(
+      base + "fleet: {base: site/, username: op, passwordFile: /etc/op.password}\n", "spawnd.yml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_TRUE(c->fleet.has_value());
+  EXPECT_EQ(*c->fleet, (FleetAgentConfig{"site", "op", "/etc/op.password"}));
+  EXPECT_EQ(ParseSpawndConfig(base + "fleet: site\n", "spawnd.yml").status().message(),
+            "spawnd.yml:4: fleet: \"site\" is not a fleet; expected a map, like {base: site, "
+            "username: fleet-op, passwordFile: /etc/spawnd/fleet-password}");
+  EXPECT_EQ(ParseSpawndConfig(base + "fleet: {username: op}\n", "spawnd.yml").status().message(),
+            "spawnd.yml:4: fleet: base: \"\" is not a base; expected the topic its spawnpoints "
+            "are under, like site");
+  EXPECT_THAT(ParseSpawndConfig(base + "fleet: {bass: x}\n", "spawnd.yml").status().message(),
+              HasSubstr("unknown key \"bass\"; expected one of base, passwordFile, username"));
 }
 
 }  // namespace

@@ -524,7 +524,9 @@ std::string Encode(const Reply& m) {
 
 std::string Encode(const SpawnpointHeartbeat& m) {
   return Pack([&](Packer& p) {
-    MapWriter w(p, m.warnings.empty() ? 9 : 10);
+    const bool disk = m.total_disk_mib > 0;
+    MapWriter w(p, 9 + (m.warnings.empty() ? 0 : 1) + (disk ? 2 : 0) +
+                       (m.heartbeat_policy.empty() ? 0 : 1));
     w.Str("Alias", m.alias)
         .Int("Time", m.time_unix_ns)
         .Str("Version", m.version)
@@ -535,6 +537,8 @@ std::string Encode(const SpawnpointHeartbeat& m) {
         .StrList("Services", m.services)
         .Int("HeartbeatInterval", m.heartbeat_interval_ms);
     if (!m.warnings.empty()) w.StrList("Warnings", m.warnings);
+    if (disk) w.Int("TotalDisk", m.total_disk_mib).Int("AvailableDisk", m.available_disk_mib);
+    if (!m.heartbeat_policy.empty()) w.Str("HeartbeatPolicy", m.heartbeat_policy);
   });
 }
 
@@ -662,6 +666,9 @@ Result<SpawnpointHeartbeat> DecodeSpawnpointHeartbeat(const std::string& bytes) 
         SPAWN_RETURN_IF_ERROR(r.StrList("Services", &m.services));
         SPAWN_RETURN_IF_ERROR(r.Int("HeartbeatInterval", &m.heartbeat_interval_ms));
         SPAWN_RETURN_IF_ERROR(r.StrList("Warnings", &m.warnings));
+        SPAWN_RETURN_IF_ERROR(r.Int("TotalDisk", &m.total_disk_mib));
+        SPAWN_RETURN_IF_ERROR(r.Int("AvailableDisk", &m.available_disk_mib));
+        SPAWN_RETURN_IF_ERROR(r.Str("HeartbeatPolicy", &m.heartbeat_policy));
         if (m.heartbeat_interval_ms < 0) {
           return Status::BadRequest("HeartbeatInterval: expected milliseconds >= 0, got " +
                                     std::to_string(m.heartbeat_interval_ms));

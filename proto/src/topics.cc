@@ -55,6 +55,20 @@ std::string ServiceLog(const std::string& path, const std::string& service) {
   return ServiceTopic(path, service) + "/i.spawnable/signal/log";
 }
 
+std::string FleetRoot(const std::string& base) { return base + "/s.spawnfleet"; }
+std::string FleetSet(const std::string& base, const std::string& name) {
+  return FleetRoot(base) + "/" + name;
+}
+std::string FleetFiles(const std::string& base, const std::string& name) {
+  return FleetSet(base, name) + "/files";
+}
+std::string FleetStatus(const std::string& base, const std::string& name) {
+  return FleetSet(base, name) + "/status";
+}
+std::string FleetDrain(const std::string& base, const std::string& alias) {
+  return FleetRoot(base) + "/!drain/" + alias;
+}
+
 std::optional<std::string> PathOfHeartbeat(const std::string& topic) {
   if (topic.size() <= kHeartbeatSuffix.size() ||
       topic.compare(topic.size() - kHeartbeatSuffix.size(), kHeartbeatSuffix.size(),

@@ -36,7 +36,8 @@ ServiceConfig DemoConfig() {
 }
 
 SpawnpointHeartbeat DemoHeartbeat() {
-  return {"alpha", 1700000000000000000, "0.1.0", 4096, 4096, 3072, 3584, {"demo"}, 5000, {}};
+  return {"alpha", 1700000000000000000, "0.1.0", 4096, 4096, 3072, 3584, {"demo"}, 5000, {}, 0, 0,
+          ""};
 }
 
 ServiceHeartbeat DemoServiceHeartbeat() {
@@ -128,6 +129,33 @@ TEST(WireFormatTest, HeartbeatWarningsRoundTripAndMayBeAbsent) {
   auto without = DecodeSpawnpointHeartbeat(Encode(DemoHeartbeat()));
   ASSERT_TRUE(without.ok());
   EXPECT_TRUE(without->warnings.empty());
+}
+
+// The disk budget travels only when the spawnpoint has one (diskAlloc).
+TEST(WireFormatTest, HeartbeatDiskBudgetRoundTripsAndIsAbsentWithoutOne) {
+  SpawnpointHeartbeat hb = DemoHeartbeat();
+  hb.total_disk_mib = 20480;
+  hb.available_disk_mib = 19000;
+  auto decoded = DecodeSpawnpointHeartbeat(Encode(hb));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->total_disk_mib, 20480);
+  EXPECT_EQ(decoded->available_disk_mib, 19000);
+  EXPECT_EQ(Hex(Encode(hb)).substr(0, 2), "8b");  // eleven members
+  EXPECT_THAT(Hex(Encode(DemoHeartbeat())), ::testing::Not(HasSubstr(Hex("TotalDisk"))));
+}
+
+// The heartbeat policy travels only when set; without it (older spawnds) it decodes empty.
+TEST(WireFormatTest, HeartbeatPolicyRoundTripsAndIsAbsentUnlessSet) {
+  SpawnpointHeartbeat hb = DemoHeartbeat();
+  hb.heartbeat_policy = kReportByException;
+  auto decoded = DecodeSpawnpointHeartbeat(Encode(hb));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->heartbeat_policy, "exception");
+  EXPECT_EQ(Hex(Encode(hb)).substr(0, 2), "8a");  // ten members
+  EXPECT_THAT(Hex(Encode(DemoHeartbeat())), ::testing::Not(HasSubstr(Hex("HeartbeatPolicy"))));
+  auto without = DecodeSpawnpointHeartbeat(Encode(DemoHeartbeat()));
+  ASSERT_TRUE(without.ok());
+  EXPECT_TRUE(without->heartbeat_policy.empty());
 }
 
 TEST(WireFormatTest, NegativeHeartbeatIntervalIsRefusedNamingTheKey) {

@@ -30,6 +30,14 @@ TEST(TopicsTest, FollowTheDesignTable) {
   EXPECT_EQ(ServiceLog(p, "demo"), p + "/s.spawnpoint/demo/i.spawnable/signal/log");
 }
 
+TEST(TopicsTest, TheFleetsAreUnderTheBase) {
+  EXPECT_EQ(FleetRoot("site/lab"), "site/lab/s.spawnfleet");
+  EXPECT_EQ(FleetSet("site/lab", "web"), "site/lab/s.spawnfleet/web");
+  EXPECT_EQ(FleetFiles("site/lab", "web"), "site/lab/s.spawnfleet/web/files");
+  EXPECT_EQ(FleetStatus("site/lab", "web"), "site/lab/s.spawnfleet/web/status");
+  EXPECT_EQ(FleetDrain("site/lab", "alpha"), "site/lab/s.spawnfleet/!drain/alpha");
+}
+
 TEST(TopicsTest, PathOfHeartbeat) {
   EXPECT_EQ(PathOfHeartbeat(Heartbeat("a/b")), "a/b");
   EXPECT_FALSE(PathOfHeartbeat(ServiceHeartbeat("a/b", "demo")).has_value());

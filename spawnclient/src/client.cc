@@ -162,6 +162,11 @@ bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns, Duration down_after
              .count();
 }
 
+int64_t ServiceLastSeen(const SpawnpointInfo& info, const proto::ServiceHeartbeat& service) {
+  if (info.heartbeat.heartbeat_policy != proto::kReportByException) return service.time_unix_ns;
+  return std::max(info.last_seen_unix_ns, service.time_unix_ns);
+}
+
 std::string NewRequestId() {
   static Mutex mu;
   static std::mt19937_64 gen GUARDED_BY(mu) = [] {
@@ -184,8 +189,14 @@ std::string NewRequestId() {
 Result<proto::DeployRequest> PrepareDeploy(const std::string& yaml_path,
                                            const std::optional<std::string>& name_override,
                                            bool replace) {
-  auto config = LoadServiceConfigFile(yaml_path, name_override);
-  if (!config.ok()) return config.status();
+  auto loaded = LoadServiceConfigFile(yaml_path, name_override);
+  if (!loaded.ok()) return loaded.status();
+  return PrepareDeployOf(*loaded, yaml_path, replace);
+}
+
+Result<proto::DeployRequest> PrepareDeployOf(const ServiceConfig& loaded,
+                                             const std::string& yaml_path, bool replace) {
+  const ServiceConfig* config = &loaded;
   const std::filesystem::path dir = std::filesystem::path(yaml_path).parent_path();
   const char* home_env = std::getenv("HOME");
   const std::string home = home_env ? home_env : "";

@@ -63,6 +63,10 @@ constexpr ConfigKey kDeployKeys[] = {
      "`expect:` a regular expression the body must match; `interval` (10s), `timeout` (2s), "
      "`retries` (3), `startPeriod` (0s); unhealthy with `autoRestart` restarts it",
      false, "", "none", "{http: \"http://127.0.0.1:8080/health\", expect: ok}"},
+    {"labels", "",
+     "`key: value` pairs the service carries in its heartbeat and on its container (the fleet "
+     "marks its replicas with `spawnpoint.fleet/` ones)",
+     false, "{}", "", "{team: web}"},
 };
 
 constexpr ConfigKey kSpawndKeys[] = {
@@ -92,7 +96,20 @@ constexpr ConfigKey kSpawndKeys[] = {
     {"cpuShares", "", "CPU-share pool, 1024 per core", true, "", "", "4096"},
     {"zombiePeriod", "", "how long a stopped or dead service stays visible and restartable", false,
      "2m", "", "5m"},
-    {"heartbeatInterval", "", "spawnpoint and service heartbeats", false, "5s", "", "10s"},
+    {"heartbeatInterval", "",
+     "how often the spawnpoint heartbeat goes out, and the services' usage is sampled (a service's "
+     "heartbeat goes out only when it changed: see the heartbeat deadbands)",
+     false, "5s", "", "10s"},
+    {"heartbeatMemDeadband", "",
+     "a service's heartbeat goes out for its memory use only when it moved by more than this and "
+     "than `heartbeatMemDeadbandPercent` of the figure last published",
+     false, "1M", "", "4M"},
+    {"heartbeatMemDeadbandPercent", "", "the same, in % of the figure last published (0 to 100)",
+     false, "10", "", "20"},
+    {"heartbeatCpuDeadband", "",
+     "a service's heartbeat goes out for its CPU use only when it moved by more than this many "
+     "points (100 = one core) from the figure last published, in two samples in a row",
+     false, "5", "", "10"},
     {"allowHostNet", "", "whether services may ask for host networking (`useHostNet`)", false,
      "false", "", "true"},
     {"allowDeviceMappings", "", "whether services may map devices (`devices`)", false, "false", "",
@@ -108,12 +125,27 @@ constexpr ConfigKey kSpawndKeys[] = {
      "debian:12"},
     {"pidsLimit", "", "the most processes and threads of a service whose deploy.yml gives none",
      false, "1024", "", "4096"},
+    {"diskAlloc", "",
+     "disk budget for the images spawnd builds and its services' logs (each counted at its 50 MiB "
+     "cap; the engine cannot cap a container's writable layer, so that is not counted): a build "
+     "past it fails with 507",
+     false, "", "no budget", "20G"},
+    {"imageGrace", "",
+     "how long an image spawnd built and no service (nor a previous generation) uses is kept; at "
+     "once when the disk budget is short",
+     false, "1h", "", "24h"},
     {"serviceUsername", "",
      "broker user name handed to every service (the services identity `spawnctl access host` "
      "makes)",
      false, "", "none", "sp-svc:scratch.ns/spawnpoint/alpha"},
     {"servicePasswordFile", "", "file holding the services identity's password", false, "", "none",
      "/etc/spawnd/services.password"},
+    {"fleet", "",
+     "also run the fleet's reconciler for a base (`spawnctl fleet`): a map of `base`, and the "
+     "`username` and `passwordFile` of an operator of that base it acts as",
+     false, "", "none",
+     "{base: scratch.ns/spawnpoint, username: fleet-op, passwordFile: "
+     "/etc/spawnd/fleet.password}"},
     // The original's keys for BOSSWAVE: accepted, so its files still load, with a warning.
     {"entity", "",
      "ignored, with a warning (the original's BOSSWAVE entity): give `username` and "

@@ -39,6 +39,7 @@ ExitCode ExitCodeFor(const Status& status) {
     case Code::kNotFound:
     case Code::kConflict:
     case Code::kInternal:
+    case Code::kInsufficientStorage:
       break;
   }
   return ExitCode::kRefused;

@@ -107,17 +107,23 @@ std::string FormatSpawnpoint(const SpawnpointInfo& sp, int64_t now, const Format
   out += "\n    Available Memory: " + std::to_string(hb.available_mem_mib) + "/" +
          std::to_string(hb.total_mem_mib) +
          " MiB, Available CPU Shares: " + std::to_string(hb.available_cpu_shares) + "/" +
-         std::to_string(hb.total_cpu_shares) + "\n";
+         std::to_string(hb.total_cpu_shares);
+  if (hb.total_disk_mib > 0) {
+    out += ", Available Disk: " + std::to_string(hb.available_disk_mib) + "/" +
+           std::to_string(hb.total_disk_mib) + " MiB";
+  }
+  out += "\n";
   for (const auto& warning : hb.warnings) {
     out += "    " + Paint(o, kYellow, "Warning: ") + warning + "\n";
   }
   return out;
 }
 
-std::string FormatService(const proto::ServiceHeartbeat& hb, int64_t now, const FormatOptions& o) {
-  std::string out = "• [" + hb.name + "] " +
-                    Paint(o, StateColor(hb.state), proto::ToString(hb.state)) + ", " +
-                    Seen(hb.time_unix_ns, now, o) + ", restarts " + std::to_string(hb.restarts);
+std::string FormatService(const proto::ServiceHeartbeat& hb, int64_t now, const FormatOptions& o,
+                          int64_t seen) {
+  std::string out =
+      "• [" + hb.name + "] " + Paint(o, StateColor(hb.state), proto::ToString(hb.state)) + ", " +
+      Seen(seen ? seen : hb.time_unix_ns, now, o) + ", restarts " + std::to_string(hb.restarts);
   if (hb.state == proto::ServiceState::kZombie || hb.state == proto::ServiceState::kExited ||
       hb.exit_code != 0)
     out += ", exit code " + std::to_string(hb.exit_code);
@@ -143,7 +149,7 @@ std::string FormatScan(const std::vector<SpawnpointInfo>& found, int64_t now,
     out += FormatSpawnpoint(sp, now, o);
     if (found.size() == 1) {
       for (const auto& [name, hb] : sp.services) {
-        if (Shown(hb, o)) out += FormatService(hb, now, o);
+        if (Shown(hb, o)) out += FormatService(hb, now, o, ServiceLastSeen(sp, hb));
       }
       if (!sp.metadata.empty()) {
         out += "Metadata:\n";
@@ -227,20 +233,30 @@ std::string ToJson(const std::vector<SpawnpointInfo>& found, int64_t now, Durati
   json out = json::array();
   for (const auto& sp : found) {
     json services = json::object();
-    for (const auto& [name, hb] : sp.services) services[name] = HeartbeatJson(hb);
-    json item = {{"Path", sp.path},
-                 {"Alias", sp.heartbeat.alias},
-                 {"Time", sp.heartbeat.time_unix_ns},
-                 {"Version", sp.heartbeat.version},
-                 {"Online", sp.online},
-                 {"Down", IsDown(sp, now, down_after)},
-                 {"TotalMem", sp.heartbeat.total_mem_mib},
-                 {"TotalCpuShares", sp.heartbeat.total_cpu_shares},
-                 {"AvailableMem", sp.heartbeat.available_mem_mib},
-                 {"AvailableCpuShares", sp.heartbeat.available_cpu_shares},
-                 {"Services", services},
-                 {"Metadata", sp.metadata}};
+    for (const auto& [name, hb] : sp.services) {
+      services[name] = HeartbeatJson(hb);
+      services[name]["Seen"] = ServiceLastSeen(sp, hb);  // see ServiceLastSeen
+    }
+    json item = {
+        {"Path", sp.path},
+        {"Alias", sp.heartbeat.alias},
+        {"Time", sp.heartbeat.time_unix_ns},
+        {"Version", sp.heartbeat.version},
+        {"HeartbeatPolicy",
+         sp.heartbeat.heartbeat_policy.empty() ? "periodic" : sp.heartbeat.heartbeat_policy},
+        {"Online", sp.online},
+        {"Down", IsDown(sp, now, down_after)},
+        {"TotalMem", sp.heartbeat.total_mem_mib},
+        {"TotalCpuShares", sp.heartbeat.total_cpu_shares},
+        {"AvailableMem", sp.heartbeat.available_mem_mib},
+        {"AvailableCpuShares", sp.heartbeat.available_cpu_shares},
+        {"Services", services},
+        {"Metadata", sp.metadata}};
     if (!sp.heartbeat.warnings.empty()) item["Warnings"] = sp.heartbeat.warnings;
+    if (sp.heartbeat.total_disk_mib > 0) {
+      item["TotalDisk"] = sp.heartbeat.total_disk_mib;
+      item["AvailableDisk"] = sp.heartbeat.available_disk_mib;
+    }
     out.push_back(std::move(item));
   }
   return out.dump(-1, ' ', false, json::error_handler_t::replace);

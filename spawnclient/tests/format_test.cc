@@ -164,6 +164,29 @@ TEST(FormatServiceTest, HealthAndTheOutputOfAFailingCheck) {
   EXPECT_NE(FormatService(hb, kNow, {}).find("restarts 2, healthy\n"), std::string::npos);
 }
 
+// Report by exception: a service's heartbeat is from its last change (an hour ago here); the
+// spawnpoint heartbeat of a second ago vouches for it, so the service was seen a second ago.
+TEST(FormatScanTest, UnderReportByExceptionAServiceIsAsFreshAsItsSpawnpointsHeartbeat) {
+  SpawnpointInfo alpha = Spawnpoint("alpha", kNow - kSec);
+  auto web = Service("web", proto::ServiceState::kRunning);
+  web.time_unix_ns = kNow - 3600 * kSec;
+  alpha.services["web"] = web;
+  // An older spawnd (no policy) sent every service every interval: its own Time counts.
+  EXPECT_EQ(ServiceLastSeen(alpha, web), kNow - 3600 * kSec);
+  EXPECT_NE(FormatScan({alpha}, kNow, {}).find("• [web] running, seen 2026-11-23 01:30:00 (1h0m)"),
+            std::string::npos);
+  alpha.heartbeat.heartbeat_policy = proto::kReportByException;
+  EXPECT_EQ(ServiceLastSeen(alpha, web), kNow - kSec);
+  EXPECT_NE(FormatScan({alpha}, kNow, {}).find("• [web] running, seen 2026-11-23 02:29:59 (1.0s)"),
+            std::string::npos)
+      << FormatScan({alpha}, kNow, {});
+  auto json =
+      nlohmann::json::parse(ToJson(std::vector<SpawnpointInfo>{alpha}, kNow, Duration::zero()));
+  EXPECT_EQ(json[0]["HeartbeatPolicy"], "exception");
+  EXPECT_EQ(json[0]["Services"]["web"]["Seen"], kNow - kSec);
+  EXPECT_EQ(json[0]["Services"]["web"]["Time"], kNow - 3600 * kSec);
+}
+
 TEST(FormatLogLineTest, OneLinePerMessage) {
   proto::LogMessage m{kNow, "gamma", "demosvc", "stdout", "attempting restart"};
   EXPECT_EQ(FormatLogLine(m, {}), "[11/23 02:30:00] gamma::demosvc > attempting restart");

@@ -70,22 +70,22 @@ TEST_F(EngineTest, BuildsWithAnIncludedFileAndDirectoryAndTheyAreInside) {
   archive.AddFile("data/inner.txt", "inside a dir\n");
   archive.AddFile("data/run.sh", "#!/bin/sh\n", 0755);
   const std::string tar = archive.Finish();
-  const std::string dockerfile = GenerateDockerfile(config, "unused");
+  const std::string dockerfile = GenerateDockerfile(config, config.image);
   // The tag as spawnd makes it, under this test's own prefix so no service image is touched.
-  std::string tag = ImageTag(config, dockerfile, tar + std::to_string(getpid()));
+  std::string tag = ImageTag(dockerfile, tar + std::to_string(getpid()));
   tag.replace(0, tag.find('/'), "spawntest-engine");
   images_.push_back(tag);
   Inbox<std::string> output;
   Inbox<Status> done;
   auto build = engine_.Build(
-      {tag, dockerfile, tar, true}, [&](const std::string& l) { output.Push(l); },
+      {tag, dockerfile, tar, true, {}}, [&](const std::string& l) { output.Push(l); },
       [&](const Status& s) { done.Push(s); });
   ASSERT_TRUE(done.WaitFor([](const auto& v) { return !v.empty(); }, 120s));
   ASSERT_TRUE(done.Items()[0].ok()) << done.Items()[0].message();
   EXPECT_FALSE(output.Items().empty());  // build progress arrives line by line
   EXPECT_TRUE(*engine_.ImageExists(tag));
 
-  const std::string id = Create("build", {}, 0, 0, tag);
+  const std::string id = Create("build", config.run, 0, 0, tag);  // spawnd sets it at create
   ASSERT_TRUE(engine_.StartContainer(id).ok());
   auto lines = Lines(id, 4);
   ASSERT_GE(lines.size(), 4u);
@@ -99,11 +99,47 @@ TEST_F(EngineTest, BuildsWithAnIncludedFileAndDirectoryAndTheyAreInside) {
 TEST_F(EngineTest, BuildErrorCarriesTheEnginesMessage) {
   Inbox<Status> done;
   auto build = engine_.Build(
-      {"spawntest-engine/bad:1", "FROM " SPAWN_TEST_IMAGE "\nRUN exit 7\n", "", true},
+      {"spawntest-engine/bad:1", "FROM " SPAWN_TEST_IMAGE "\nRUN exit 7\n", "", true, {}},
       [](const std::string&) {}, [&](const Status& s) { done.Push(s); });
   ASSERT_TRUE(done.WaitFor([](const auto& v) { return !v.empty(); }, 120s));
   EXPECT_FALSE(done.Items()[0].ok());
   EXPECT_THAT(done.Items()[0].message(), HasSubstr("returned a non-zero code: 7"));
+}
+
+TEST_F(EngineTest, ImagesAreLabelledListedInspectedAndRemovedUnforced) {
+  const std::string mark = "engine-" + std::to_string(getpid());
+  const std::string tag = "spawntest-engine/labelled:" + std::to_string(getpid());
+  images_.push_back(tag);
+  Inbox<Status> done;
+  BuildRequest request{tag,
+                       "FROM " SPAWN_TEST_IMAGE "\nRUN echo made > /made\n",
+                       "",
+                       true,
+                       {{"io.spawnpoint.test", mark}}};
+  auto build = engine_.Build(
+      request, [](const std::string&) {}, [&](const Status& s) { done.Push(s); });
+  ASSERT_TRUE(done.WaitFor([](const auto& v) { return !v.empty(); }, 120s));
+  ASSERT_TRUE(done.Items()[0].ok()) << done.Items()[0].message();
+
+  auto info = engine_.InspectImage(tag);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_THAT(info->id, ::testing::StartsWith("sha256:"));
+  EXPECT_THAT(info->tags, ::testing::Contains(tag));
+  EXPECT_GT(info->size_bytes, 0);
+  EXPECT_EQ(info->labels.at("io.spawnpoint.test"), mark);
+  auto listed = engine_.ListImages("io.spawnpoint.test", mark);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, info->id);
+  EXPECT_EQ((*listed)[0].size_bytes, info->size_bytes);
+  EXPECT_EQ(engine_.InspectImage("spawntest-engine/none:0").status().code(), Code::kNotFound);
+
+  // A container that uses it, even stopped, keeps it: removal is never forced.
+  const std::string id = Create("user", {"true"}, 0, 0, tag);
+  EXPECT_EQ(engine_.RemoveImage(tag).code(), Code::kConflict);
+  ASSERT_TRUE(engine_.RemoveContainer(id, true).ok());
+  EXPECT_TRUE(engine_.RemoveImage(tag).ok());
+  EXPECT_FALSE(*engine_.ImageExists(tag));
 }
 
 TEST_F(EngineTest, MemoryLimitAndCpuSharesAreSetAndNeverPrivileged) {

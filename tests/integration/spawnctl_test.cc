@@ -279,6 +279,9 @@ TEST_F(SpawnctlTest, DeploySendsTheArchiveAndWaitsUntilRunning) {
   auto deploys = spawnpoint_->Deploys();
   ASSERT_EQ(deploys.size(), 1u);
   EXPECT_EQ(deploys[0].config.name, "demo");
+  // How to ask after the deploy's job later.
+  EXPECT_THAT(run.err, HasSubstr("Job " + deploys[0].request_id + " (spawnctl job -u " + path_ +
+                                 " " + deploys[0].request_id + " --wait)"));
   auto entries = ReadTar(deploys[0].archive);
   ASSERT_TRUE(entries.ok()) << entries.status().message();
   std::set<std::string> paths;

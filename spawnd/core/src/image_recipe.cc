@@ -1,7 +1,9 @@
 #include "spawn/core/image_recipe.h"
 
-#include <cctype>
+#include <openssl/evp.h>
+
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 namespace spawn {
@@ -34,19 +36,41 @@ std::string OneLine(std::string s) {
   return s;
 }
 
-uint64_t Fnv1a(const std::string& data, uint64_t hash = 0xcbf29ce484222325ULL) {
-  for (unsigned char c : data) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
+// SHA-256 of the parts, each preceded by its length, so that no two lists of parts collide.
+std::string Sha256Hex(std::initializer_list<const std::string*> parts) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  for (const std::string* part : parts) {
+    const std::string length = std::to_string(part->size()) + ":";
+    EVP_DigestUpdate(ctx.get(), length.data(), length.size());
+    EVP_DigestUpdate(ctx.get(), part->data(), part->size());
   }
-  return hash;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &size);
+  std::string hex;
+  char byte[3];
+  for (unsigned int i = 0; i < size; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+    hex += byte;
+  }
+  return hex;
 }
 
 }  // namespace
 
-std::string GenerateDockerfile(const ServiceConfig& c, const std::string& default_image) {
+bool NeedsBuild(const ServiceConfig& c) {
+  return !c.apt_requires.empty() || !c.source.empty() || !c.included_files.empty() ||
+         !c.included_dirs.empty() || !c.build.empty();
+}
+
+std::string BaseImage(const ServiceConfig& c, const std::string& default_image) {
+  return c.image.empty() ? default_image : c.image;
+}
+
+std::string GenerateDockerfile(const ServiceConfig& c, const std::string& base) {
   const std::string dir = kServiceWorkDir;
-  std::string out = "FROM " + OneLine(c.image.empty() ? default_image : c.image) + "\n";
+  std::string out = "FROM " + OneLine(base) + "\n";
   if (!c.apt_requires.empty()) {
     out +=
         "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
@@ -74,26 +98,11 @@ std::string GenerateDockerfile(const ServiceConfig& c, const std::string& defaul
     else
       out += "RUN " + nlohmann::json::array({"/bin/sh", "-c", step}).dump() + "\n";
   }
-  out += "CMD " + nlohmann::json(c.run).dump() + "\n";
   return out;
 }
 
-std::string ImageTag(const ServiceConfig& config, const std::string& dockerfile,
-                     const std::string& archive) {
-  // A repository name allows lowercase letters and digits joined by single '.' or '_', or runs of
-  // '-'; service names allow more ("a..b", "x_"), so everything else becomes '-'.
-  std::string name;
-  for (char ch : config.name) {
-    const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    name.push_back((lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9') ? lower : '-');
-  }
-  while (!name.empty() && name.back() == '-') name.pop_back();
-  while (!name.empty() && name.front() == '-') name.erase(0, 1);
-  if (name.empty()) name = "service";
-  char digits[17];
-  std::snprintf(digits, sizeof digits, "%016llx",
-                static_cast<unsigned long long>(Fnv1a(archive, Fnv1a(dockerfile + '\0'))));
-  return "spawnpoint/" + name + ":" + digits;
+std::string ImageTag(const std::string& dockerfile, const std::string& archive) {
+  return "spawnpoint/build:" + Sha256Hex({&dockerfile, &archive});
 }
 
 }  // namespace spawn

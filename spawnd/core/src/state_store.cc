@@ -118,7 +118,8 @@ class FileStateStore final : public StateStore {
               {"stopped", r.stopped},
               {"restarts", r.restarts},
               {"exitCode", r.exit_code},
-              {"zombieDeadline", r.zombie_deadline_unix_ns}};
+              {"zombieDeadline", r.zombie_deadline_unix_ns},
+              {"trialDeadline", r.trial_deadline_unix_ns}};
     if (r.previous) {
       j["previous"] = {{"config", ServiceConfigToYaml(r.previous->config)},
                        {"imageTag", r.previous->image_tag},
@@ -165,6 +166,7 @@ class FileStateStore final : public StateStore {
       r.restarts = j.value("restarts", int64_t{0});
       r.exit_code = j.value("exitCode", int64_t{0});
       r.zombie_deadline_unix_ns = j.value("zombieDeadline", int64_t{0});
+      r.trial_deadline_unix_ns = j.value("trialDeadline", int64_t{0});
       r.archive = ReadFile(dir_ + "/" + name + ".archive.tar").value_or("");
       r.entity = ReadFile(dir_ + "/" + name + ".entity").value_or("");
       if (j.contains("previous")) {

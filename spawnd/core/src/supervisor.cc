@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "health_monitor.h"
+#include "image_janitor.h"
 #include "spawn/common/files.h"
 #include "spawn/common/tar.h"
 #include "spawn/common/units.h"
@@ -156,6 +158,9 @@ class SupervisorImpl final : public Supervisor {
         jitter_(std::move(jitter)),
         free_mem_(config.mem_alloc_bytes),
         free_cpu_(config.cpu_shares),
+        janitor_(
+            config_, engine, loop, executor, [this] { return ImagesInUse(); },
+            [this] { return KeptContainers(); }),
         health_(loop, prober, [this](const std::string& name) { OnHealthChanged(name); }) {}
 
   ~SupervisorImpl() override { Shutdown(); }
@@ -224,16 +229,20 @@ class SupervisorImpl final : public Supervisor {
         spdlog::error("state: service {} is lost: its record is damaged and it has no container",
                       name);
     }
+    janitor_.Start();
     return Status::Ok();
   }
 
   void Shutdown() override {
     *alive_ = false;  // results still on their way are dropped
+    janitor_.Stop();
     events_.reset();
     for (auto& [name, s] : services_) {
       health_.Forget(name);
       if (s.timer) loop_.Cancel(s.timer);
       s.timer = 0;
+      if (s.revert_timer) loop_.Cancel(s.revert_timer);
+      s.revert_timer = 0;
       s.build.reset();
       s.logs.reset();
       s.stats.reset();
@@ -379,7 +388,8 @@ class SupervisorImpl final : public Supervisor {
   }
 
   PoolSnapshot Pool() const override {
-    return {config_.mem_alloc_bytes, config_.cpu_shares, free_mem_, free_cpu_};
+    return {config_.mem_alloc_bytes, config_.cpu_shares,       free_mem_, free_cpu_,
+            janitor_.TotalBytes(),   janitor_.AvailableBytes()};
   }
 
   std::vector<std::string> Warnings() const override { return warnings_; }
@@ -548,32 +558,44 @@ class SupervisorImpl final : public Supervisor {
 
   // ---- building and starting ----
 
-  // `with_blobs` for a new deployment: its archive and entity are saved with the record, once
-  // the record has its image tag (SetState's save of the same record is then skipped).
+  // `with_blobs` for a new deployment: its archive and entity are saved with the record at once
+  // (a spawnd killed before the image is known makes the recipe again when it adopts it).
   void BeginBuild(Service& s, bool with_blobs = false) {
     const std::string name = s.record.config.name;
-    const std::string dockerfile = GenerateDockerfile(s.record.config, config_.default_image);
-    const std::string tag = ImageTag(s.record.config, dockerfile, s.record.archive);
-    s.record.image_tag = tag;
+    s.record.image_tag.clear();
     s.record.container_id.clear();
     if (with_blobs) Persist(s, true);
     SetState(s, ServiceState::kBuilding);
-    const std::string archive = s.record.archive;
     Async(
-        name, [tag](DockerEngine& engine) { return engine.ImageExists(tag); },
-        [this, name, inc = s.incarnation, gen = s.generation, tag, dockerfile,
-         archive](const Result<bool>& exists) {
+        name,
+        [config = s.record.config, archive = s.record.archive,
+         base = BaseImage(s.record.config, config_.default_image)](DockerEngine& engine) {
+          return MakeRecipe(engine, config, base, archive);
+        },
+        [this, name, inc = s.incarnation, gen = s.generation](const Result<Recipe>& recipe) {
           Service* s = Find(name, inc, gen);
           if (!s) return;
-          if (exists.ok() && *exists) {
-            Log(name, "[INFO] Image " + tag + " is up to date");
+          if (!recipe.ok()) {
+            Log(name, recipe.status().ToString() + " (while looking up the image)");
+            BecomeZombie(*s, "its image could not be looked up");
+            return;
+          }
+          s->record.image_tag = recipe->image;
+          if (recipe->dockerfile.empty()) {
+            Log(name, "[INFO] Nothing to build: runs on image " + recipe->image);
             CreateAndStart(*s);
             return;
           }
-          Log(name, "[INFO] Building image " + tag + "...");
+          if (recipe->exists) {
+            Log(name, "[INFO] Image " + recipe->image + " is up to date");
+            CreateAndStart(*s);
+            return;
+          }
+          Log(name, "[INFO] Building image " + recipe->image + "...");
           auto post = Poster();
           s->build = engine_.Build(
-              {tag, dockerfile, archive, true},
+              {recipe->image, recipe->dockerfile, s->record.archive, true,
+               janitor_.BuildLabels(recipe->base_bytes)},
               [this, post, name, inc, gen](const std::string& line) {
                 post([this, name, inc, gen, line] {
                   if (Find(name, inc, gen)) Log(name, line);
@@ -583,6 +605,35 @@ class SupervisorImpl final : public Supervisor {
                 post([this, name, inc, gen, status] { OnBuildDone(name, inc, gen, status); });
               });
         });
+  }
+
+  // What a service runs on: its base image as it is (no Dockerfile), or the content-addressed
+  // image of its recipe, which `exists` already or must be built.
+  struct Recipe {
+    std::string image;
+    std::string dockerfile;
+    bool exists = false;
+    int64_t base_bytes = 0;  // of the base, when the engine has it
+  };
+
+  // On the executor. A base the engine does not have yet is built from by its name (the build
+  // pulls it), even when there is nothing to add to it.
+  static Result<Recipe> MakeRecipe(DockerEngine& engine, const ServiceConfig& config,
+                                   const std::string& base, const std::string& archive) {
+    auto base_info = engine.InspectImage(base);
+    if (!base_info.ok() && base_info.status().code() != Code::kNotFound) return base_info.status();
+    Recipe recipe;
+    if (base_info.ok() && !NeedsBuild(config)) {
+      recipe.image = base;
+      return recipe;
+    }
+    if (base_info.ok()) recipe.base_bytes = base_info->size_bytes;
+    recipe.dockerfile = GenerateDockerfile(config, base_info.ok() ? base_info->id : base);
+    recipe.image = ImageTag(recipe.dockerfile, archive);
+    auto exists = engine.ImageExists(recipe.image);
+    if (!exists.ok()) return exists.status();
+    recipe.exists = *exists;
+    return recipe;
   }
 
   void OnBuildDone(const std::string& name, uint64_t inc, uint64_t gen, const Status& status) {
@@ -600,7 +651,40 @@ class SupervisorImpl final : public Supervisor {
       return;
     }
     Log(name, "[INFO] Image built");
-    CreateAndStart(*s);
+    janitor_.AdmitBuilt(s->record.image_tag, [this, name, inc, gen](const Status& admitted) {
+      Service* s = Find(name, inc, gen);
+      if (!s) return;
+      if (!admitted.ok()) {
+        Log(name, admitted.ToString());
+        if (s->record.previous && s->record.config.health_check) {
+          RevertTo(*s, "the new deployment's image does not fit the disk budget");
+          return;
+        }
+        BecomeZombie(*s, "its image does not fit the disk budget");
+        return;
+      }
+      CreateAndStart(*s);
+    });
+  }
+
+  // Every image reference a service or a kept previous generation runs on.
+  std::set<std::string> ImagesInUse() const {
+    std::set<std::string> out;
+    for (const auto& [name, s] : services_) {
+      if (!s.record.image_tag.empty()) out.insert(s.record.image_tag);
+      if (s.record.previous) out.insert(s.record.previous->image_tag);
+    }
+    return out;
+  }
+
+  // Containers kept now (live, zombie, previous generation): each holds a log on the disk.
+  size_t KeptContainers() const {
+    size_t n = 0;
+    for (const auto& [name, s] : services_) {
+      n += !s.record.container_id.empty();
+      n += s.record.previous && !s.record.previous->container_id.empty();
+    }
+    return n;
   }
 
   // `secrets_dir`: the host directory of the service's secrets (ServiceSecrets::Write); empty when
@@ -610,6 +694,10 @@ class SupervisorImpl final : public Supervisor {
     ContainerSpec spec;
     spec.name = ContainerName(c.name);
     spec.image = s.record.image_tag;
+    // Set here, never baked into an image: services whose `run` differs share one image, and a
+    // service with nothing to build runs on its base as it is.
+    spec.cmd = c.run;
+    spec.working_dir = kServiceWorkDir;
     spec.labels = {{kPathLabel, config_.path},
                    {kAliasLabel, config_.alias},
                    {kServiceLabel, c.name},
@@ -1161,6 +1249,7 @@ class SupervisorImpl final : public Supervisor {
     if (!s.record.previous) return;
     const std::string id = s.record.previous->container_id;
     s.record.previous.reset();
+    s.record.trial_deadline_unix_ns = 0;
     Background(s.record.config.name,
                [id](DockerEngine& engine) { engine.RemoveContainer(id, true).IgnoreError(); });
   }
@@ -1173,9 +1262,22 @@ class SupervisorImpl final : public Supervisor {
     s.trial_started = true;
     const Duration window = h.start_period + h.interval * h.retries;
     const std::string name = s.record.config.name;
-    Log(name, "[INFO] The new deployment must be healthy within " + FormatDuration(window) +
-                  ", or the previous one comes back");
-    s.revert_timer = loop_.RunAfter(window, [this, name, inc = s.incarnation, window] {
+    const int64_t now_ns = ToUnixNanos(loop_.WallNow());
+    Duration left = window;
+    if (s.record.trial_deadline_unix_ns == 0) {
+      s.record.trial_deadline_unix_ns =
+          now_ns + duration_cast<std::chrono::nanoseconds>(window).count();
+      Persist(s, false);
+      Log(name, "[INFO] The new deployment must be healthy within " + FormatDuration(window) +
+                    ", or the previous one comes back");
+    } else {
+      // Adopted after a restart of spawnd: the window goes on from where it was.
+      left = duration_cast<Duration>(
+          std::chrono::nanoseconds(std::max<int64_t>(0, s.record.trial_deadline_unix_ns - now_ns)));
+      Log(name, "[INFO] The new deployment must still be healthy within " + FormatDuration(left) +
+                    " (of its " + FormatDuration(window) + "), or the previous one comes back");
+    }
+    s.revert_timer = loop_.RunAfter(left, [this, name, inc = s.incarnation, window] {
       Service* s = Find(name);
       if (!s || s->incarnation != inc) return;
       s->revert_timer = 0;
@@ -1298,7 +1400,7 @@ class SupervisorImpl final : public Supervisor {
       spdlog::info("adopt: service {} is running in {}; supervising it", name, Short(info->id));
       s.started_at = loop_.Now();
       WatchHealth(s);
-      BeginTrial(s);  // a replacement still on trial when spawnd stopped: its window starts again
+      BeginTrial(s);  // a replacement still on trial when spawnd stopped: its window goes on
       SetState(s, ServiceState::kRunning);
       Attach(s, 0);
       return;
@@ -1361,7 +1463,8 @@ class SupervisorImpl final : public Supervisor {
   std::unique_ptr<Stream> events_;
   bool pids_checked_ = false;          // a created container's pids limit was read back
   std::vector<std::string> warnings_;  // for the spawnpoint heartbeat
-  HealthMonitor health_;               // last: its callbacks use the members above
+  ImageJanitor janitor_;
+  HealthMonitor health_;  // last: its callbacks use the members above
 };
 
 }  // namespace

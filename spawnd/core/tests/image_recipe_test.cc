@@ -20,12 +20,12 @@ ServiceConfig Minimal() {
   return c;
 }
 
-TEST(DockerfileTest, MinimalUsesTheDefaultImageAndExecFormCmd) {
+TEST(DockerfileTest, MinimalUsesTheBaseAndHasNoCmd) {
+  // The command is set at create: services that differ only in `run` share one image.
   const std::string d = GenerateDockerfile(Minimal(), "spawnpoint/base:latest");
   EXPECT_EQ(d,
             "FROM spawnpoint/base:latest\n"
-            "WORKDIR /srv/spawnpoint\n"
-            "CMD [\"./svc\",\"--params\",\"it's.yml\"]\n");
+            "WORKDIR /srv/spawnpoint\n");
 }
 
 TEST(DockerfileTest, EveryBuildKey) {
@@ -37,7 +37,7 @@ TEST(DockerfileTest, EveryBuildKey) {
   c.included_dirs = {"data/"};
   c.build = {"make -C tool", "echo done"};
   c.run = {"sh", "-c", "echo \"quoted\""};
-  const std::string d = GenerateDockerfile(c, "unused");
+  const std::string d = GenerateDockerfile(c, BaseImage(c, "unused"));
   EXPECT_EQ(d,
             "FROM debian:bookworm\n"
             "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
@@ -48,8 +48,7 @@ TEST(DockerfileTest, EveryBuildKey) {
             "COPY [\"svc\",\"/srv/spawnpoint/svc\"]\n"
             "COPY [\"data\",\"/srv/spawnpoint/data\"]\n"
             "RUN make -C tool\n"
-            "RUN echo done\n"
-            "CMD [\"sh\",\"-c\",\"echo \\\"quoted\\\"\"]\n");
+            "RUN echo done\n");
 }
 
 TEST(DockerfileTest, ShellQuotingCannotBreakOutOfAptArguments) {
@@ -63,7 +62,7 @@ TEST(DockerfileTest, LineEndsInValuesCannotStartNewInstructions) {
   c.image = "base\nRUN evil";
   c.source = "https://example.org/x.git\nUSER root";
   c.build = {"set -e\nmake\nmake install"};
-  const std::string d = GenerateDockerfile(c, "x");
+  const std::string d = GenerateDockerfile(c, BaseImage(c, "x"));
   EXPECT_THAT(d, HasSubstr("FROM base RUN evil\n"));
   EXPECT_THAT(d, HasSubstr("'https://example.org/x.git USER root'"));
   // A multi-line build step stays one script.
@@ -71,23 +70,44 @@ TEST(DockerfileTest, LineEndsInValuesCannotStartNewInstructions) {
   EXPECT_THAT(d, Not(HasSubstr("\nUSER")));
 }
 
-TEST(ImageTagTest, HashesEveryInputAndIsStable) {
-  const ServiceConfig c = Minimal();
-  const std::string tag = ImageTag(c, "FROM a\n", "archive");
-  EXPECT_EQ(tag, ImageTag(c, "FROM a\n", "archive"));
-  EXPECT_THAT(tag, ::testing::MatchesRegex("spawnpoint/demo:[0-9a-f]{16}"));
-  EXPECT_NE(tag, ImageTag(c, "FROM b\n", "archive"));
-  EXPECT_NE(tag, ImageTag(c, "FROM a\n", "archivE"));
+TEST(ImageTagTest, HashesTheBuildInputsAloneAndIsStable) {
+  const std::string tag = ImageTag("FROM a\n", "archive");
+  EXPECT_EQ(tag, ImageTag("FROM a\n", "archive"));
+  EXPECT_THAT(tag, ::testing::MatchesRegex("spawnpoint/build:[0-9a-f]{64}"));
+  EXPECT_NE(tag, ImageTag("FROM b\n", "archive"));
+  EXPECT_NE(tag, ImageTag("FROM a\n", "archivE"));
+  // The parts are delimited: moving a byte from one to the other is another recipe.
+  EXPECT_NE(ImageTag("FROM a\nx", "y"), ImageTag("FROM a\n", "xy"));
 }
 
-TEST(ImageTagTest, AnyServiceNameGivesAValidRepositoryName) {
+TEST(ImageTagTest, TheServiceNameLimitsAndCommandAreNoInput) {
+  ServiceConfig a = Minimal();
+  ServiceConfig b = Minimal();
+  b.name = "another-name";
+  b.mem_alloc_bytes *= 2;
+  b.run = {"./svc", "--replica", "2"};
+  EXPECT_EQ(ImageTag(GenerateDockerfile(a, "sha256:1"), "x"),
+            ImageTag(GenerateDockerfile(b, "sha256:1"), "x"));
+  EXPECT_NE(ImageTag(GenerateDockerfile(a, "sha256:1"), "x"),
+            ImageTag(GenerateDockerfile(a, "sha256:2"), "x"));
+}
+
+TEST(NeedsBuildTest, OnlyAConfigThatAddsToItsBaseNeedsABuild) {
   ServiceConfig c = Minimal();
-  for (const auto& [name, repo] : std::vector<std::pair<std::string, std::string>>{
-           {"My_Svc.v2", "my-svc-v2"}, {"a..b", "a--b"}, {"x_", "x"}, {"9-", "9"}}) {
-    c.name = name;
-    EXPECT_THAT(ImageTag(c, "FROM a\n", ""),
-                ::testing::MatchesRegex("spawnpoint/" + repo + ":[0-9a-f]{16}"))
-        << name;
+  EXPECT_FALSE(NeedsBuild(c));
+  EXPECT_EQ(BaseImage(c, "spawnpoint/base:latest"), "spawnpoint/base:latest");
+  c.image = "busybox:stable";
+  EXPECT_FALSE(NeedsBuild(c));
+  EXPECT_EQ(BaseImage(c, "spawnpoint/base:latest"), "busybox:stable");
+  for (auto add : std::vector<std::function<void(ServiceConfig&)>>{
+           [](ServiceConfig& x) { x.apt_requires = {"jq"}; },
+           [](ServiceConfig& x) { x.source = "https://example.org/x.git"; },
+           [](ServiceConfig& x) { x.included_files = {"a.yml"}; },
+           [](ServiceConfig& x) { x.included_dirs = {"web"}; },
+           [](ServiceConfig& x) { x.build = {"make"}; }}) {
+    ServiceConfig with = c;
+    add(with);
+    EXPECT_TRUE(NeedsBuild(with));
   }
 }
 

@@ -41,6 +41,7 @@ class FileStateStoreTest : public ::testing::Test {
     r.restarts = 3;
     r.exit_code = 137;
     r.zombie_deadline_unix_ns = 1767225600000000000;
+    r.trial_deadline_unix_ns = 1767225630000000000;
     return r;
   }
 
@@ -68,6 +69,7 @@ TEST_F(FileStateStoreTest, RoundTripsEveryField) {
   EXPECT_EQ(r.restarts, want.restarts);
   EXPECT_EQ(r.exit_code, want.exit_code);
   EXPECT_EQ(r.zombie_deadline_unix_ns, want.zombie_deadline_unix_ns);
+  EXPECT_EQ(r.trial_deadline_unix_ns, want.trial_deadline_unix_ns);
 }
 
 TEST_F(FileStateStoreTest, ThePreviousGenerationSurvivesARestartAndRemoveDeletesIt) {

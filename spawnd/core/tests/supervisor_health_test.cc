@@ -268,6 +268,7 @@ class SupervisorRollbackTest : public SupervisorHealthTest {
     ServiceConfig c = Config(Http());
     c.health_check = std::move(check);
     c.run = {"httpd", "-f", "-v" + v};
+    c.build = {"echo " + v + " > /version"};  // each version has an image of its own
     return c;
   }
   Status Replace(const ServiceConfig& c) {
@@ -341,6 +342,26 @@ TEST_F(SupervisorRollbackTest, AReplacementNotHealthyInTimeIsRevertedByItself) {
   EXPECT_EQ(observer_.actions[0], "web revert: the new deployment was not healthy within 30s");
   EXPECT_THAT(observer_.logs, HasSubstr("[WARN] Rolling back to the previous deployment: the new "
                                         "deployment was not healthy within 30s"));
+}
+
+TEST_F(SupervisorRollbackTest, TheTrialWindowGoesOnAcrossARestartOfSpawnd) {
+  ASSERT_TRUE(Deploy(Version("1", Http())).ok());
+  const std::string v1 = Get().container_id;
+  ASSERT_TRUE(Replace(Version("2", Http())).ok());
+  loop_.AdvanceBy(seconds(20));  // 10s of its 30s window left
+  supervisor_->Shutdown();
+  supervisor_.reset();
+  supervisor_ = MakeSupervisor(
+      config_, engine_, loop_, store_, secrets_, executor_, observer_, [] { return 1.0; },
+      &prober_);
+  ASSERT_TRUE(supervisor_->Start().ok());
+  loop_.RunPending();
+  EXPECT_THAT(observer_.logs, HasSubstr("must still be healthy within 10s (of its 30s)"));
+  loop_.AdvanceBy(seconds(10) - milliseconds(1));
+  EXPECT_NE(Get().container_id, v1);
+  loop_.AdvanceBy(milliseconds(1));
+  EXPECT_EQ(Get().container_id, v1);  // not a fresh 30s
+  EXPECT_EQ(store_.records.at("web").trial_deadline_unix_ns, 0);
 }
 
 TEST_F(SupervisorRollbackTest, AReplacementThatKeepsDyingIsReverted) {

@@ -76,6 +76,16 @@ class SupervisorTest : public ::testing::Test {
     }
   }
 
+  // With the manual executor: runs engine calls and loop tasks, one round at a time, until the
+  // service is starting (its create-and-start queued, not run).
+  void RunUntilStarting(const std::string& name) {
+    for (int round = 0; round < 10 && StateOf(name) != ServiceState::kStarting; ++round) {
+      manual_executor_.RunAll();
+      loop_.RunPending();
+    }
+    ASSERT_EQ(StateOf(name), ServiceState::kStarting);
+  }
+
   static ServiceConfig Config(const std::string& name, int64_t mem_mib = 64, int64_t cpu = 128) {
     ServiceConfig c;
     c.name = name;
@@ -797,10 +807,8 @@ TEST_F(SupervisorTest, StopWhileTheContainerIsBeingCreatedKeepsItStoppedForARevi
   manual_ = true;
   Make();
   ASSERT_TRUE(supervisor_->Deploy({"r", Config("s"), TarWriter().Finish(), false, ""}).ok());
-  // ImageExists, then the build: the create-and-start is queued, not run.
-  manual_executor_.RunAll();
-  loop_.RunPending();
-  ASSERT_EQ(StateOf("s"), ServiceState::kStarting);
+  // The recipe, the build and the image count: the create-and-start is queued, not run.
+  RunUntilStarting("s");
   ASSERT_THAT(manual_executor_.PendingKeys(), Contains("s"));  // the create-and-start
   ASSERT_TRUE(supervisor_->Stop("s").ok());
   EXPECT_EQ(StateOf("s"), ServiceState::kZombie);
@@ -821,9 +829,7 @@ TEST_F(SupervisorTest, ReplaceWhileTheOldContainerIsBeingCreatedLeavesOnlyTheNew
   manual_ = true;
   Make();
   ASSERT_TRUE(supervisor_->Deploy({"r", Config("s"), TarWriter().Finish(), false, ""}).ok());
-  manual_executor_.RunAll();
-  loop_.RunPending();
-  ASSERT_EQ(StateOf("s"), ServiceState::kStarting);
+  RunUntilStarting("s");
   ASSERT_TRUE(Deploy(Config("s", 100), true).ok());  // settles everything
   EXPECT_EQ(StateOf("s"), ServiceState::kRunning);
   auto containers = engine_.Containers();

@@ -30,7 +30,10 @@ Daemon::Daemon(SpawndConfig config, std::map<std::string, std::string> metadata,
       bus_(bus),
       loop_(loop),
       outbox_(bus, kOutboxCapacity),
-      replies_(kRepliesRemembered) {}
+      replies_(kRepliesRemembered),
+      heartbeat_policy_(HeartbeatPolicy::Deadband{config_.heartbeat_mem_deadband_bytes,
+                                                  config_.heartbeat_mem_deadband_percent,
+                                                  config_.heartbeat_cpu_deadband_points, 2}) {}
 
 void Daemon::SetJobLog(JobLog* jobs) {
   jobs_ = jobs;
@@ -140,7 +143,7 @@ void Daemon::Shutdown() {
 
 void Daemon::ScheduleHeartbeat() {
   heartbeat_timer_ = loop_.RunAfter(config_.heartbeat_interval, [this] {
-    PublishHeartbeats();
+    PublishPeriodicHeartbeats();
     ScheduleHeartbeat();
   });
 }
@@ -162,6 +165,15 @@ void Daemon::PublishHeartbeats() {
   for (const auto& s : services) PublishServiceHeartbeat(s);
 }
 
+void Daemon::PublishPeriodicHeartbeats() {
+  if (!supervisor_) return;
+  const auto services = supervisor_->Services();
+  PublishSpawnpointHeartbeat(services);
+  for (const auto& s : services) {
+    if (heartbeat_policy_.Sampled(s)) PublishServiceHeartbeat(s);
+  }
+}
+
 void Daemon::PublishSpawnpointHeartbeat(const std::vector<ServiceSnapshot>& services) {
   const PoolSnapshot pool = supervisor_->Pool();
   proto::SpawnpointHeartbeat hb;
@@ -172,9 +184,12 @@ void Daemon::PublishSpawnpointHeartbeat(const std::vector<ServiceSnapshot>& serv
   hb.total_cpu_shares = pool.total_cpu_shares;
   hb.available_mem_mib = pool.free_mem_bytes / kMiB;
   hb.available_cpu_shares = pool.free_cpu_shares;
+  hb.total_disk_mib = pool.total_disk_bytes / kMiB;
+  hb.available_disk_mib = pool.free_disk_bytes / kMiB;
   hb.heartbeat_interval_ms = config_.heartbeat_interval.count();
   for (const auto& s : services) hb.services.push_back(s.name);
   hb.warnings = supervisor_->Warnings();
+  hb.heartbeat_policy = proto::kReportByException;
   Publish(topics::Heartbeat(config_.path), proto::Encode(hb), 1, true);
 }
 
@@ -201,6 +216,7 @@ void Daemon::PublishServiceHeartbeat(const ServiceSnapshot& s) {
   hb.health = s.health;
   hb.health_output = s.health_output;
   Publish(topics::ServiceHeartbeat(config_.path, s.name), proto::Encode(hb), 1, true);
+  heartbeat_policy_.Published(s);
 }
 
 void Daemon::OnServiceChanged(const ServiceSnapshot& service) {
@@ -216,6 +232,7 @@ void Daemon::OnServicePurged(const std::string& name) {
   // An empty retained payload makes the broker forget the service's heartbeat.
   Publish(topics::ServiceHeartbeat(config_.path, name), "", 1, true);
   history_.erase(name);
+  heartbeat_policy_.Forget(name);
   if (started_ && !stopped_ && supervisor_) PublishSpawnpointHeartbeat(supervisor_->Services());
 }
 

@@ -26,7 +26,7 @@ Status ParseErrorLine(const std::string& line) {
   const int code = std::atoi(line.substr(prefix.size(), close - prefix.size()).c_str());
   const std::string message = line.substr(close + 2);
   for (Code known : {Code::kBadRequest, Code::kForbidden, Code::kNotFound, Code::kConflict,
-                     Code::kUnavailable, Code::kTimeout}) {
+                     Code::kUnavailable, Code::kTimeout, Code::kInsufficientStorage}) {
     if (code == static_cast<int>(known)) return Status(known, message);
   }
   return Status::Internal(message);

@@ -18,6 +18,7 @@
 #include "spawn/daemon/broker_connector.h"
 #include "spawn/daemon/command_journal.h"
 #include "spawn/daemon/daemon.h"
+#include "spawn/daemon/fleet_runner.h"
 #include "spawn/daemon/job_log.h"
 #include "spawn/daemon/runtime_metadata.h"
 #include "spawn/engine/curl_docker_engine.h"
@@ -95,6 +96,12 @@ int RunSpawnd(const SpawndInputs& inputs, RealEventLoop& loop, const sigset_t& s
     spdlog::error("{}", options.status().message());
     return 2;
   }
+  // fleet: the fleet's reconciler, on a connection of its own with an operator's identity.
+  auto fleet_runner = FleetRunner::Make(config);
+  if (!fleet_runner.ok()) {
+    spdlog::error("{}", fleet_runner.status().message());
+    return 2;
+  }
   auto bus = MakePahoBus(*options);
   auto store = MakeFileStateStore(config.state_dir);
   auto secrets = MakeFileServiceSecrets(config.state_dir);
@@ -163,8 +170,10 @@ int RunSpawnd(const SpawndInputs& inputs, RealEventLoop& loop, const sigset_t& s
       pthread_kill(signal_thread.native_handle(), SIGTERM);  // shut down as on a signal
     }
   });
+  if (*fleet_runner) (*fleet_runner)->Start();
   loop.Run();
   signal_thread.join();
+  if (*fleet_runner) (*fleet_runner)->Stop();
   return exit_code;
 }
 

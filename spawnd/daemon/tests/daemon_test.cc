@@ -169,6 +169,9 @@ TEST_F(DaemonTest, GarbageOnEverySlotIs400WithARequestIdAndOnlyLoggedWithout) {
   EXPECT_EQ(RepliesTo("ok")[0].code, 200);
 }
 
+// The spawnpoint heartbeat goes out every interval; a service's only when it changed (report by
+// exception: see HeartbeatPolicy), at once for a change the supervisor reports, at the next
+// interval for usage past the deadband.
 TEST_F(DaemonTest, HeartbeatsGoOutEveryIntervalAndAtOnceOnAChange) {
   supervisor_.services = {Snapshot("web", proto::ServiceState::kRunning)};
   StartDaemon();
@@ -179,10 +182,25 @@ TEST_F(DaemonTest, HeartbeatsGoOutEveryIntervalAndAtOnceOnAChange) {
   loop_.AdvanceBy(1s);
   Settle();
   EXPECT_EQ(SeenOn(topics::Heartbeat(kPath)).size(), 1u);
-  EXPECT_EQ(SeenOn(topics::ServiceHeartbeat(kPath, "web")).size(), 1u);
+  EXPECT_EQ(proto::DecodeSpawnpointHeartbeat(SeenOn(topics::Heartbeat(kPath))[0].payload)
+                ->heartbeat_policy,
+            proto::kReportByException);
+  EXPECT_TRUE(SeenOn(topics::ServiceHeartbeat(kPath, "web")).empty());  // nothing changed
   loop_.AdvanceBy(10s);
   Settle();
   EXPECT_EQ(SeenOn(topics::Heartbeat(kPath)).size(), 3u);
+  EXPECT_TRUE(SeenOn(topics::ServiceHeartbeat(kPath, "web")).empty());
+  // Memory past the deadband (3 MiB to 5 MiB): out at the next interval, retained.
+  supervisor_.services[0].usage.memory_usage_bytes = 5 * kMiB;
+  loop_.AdvanceBy(5s);
+  Settle();
+  auto web = SeenOn(topics::ServiceHeartbeat(kPath, "web"));
+  ASSERT_EQ(web.size(), 1u);
+  EXPECT_TRUE(bus_.PublishedOn(topics::ServiceHeartbeat(kPath, "web")).back().retained);
+  EXPECT_DOUBLE_EQ(proto::DecodeServiceHeartbeat(web[0].payload)->mem_usage_mib, 5.0);
+  loop_.AdvanceBy(5s);
+  Settle();
+  EXPECT_EQ(SeenOn(topics::ServiceHeartbeat(kPath, "web")).size(), 1u);
 
   ClearSeen();
   supervisor_.services.push_back(Snapshot("db", proto::ServiceState::kBuilding));
@@ -196,6 +214,24 @@ TEST_F(DaemonTest, HeartbeatsGoOutEveryIntervalAndAtOnceOnAChange) {
   EXPECT_EQ(proto::DecodeSpawnpointHeartbeat(hb[0].payload)->services,
             (std::vector<std::string>{"web", "db"}));
   EXPECT_TRUE(SeenOn(topics::ServiceHeartbeat(kPath, "web")).empty());  // not the others
+}
+
+// A reconnection may be to a broker that lost its session and its retained messages: every
+// heartbeat goes out again, the unchanged services' too.
+TEST_F(DaemonTest, AfterAReconnectionEveryServiceHeartbeatIsRepublished) {
+  supervisor_.services = {Snapshot("web", proto::ServiceState::kRunning),
+                          Snapshot("db", proto::ServiceState::kRunning)};
+  StartDaemon();
+  loop_.AdvanceBy(5s);
+  Settle();
+  ClearSeen();
+  bus_.DropConnection();
+  loop_.RunPending();
+  ASSERT_TRUE(bus_.Connect().ok());
+  Settle();
+  EXPECT_EQ(SeenOn(topics::ServiceHeartbeat(kPath, "web")).size(), 1u);
+  EXPECT_EQ(SeenOn(topics::ServiceHeartbeat(kPath, "db")).size(), 1u);
+  EXPECT_EQ(SeenOn(topics::Heartbeat(kPath)).size(), 1u);
 }
 
 TEST_F(DaemonTest, APurgedServiceHasItsRetainedHeartbeatCleared) {

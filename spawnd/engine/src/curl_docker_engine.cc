@@ -112,6 +112,38 @@ Result<bool> CurlDockerEngine::ImageExists(const std::string& tag) {
   return true;
 }
 
+Result<ImageInfo> CurlDockerEngine::InspectImage(const std::string& reference) {
+  auto r = Call("GET", "/images/" + Escape(reference) + "/json");
+  if (!r.ok()) return r.status();
+  SPAWN_RETURN_IF_ERROR(StatusFromHttp(r->code, r->body, "image " + reference));
+  try {
+    return ParseImage(json::parse(r->body));
+  } catch (const json::exception& e) {
+    return Status::Internal(std::string("unexpected image inspect answer: ") + e.what());
+  }
+}
+
+Result<std::vector<ImageInfo>> CurlDockerEngine::ListImages(const std::string& key,
+                                                            const std::string& value) {
+  const json filters = {{"label", {key + "=" + value}}};
+  auto r = Call("GET", "/images/json?filters=" + Escape(filters.dump()));
+  if (!r.ok()) return r.status();
+  SPAWN_RETURN_IF_ERROR(StatusFromHttp(r->code, r->body, "list images"));
+  std::vector<ImageInfo> out;
+  try {
+    for (const auto& image : json::parse(r->body)) out.push_back(ParseImage(image));
+  } catch (const json::exception& e) {
+    return Status::Internal(std::string("unexpected image list answer: ") + e.what());
+  }
+  return out;
+}
+
+Status CurlDockerEngine::RemoveImage(const std::string& reference) {
+  auto r = Call("DELETE", "/images/" + Escape(reference));
+  if (!r.ok()) return r.status();
+  return StatusFromHttp(r->code, r->body, "image " + reference);
+}
+
 std::unique_ptr<Stream> CurlDockerEngine::Build(const BuildRequest& request, BuildOutput on_output,
                                                 Done on_done) {
   auto context = MakeBuildContext(request.dockerfile, request.context_tar);
@@ -139,6 +171,7 @@ std::unique_ptr<Stream> CurlDockerEngine::Build(const BuildRequest& request, Bui
         std::string url = std::string(kApiPrefix) + "/build?t=" + Escape(request.tag) +
                           "&dockerfile=" + Escape(kDockerfileName) + "&rm=1&forcerm=1";
         if (request.host_network) url += "&networkmode=host";
+        if (!request.labels.empty()) url += "&labels=" + Escape(json(request.labels).dump());
         long code = 0;
         // A RUN step may stay silent for a long time (a quiet compile): only a very long silence is
         // taken for a stuck build.

@@ -95,6 +95,23 @@ ContainerInfo ParseInspect(const json& j) {
   return info;
 }
 
+ImageInfo ParseImage(const json& image) {
+  ImageInfo info;
+  info.id = image.value("Id", "");
+  const json tags = image.value("RepoTags", json());
+  if (tags.is_array()) {
+    for (const auto& t : tags) info.tags.push_back(t.get<std::string>());
+  }
+  info.size_bytes = image.value("Size", int64_t{0});
+  json labels = image.value("Labels", json());
+  if (image.contains("Config") && image["Config"].is_object())
+    labels = image["Config"].value("Labels", json());
+  if (labels.is_object()) {
+    for (const auto& [k, v] : labels.items()) info.labels[k] = v.get<std::string>();
+  }
+  return info;
+}
+
 std::vector<std::string> CreateWarnings(const json& answer) {
   std::vector<std::string> out;
   auto warnings = answer.find("Warnings");

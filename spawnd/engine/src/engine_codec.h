@@ -27,6 +27,10 @@ EngineEvent ParseEvent(const nlohmann::json& event);
 // nlohmann::json::exception for a member of the wrong type.
 ContainerInfo ParseInspect(const nlohmann::json& inspect);
 
+// One image of GET /images/{name}/json (Id, RepoTags, Size, Config.Labels) or of GET /images/json
+// (Id, RepoTags, Size, Labels). Throws nlohmann::json::exception for a member of the wrong type.
+ImageInfo ParseImage(const nlohmann::json& image);
+
 // The Warnings of POST /containers/create's answer (null, missing or empty: none).
 std::vector<std::string> CreateWarnings(const nlohmann::json& answer);
 

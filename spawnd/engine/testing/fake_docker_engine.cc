@@ -36,7 +36,53 @@ Result<EngineVersion> FakeDockerEngine::Connect() {
 Result<bool> FakeDockerEngine::ImageExists(const std::string& tag) {
   SPAWN_RETURN_IF_ERROR(Record("ImageExists", tag));
   MutexLock lock(mu_);
-  return std::find(images_.begin(), images_.end(), tag) != images_.end();
+  return std::any_of(images_.begin(), images_.end(),
+                     [&](const ImageInfo& image) { return Names(image, tag); });
+}
+
+bool FakeDockerEngine::Names(const ImageInfo& image, const std::string& reference) {
+  return image.id == reference ||
+         std::find(image.tags.begin(), image.tags.end(), reference) != image.tags.end();
+}
+
+Result<ImageInfo> FakeDockerEngine::InspectImage(const std::string& reference) {
+  SPAWN_RETURN_IF_ERROR(Record("InspectImage", reference));
+  MutexLock lock(mu_);
+  for (const auto& image : images_) {
+    if (Names(image, reference)) return image;
+  }
+  return Status::NotFound("No such image: " + reference);
+}
+
+Result<std::vector<ImageInfo>> FakeDockerEngine::ListImages(const std::string& key,
+                                                            const std::string& value) {
+  SPAWN_RETURN_IF_ERROR(Record("ListImages", key + "=" + value));
+  MutexLock lock(mu_);
+  std::vector<ImageInfo> out;
+  for (const auto& image : images_) {
+    auto it = image.labels.find(key);
+    if (it != image.labels.end() && it->second == value) out.push_back(image);
+  }
+  return out;
+}
+
+Status FakeDockerEngine::RemoveImage(const std::string& reference) {
+  SPAWN_RETURN_IF_ERROR(Record("RemoveImage", reference));
+  MutexLock lock(mu_);
+  auto it = std::find_if(images_.begin(), images_.end(),
+                         [&](const ImageInfo& image) { return Names(image, reference); });
+  if (it == images_.end()) return Status::NotFound("No such image: " + reference);
+  for (const auto& [id, c] : containers_) {
+    if (Names(*it, c.spec.image))
+      return Status::Conflict("image " + reference + " is being used by container " + id);
+  }
+  images_.erase(it);
+  return Status::Ok();
+}
+
+std::vector<ImageInfo> FakeDockerEngine::Images() const {
+  MutexLock lock(mu_);
+  return images_;
 }
 
 std::unique_ptr<Stream> FakeDockerEngine::Build(const BuildRequest& request, BuildOutput on_output,
@@ -53,7 +99,7 @@ std::unique_ptr<Stream> FakeDockerEngine::Build(const BuildRequest& request, Bui
   if (!hold || !failure.ok()) {
     if (failure.ok()) {
       on_output("Step 1/1 : FROM fake");
-      AddImage(request.tag);
+      AddBuiltImage(request);
     }
     on_done(failure);
     return std::make_unique<FakeStream>(nullptr);
@@ -76,13 +122,38 @@ void FakeDockerEngine::CompleteBuild(size_t index, Status status) {
     builds_.erase(builds_.begin() + static_cast<long>(index));
   }
   if (build->cancelled) return;
-  if (status.ok()) AddImage(build->request.tag);
+  if (status.ok()) AddBuiltImage(build->request);
   build->on_done(status);
 }
 
 void FakeDockerEngine::AddImage(const std::string& tag) {
+  ImageInfo image;
+  image.tags = {tag};
+  image.size_bytes = 1 << 20;
+  AddImage(std::move(image));
+}
+
+void FakeDockerEngine::AddImage(ImageInfo image) {
   MutexLock lock(mu_);
-  images_.push_back(tag);
+  if (image.id.empty()) image.id = "sha256:fake" + std::to_string(next_id_++);
+  // A tag names one image: the newest takes it.
+  for (auto& other : images_) {
+    std::erase_if(other.tags, [&](const std::string& t) {
+      return std::find(image.tags.begin(), image.tags.end(), t) != image.tags.end();
+    });
+  }
+  images_.push_back(std::move(image));
+}
+
+void FakeDockerEngine::AddBuiltImage(const BuildRequest& request) {
+  ImageInfo image;
+  image.tags = {request.tag};
+  image.labels = request.labels;
+  {
+    MutexLock lock(mu_);
+    image.size_bytes = built_image_size_;
+  }
+  AddImage(std::move(image));
 }
 
 Status FakeDockerEngine::EnsureNetwork(const std::string& name) {

@@ -242,7 +242,7 @@ TEST(CurlDockerEngineTest, BuildSendsOneContextAndReportsTheEnginesError) {
   Inbox<std::string> output;
   Inbox<Status> done;
   auto stream = engine.Build(
-      {"spawnpoint/demo:1", "FROM x\nRUN false\n", included.Finish(), true},
+      {"spawnpoint/demo:1", "FROM x\nRUN false\n", included.Finish(), true, {{"k", "v"}}},
       [&](const std::string& line) { output.Push(line); }, [&](const Status& s) { done.Push(s); });
   ASSERT_TRUE(done.WaitForCount(1));
   EXPECT_EQ(done.Items()[0].code(), Code::kBadRequest);
@@ -253,6 +253,7 @@ TEST(CurlDockerEngineTest, BuildSendsOneContextAndReportsTheEnginesError) {
   EXPECT_EQ(r.method, "POST");
   EXPECT_THAT(r.target, HasSubstr("/v1.41/build?t=spawnpoint%2Fdemo%3A1"));
   EXPECT_THAT(r.target, HasSubstr("&rm=1&forcerm=1&networkmode=host"));
+  EXPECT_THAT(r.target, HasSubstr("&labels=%7B%22k%22%3A%22v%22%7D"));  // {"k":"v"}
   auto context = ReadTar(r.body);
   ASSERT_TRUE(context.ok()) << context.status().message();
   ASSERT_EQ(context->size(), 2u);

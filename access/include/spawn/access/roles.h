@@ -8,8 +8,10 @@
 //   identity                 may publish                              may subscribe
 //   host     sp:PATH          PATH/s.spawnpoint/#                      its own four slots
 //   services sp-svc:PATH      PATH/s.spawnpoint/+/# but not .../server PATH/s.spawnpoint/+/#
-//   operator (a name)         BASE/+/.../slot/+, scan's markers        BASE/#
-//   viewer   (a name)         BASE/+/.../slot/logs, scan's markers     BASE/#
+//   operator (a name)         BASE/+/.../slot/+, scan's markers,       BASE/#
+//                             BASE/s.spawnfleet/# (the fleet)
+//   viewer   (a name)         BASE/+/.../slot/logs, scan's markers     BASE/#, but not a fleet
+//                                                                      set's files
 //
 // Nobody but the host receives a slot (a config carries entities and archives): the plugin lets a
 // client receive whatever it may subscribe to unless a publishClientReceive ACL denies it, so the

@@ -19,6 +19,15 @@
 
 namespace spawn {
 
+// fleet: of spawnd.yml: spawnd also runs the fleet's reconciler for a base (spawn::fleet), on a
+// connection of its own with an operator's identity for that base (not the host's).
+struct FleetAgentConfig {
+  std::string base;  // required
+  std::string username;
+  std::string password_file;  // passwordFile
+  friend bool operator==(const FleetAgentConfig&, const FleetAgentConfig&) = default;
+};
+
 // spawnd.yml. Defaults are the design's.
 struct SpawndConfig {
   std::string path;   // required: base topic, e.g. "scratch.ns/spawnpoint/alpha"
@@ -40,6 +49,13 @@ struct SpawndConfig {
   int64_t cpu_shares = 0;       // required
   Duration zombie_period = std::chrono::minutes(2);
   Duration heartbeat_interval = std::chrono::seconds(5);
+  // Report by exception: a service's heartbeat goes out again for its usage only when memory moved
+  // by more than the larger of heartbeatMemDeadband and heartbeatMemDeadbandPercent % of the
+  // figure last published, or CPU by more than heartbeatCpuDeadband points (100 = one core) in
+  // two samples in a row.
+  int64_t heartbeat_mem_deadband_bytes = 1024 * 1024;
+  int64_t heartbeat_mem_deadband_percent = 10;
+  int64_t heartbeat_cpu_deadband_points = 5;
   bool allow_host_net = false;
   bool allow_device_mappings = false;
   std::string state_dir = "/var/lib/spawnd";
@@ -49,10 +65,15 @@ struct SpawndConfig {
   // pidsLimit: the most processes (and threads) a service's container may have, for services
   // whose deploy.yml gives none.
   int64_t pids_limit = 1024;
+  // diskAlloc: what the images spawnd builds and its services' logs may take (0: no budget).
+  int64_t disk_alloc_bytes = 0;
+  // imageGrace: how long an image no service uses is kept before it is removed.
+  Duration image_grace = std::chrono::hours(1);
   // The services identity (`spawnctl access host` makes it): handed to every service, so that a
   // service connects as a services account, never as the spawnpoint. Empty: none.
-  std::string service_username;       // serviceUsername
-  std::string service_password_file;  // servicePasswordFile
+  std::string service_username;           // serviceUsername
+  std::string service_password_file;      // servicePasswordFile
+  std::optional<FleetAgentConfig> fleet;  // fleet: none, no reconciler here
   // One line for each key of the original spawnd.yml that is accepted but means nothing here
   // (entity, localRouter: BOSSWAVE's), saying what to use instead; spawnd logs them.
   std::vector<std::string> warnings;
@@ -100,6 +121,10 @@ struct ServiceConfig {
   bool read_only = false;  // readOnly: read-only root filesystem, /tmp a tmpfs
   std::string user;        // "UID" or "UID:GID" (numbers only); empty: the image's user
   std::optional<HealthCheck> health_check;  // healthCheck; none: no health checking
+  // labels: key: value pairs the service carries (in its heartbeat's OriginalConfig, and on its
+  // container). The fleet marks its replicas with them (spawn/fleet/fleet_spec.h). Keys as
+  // ValidateLabelKey; values at most 256 characters.
+  std::map<std::string, std::string> labels;
 
   friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
 };
@@ -123,6 +148,9 @@ std::string ServiceConfigToYaml(const ServiceConfig& config);
 
 // Names a service may have: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}, and not "server" (reserved topic).
 Status ValidateServiceName(const std::string& name);
+
+// A label key: 1-128 letters, digits, _ . - /, starting with a letter or digit.
+Status ValidateLabelKey(const std::string& key);
 
 // Names a network may have (overlayNet): Docker's [A-Za-z0-9][A-Za-z0-9_.-]*, at most 255
 // characters, and none of Docker's own networks (bridge, host, none).

@@ -20,6 +20,7 @@ enum class Code : int {
   kNotFound = 404,
   kConflict = 409,
   kInternal = 500,
+  kInsufficientStorage = 507,  // the disk budget (diskAlloc) cannot hold it
   kUnavailable = 503,  // insufficient resources, or a dependency (engine, broker) not reachable
   kTimeout = 504,
 };
@@ -37,6 +38,9 @@ class [[nodiscard]] Status {
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status Timeout(std::string m) { return {Code::kTimeout, std::move(m)}; }
+  static Status InsufficientStorage(std::string m) {
+    return {Code::kInsufficientStorage, std::move(m)};
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -77,7 +77,19 @@ struct SpawnpointHeartbeat {
   // What the spawnpoint's owner should act on, e.g. that its engine cannot enforce pidsLimit.
   // "Warnings" on the wire, sent only when there are any; absent (older spawnds): none.
   std::vector<std::string> warnings;
+  // The disk budget (diskAlloc) and what is left of it, in MiB; "TotalDisk"/"AvailableDisk" on the
+  // wire, sent only when the spawnpoint has a budget (0 here: none).
+  int64_t total_disk_mib = 0;
+  int64_t available_disk_mib = 0;
+  // How the services' heartbeats are sent; "HeartbeatPolicy" on the wire, sent only when set.
+  // kReportByException: only when something about the service changed (see spawnd's
+  // HeartbeatPolicy), so a service heartbeat's Time is when its report was made, and it is as
+  // fresh as this heartbeat. Absent (older spawnds): every interval, each fresh by its own Time.
+  std::string heartbeat_policy;
 };
+
+// SpawnpointHeartbeat::heartbeat_policy of a spawnd that reports its services by exception.
+inline constexpr const char* kReportByException = "exception";
 
 // signal/heartbeat/<svc>: MemAlloc/MemUsage MiB, CpuPercent as docker stats (100 = one core),
 // network and block I/O in MB.

@@ -30,6 +30,16 @@ std::string ServiceTopic(const std::string& path, const std::string& service);
 // <service topic>/i.spawnable/signal/log
 std::string ServiceLog(const std::string& path, const std::string& service);
 
+// The fleet's topics (spawn/fleet), under a base rather than a spawnpoint's path, all retained:
+// BASE/s.spawnfleet/<name> a set's desired state, .../<name>/files its archive and entity (which
+// viewers may not read), .../<name>/status what a reconciler made of it, and
+// BASE/s.spawnfleet/!drain/<alias> a drained spawnpoint BASE/<alias>.
+std::string FleetRoot(const std::string& base);  // BASE/s.spawnfleet
+std::string FleetSet(const std::string& base, const std::string& name);
+std::string FleetFiles(const std::string& base, const std::string& name);
+std::string FleetStatus(const std::string& base, const std::string& name);
+std::string FleetDrain(const std::string& base, const std::string& alias);
+
 // If `topic` is a spawnpoint heartbeat topic, the spawnpoint's path; else nullopt.
 std::optional<std::string> PathOfHeartbeat(const std::string& topic);
 

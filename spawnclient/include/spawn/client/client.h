@@ -58,6 +58,14 @@ Duration DownAfter(const SpawnpointInfo& info, Duration override = Duration::zer
 bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns,
             Duration down_after_override = Duration::zero());
 
+// When `service` (one of `info`'s) was last known to be as its heartbeat says. A spawnd that
+// reports by exception (HeartbeatPolicy "exception") republishes a service's heartbeat only when
+// it changed, and its own periodic heartbeat vouches for the services' retained ones: then the
+// later of the spawnpoint heartbeat's Time and the service's. Otherwise (older spawnds, which
+// sent every service every interval) the service heartbeat's own Time. Freshness of a service is
+// judged by this, never by its Time alone.
+int64_t ServiceLastSeen(const SpawnpointInfo& info, const proto::ServiceHeartbeat& service);
+
 // Reads a deploy.yml (LoadServiceConfigFile: the same checks and errors as spawnd) and everything
 // it ships: included files and dirs packed into one archive under their base names (paths relative
 // to the YAML's folder; `~` and `~/...` are $HOME), and the entity file's contents. A missing or
@@ -66,6 +74,11 @@ bool IsDown(const SpawnpointInfo& info, int64_t now_unix_ns,
 Result<proto::DeployRequest> PrepareDeploy(const std::string& yaml_path,
                                            const std::optional<std::string>& name_override,
                                            bool replace);
+
+// PrepareDeploy of a config already read from `yaml_path` (a replicated service's, which
+// spawn::fleet parses): the same archive, entity and errors.
+Result<proto::DeployRequest> PrepareDeployOf(const ServiceConfig& config,
+                                             const std::string& yaml_path, bool replace);
 
 // A fresh random RequestId: 128 bits as 32 lowercase hex digits.
 std::string NewRequestId();

@@ -32,9 +32,10 @@ std::string FormatTime(int64_t unix_ns, const FormatOptions& options);
 // "[alias] seen <time> (<ago>) ago at <path>" plus the down marker, and its resources line.
 std::string FormatSpawnpoint(const SpawnpointInfo& sp, int64_t now_unix_ns,
                              const FormatOptions& options);
-// "• [name] running, seen <time> (<ago>) ago, restarts N" and "CPU ..., Memory used/alloc" lines.
+// "• [name] running, seen <time> (<ago>) ago, restarts N" and "CPU ..., Memory used/alloc" lines;
+// seen at `seen_unix_ns` (ServiceLastSeen; 0: the heartbeat's own Time).
 std::string FormatService(const proto::ServiceHeartbeat& hb, int64_t now_unix_ns,
-                          const FormatOptions& options);
+                          const FormatOptions& options, int64_t seen_unix_ns = 0);
 // The scan report: "Discovered N SpawnPoint(s):", then each spawnpoint (with the names of its
 // services); when exactly one matched, each service in detail and the metadata. Zombies only with
 // show_zombies.

@@ -46,6 +46,10 @@ struct ServiceRecord {
   // The deployment this one replaced, until this one is accepted or the service is purged. Its
   // entity and archive are written with the blobs.
   std::optional<PreviousGeneration> previous;
+  // Wall clock: when a replacement on trial (with `previous` and a health check) that is not yet
+  // healthy is reverted; 0 before its first start. Kept so that a restart of spawnd does not give
+  // it a fresh window.
+  int64_t trial_deadline_unix_ns = 0;
 };
 
 struct LoadedState {

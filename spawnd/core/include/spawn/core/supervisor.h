@@ -14,6 +14,10 @@
 // service becomes a zombie, its build fails, or it is replaced; counters are signed and checked, so
 // free == total - sum of live reservations at every step.
 //
+// Images: content-addressed (image_recipe.h), built only when the engine lacks one, none at all for
+// a service that adds nothing to its base; the disk budget and the removal of unused images are
+// the ImageJanitor's (a build past the budget fails with 507).
+//
 // Confinement: every container runs with no-new-privileges and a pids limit (deploy.yml's, else
 // spawnd.yml's), optionally a read-only root filesystem and a numeric user. Credentials reach it
 // only through its secrets directory (ServiceSecrets), never through labels, images or the
@@ -69,6 +73,9 @@ struct PoolSnapshot {
   int64_t total_cpu_shares = 0;
   int64_t free_mem_bytes = 0;
   int64_t free_cpu_shares = 0;
+  // The disk budget (diskAlloc; 0: none) and what is left of it (ImageKeeper's count).
+  int64_t total_disk_bytes = 0;
+  int64_t free_disk_bytes = 0;
 };
 
 // What the supervisor tells the outside world (the daemon turns these into bus messages).

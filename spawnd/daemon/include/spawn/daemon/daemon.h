@@ -37,6 +37,7 @@
 #include "spawn/common/event_loop.h"
 #include "spawn/core/supervisor.h"
 #include "spawn/daemon/command_journal.h"
+#include "spawn/daemon/heartbeat_policy.h"
 #include "spawn/daemon/job_tracker.h"
 #include "spawn/daemon/log_history.h"
 #include "spawn/daemon/outbox.h"
@@ -113,7 +114,8 @@ class Daemon final : public SupervisorObserver {
 
   // Loop thread: handles one slot message as if it came from the bus (tests use it directly).
   void HandleMessage(const BusMessage& message);
-  // Loop thread: the spawnpoint heartbeat and every service heartbeat, now.
+  // Loop thread: the spawnpoint heartbeat and every service heartbeat, now (on start and after
+  // every reconnection: the broker may have lost its retained messages with its session).
   void PublishHeartbeats();
   // Messages dropped because the outbox was full (the broker was away too long).
   size_t dropped() const { return outbox_.dropped(); }
@@ -150,6 +152,9 @@ class Daemon final : public SupervisorObserver {
   void PublishLog(const std::string& name, const std::string& stream, const std::string& line,
                   bool keep);
   void ScheduleHeartbeat();
+  // Every heartbeat interval: the spawnpoint heartbeat, and the service heartbeats that the
+  // HeartbeatPolicy says changed (report by exception).
+  void PublishPeriodicHeartbeats();
   void Publish(const std::string& topic, std::string payload, int qos, bool retained);
 
   const SpawndConfig config_;
@@ -162,6 +167,7 @@ class Daemon final : public SupervisorObserver {
   Outbox outbox_;
   ReplyCache replies_;
   std::map<std::string, LogHistory> history_;
+  HeartbeatPolicy heartbeat_policy_;
   JobLog* jobs_ = nullptr;
   RuntimeMetadata* runtime_metadata_ = nullptr;
   std::unique_ptr<JobTracker> job_tracker_;  // with jobs_

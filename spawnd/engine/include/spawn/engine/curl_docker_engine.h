@@ -32,6 +32,10 @@ class CurlDockerEngine final : public DockerEngine, public HttpProber {
 
   Result<EngineVersion> Connect() override;
   Result<bool> ImageExists(const std::string& tag) override;
+  Result<ImageInfo> InspectImage(const std::string& reference) override;
+  Result<std::vector<ImageInfo>> ListImages(const std::string& label_key,
+                                            const std::string& label_value) override;
+  Status RemoveImage(const std::string& reference) override;
   std::unique_ptr<Stream> Build(const BuildRequest& request, BuildOutput on_output,
                                 Done on_done) override;
   Status EnsureNetwork(const std::string& name) override EXCLUDES(network_mu_);

@@ -123,11 +123,19 @@ struct ContainerStats {
   int64_t block_written_bytes = 0;
 };
 
+struct ImageInfo {
+  std::string id;  // "sha256:..."
+  std::vector<std::string> tags;
+  int64_t size_bytes = 0;  // Size: every layer, the base image's included
+  std::map<std::string, std::string> labels;
+};
+
 struct BuildRequest {
   std::string tag;           // "name:tag"
   std::string dockerfile;    // contents of the Dockerfile
   std::string context_tar;   // build context without the Dockerfile (added by the engine adapter)
   bool host_network = true;  // networkmode=host for RUN steps (apt, git)
+  std::map<std::string, std::string> labels;  // on the image made
 };
 
 class Stream {
@@ -148,6 +156,14 @@ class DockerEngine {
   virtual Result<EngineVersion> Connect() = 0;
 
   virtual Result<bool> ImageExists(const std::string& tag) = 0;
+  // kNotFound when no image has that reference (tag or id).
+  virtual Result<ImageInfo> InspectImage(const std::string& reference) = 0;
+  // Images carrying label `key` = `value`.
+  virtual Result<std::vector<ImageInfo>> ListImages(const std::string& label_key,
+                                                    const std::string& label_value) = 0;
+  // Removes the tag (and the image, once no other tag names it). Never forced: kConflict when a
+  // container, running or not, still uses the image.
+  virtual Status RemoveImage(const std::string& reference) = 0;
   // Streams output lines to `on_output`, then calls `on_done` once (with the engine's error message
   // on failure). Cancel() aborts the build; on_done then reports kUnavailable or is not called.
   virtual std::unique_ptr<Stream> Build(const BuildRequest& request, BuildOutput on_output,

@@ -34,6 +34,11 @@ class FakeDockerEngine final : public DockerEngine {
 
   Result<EngineVersion> Connect() override;
   Result<bool> ImageExists(const std::string& tag) override;
+  Result<ImageInfo> InspectImage(const std::string& reference) override;
+  Result<std::vector<ImageInfo>> ListImages(const std::string& key,
+                                            const std::string& value) override;
+  // kConflict while a container's spec names the image (by tag or id), as the engine does.
+  Status RemoveImage(const std::string& reference) override;
   std::unique_ptr<Stream> Build(const BuildRequest& request, BuildOutput on_output,
                                 Done on_done) override;
   // Makes the network unless it exists; recorded as "EnsureNetwork <name>" either way.
@@ -73,7 +78,15 @@ class FakeDockerEngine final : public DockerEngine {
     enforce_pids_limit_ = enforce;
   }
   void CompleteBuild(size_t index, Status status);
+  // Plants an image (as pulled or built by someone else); AddImage(tag) makes one of 1 MiB.
   void AddImage(const std::string& tag);
+  void AddImage(ImageInfo image);
+  // The size of the images Build makes from now on (default 1 MiB).
+  void SetBuiltImageSize(int64_t bytes) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    built_image_size_ = bytes;
+  }
+  std::vector<ImageInfo> Images() const EXCLUDES(mu_);
   void Die(const std::string& id, int exit_code);
   // The container stops but no event is emitted (as while the event stream is down).
   void DieSilently(const std::string& id, int exit_code);
@@ -99,6 +112,7 @@ class FakeDockerEngine final : public DockerEngine {
     Done on_done;
     std::atomic<bool> cancelled{false};
   };
+  void AddBuiltImage(const BuildRequest& request) EXCLUDES(mu_);
   Status Record(const std::string& call, const std::string& detail) EXCLUDES(mu_);
   ContainerInfo Info(const Container& c) const REQUIRES(mu_);
   // Whether stream `n` (of any kind) is still registered.
@@ -109,7 +123,11 @@ class FakeDockerEngine final : public DockerEngine {
   std::vector<std::string> calls_ GUARDED_BY(mu_);
   std::map<std::string, Status> failures_ GUARDED_BY(mu_);
   std::map<std::string, Container> containers_ GUARDED_BY(mu_);
-  std::vector<std::string> images_ GUARDED_BY(mu_);
+  // Whether `image` answers to `reference` (one of its tags, or its id).
+  static bool Names(const ImageInfo& image, const std::string& reference);
+
+  std::vector<ImageInfo> images_ GUARDED_BY(mu_);
+  int64_t built_image_size_ GUARDED_BY(mu_) = 1 << 20;
   std::vector<std::string> networks_ GUARDED_BY(mu_);
   std::vector<std::shared_ptr<PendingBuild>> builds_ GUARDED_BY(mu_);
   bool hold_builds_ GUARDED_BY(mu_) = false;
