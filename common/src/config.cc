@@ -427,6 +427,13 @@ Result<YAML::Node> LoadYaml(const std::string& text, const std::string& source) 
   }
 }
 
+// A topic path as spawnd.yml gives one (`path`, `fleet.base`): trailing '/' dropped; false when
+// nothing is left or it holds an MQTT wildcard.
+bool NormalizeTopicPath(std::string* path) {
+  while (!path->empty() && path->back() == '/') path->pop_back();
+  return !path->empty() && path->find_first_of("+#") == std::string::npos;
+}
+
 // labels: a map of text values, keys as ValidateLabelKey.
 FieldReader::Setter LabelMap(std::map<std::string, std::string>* out) {
   return [out](const YAML::Node& v) {
@@ -500,8 +507,7 @@ FieldReader::Setter FleetAgentOf(std::optional<FleetAgentConfig>* out) {
     r.On("username", String(&fleet.username));
     r.On("passwordFile", String(&fleet.password_file));
     SPAWN_RETURN_IF_ERROR(r.Read(v));
-    while (!fleet.base.empty() && fleet.base.back() == '/') fleet.base.pop_back();
-    if (fleet.base.empty() || fleet.base.find_first_of("+#") != std::string::npos) {
+    if (!NormalizeTopicPath(&fleet.base)) {
       return Status::BadRequest("base: " + Quoted(fleet.base) +
                                 " is not a base; expected the topic its spawnpoints are under, "
                                 "like site");
@@ -578,8 +584,7 @@ Result<SpawndConfig> ParseSpawndConfig(const std::string& yaml_text,
                                 required + ": " + example);
     }
   }
-  while (!c.path.empty() && c.path.back() == '/') c.path.pop_back();
-  if (c.path.empty() || c.path.find_first_of("+#") != std::string::npos) {
+  if (!NormalizeTopicPath(&c.path)) {
     return Status::BadRequest(source_name + ": path: " + Quoted(c.path) +
                               " is not a topic path; expected e.g. scratch.ns/spawnpoint/alpha");
   }
