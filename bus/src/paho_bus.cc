@@ -21,7 +21,8 @@ namespace spawn {
 namespace {
 
 constexpr auto kAckTimeout = std::chrono::seconds(10);
-// How many messages of a batch may be handed to Paho and not yet settled (see PublishBatch).
+// How many messages of a batch may be handed to Paho and not yet settled (see PublishBatch), at
+// most: a broker that allows fewer unacknowledged messages in flight narrows it (PublishWindow).
 constexpr size_t kPublishWindow = 64;
 // While a connect waits for its CONNACK, the awaiting_connack hook (if a program set one) is called
 // every millisecond for 150 ms.
@@ -80,6 +81,20 @@ std::string ReasonName(int reason) {
   char hex[8];
   std::snprintf(hex, sizeof hex, "0x%02x", reason);
   return (name ? std::string(name) + " " : std::string()) + "(" + hex + ")";
+}
+
+// The publish window for a connection whose CONNACK is `response`: kPublishWindow, or the broker's
+// Receive Maximum (MQTT 5) when that is lower. Paho C keeps the QoS 1 messages beyond the broker's
+// maximum queued and, when an acknowledgement frees a place, does not send the next one until
+// something else wakes its send thread, which is shared by every client of the process, or a
+// second has passed (upstream eclipse-paho/paho.mqtt.c#1457). Within the broker's maximum, every
+// message handed over can go out at once, and each one handed over after an acknowledgement wakes
+// that thread.
+size_t PublishWindow(const mqtt::connect_response& response) {
+  const mqtt::properties& properties = response.get_properties();
+  if (!properties.contains(mqtt::property::RECEIVE_MAXIMUM)) return kPublishWindow;
+  const size_t maximum = mqtt::get<uint16_t>(properties, mqtt::property::RECEIVE_MAXIMUM);
+  return std::clamp<size_t>(maximum, 1, kPublishWindow);
 }
 
 // Sets up the Paho library once per process, before its first client.
@@ -203,6 +218,11 @@ class PahoBus final : public Bus {
       if (!WaitForConnack(*token)) {
         return Status::Timeout("no answer from the broker at " + options_.uri);
       }
+      try {
+        publish_window_ = PublishWindow(token->get_connect_response());
+      } catch (const mqtt::exception&) {
+        // No response to read (Paho gives none in some failures): the default window stays.
+      }
       connected_ = true;
       ever_connected_ = true;
       return Status::Ok();
@@ -226,6 +246,7 @@ class PahoBus final : public Bus {
     std::vector<Status> statuses(messages.size());
     std::vector<mqtt::delivery_token_ptr> tokens(messages.size());
     const auto deadline = std::chrono::steady_clock::now() + kAckTimeout;
+    const size_t window = publish_window_;
     size_t settled = 0;  // those before it have their final status
     auto settle_next = [&] {
       const BusMessage& m = messages[settled];
@@ -243,9 +264,10 @@ class PahoBus final : public Bus {
         // Paho keeps the order within a QoS, but may send a QoS 0 message ahead of QoS 1 ones
         // handed over before it: at a change of QoS, what came before goes out first.
         while (settled < i) settle_next();
-      } else if (i - settled == kPublishWindow) {
+      } else if (i - settled == window) {
         // Paho queues at most 100 messages per client: a window under that keeps it from
-        // refusing the rest of a long batch.
+        // refusing the rest of a long batch. And within the broker's Receive Maximum, Paho sends
+        // each at once (see PublishWindow).
         settle_next();
       }
       statuses[i] = HandOver(messages[i], tokens[i]);
@@ -418,6 +440,8 @@ class PahoBus final : public Bus {
   std::atomic<bool> connected_{false};
   std::atomic<bool> ever_connected_{false};  // automatic reconnection runs only after a success
   std::atomic<int> connections_{0};          // how often the connected handler ran
+  // PublishBatch's window, from the CONNACK of Connect() (an automatic reconnection keeps it).
+  std::atomic<size_t> publish_window_{kPublishWindow};
   Mutex mu_;
   MessageHandler on_message_ GUARDED_BY(mu_);
   ConnectionHandler on_connection_ GUARDED_BY(mu_);

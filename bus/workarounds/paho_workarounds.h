@@ -1,9 +1,9 @@
 // Workarounds for defects of Paho C 1.3.12 (Debian 12's), for this project's own executables.
 //
-// They live in an object library (spawn::paho_workarounds) that only spawnd, spawnctl and their
-// tests link, never in an installed library: three of them interpose a libc or libssl function
-// (writev, SSL_write, SSL_get_error, connect) and one signals Paho's receive thread, which no
-// library should do to the program that links it. A service may opt in by linking the object
+// They live in an object library (spawn::paho_workarounds) that only spawnd, spawnctl, their tests
+// and bench_fleet link, never in an installed library: three of them interpose a libc or libssl
+// function (writev, SSL_write, SSL_get_error, connect) and one signals Paho's receive thread, which
+// no library should do to the program that links it. A service may opt in by linking the object
 // library into its own executable and calling InstallPahoWorkarounds() first thing in main().
 //
 //   - write guard (paho_write_guard.h): a publish whose write fails on a broken connection is

@@ -208,11 +208,6 @@ std::optional<std::string> Planner::Choose(int64_t replica, std::string* reason)
   const int64_t mem = MiB(config.mem_alloc_bytes);
   std::vector<const std::pair<const std::string, Host>*> order;
   for (const auto& entry : hosts_) order.push_back(&entry);
-  std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-    if (a->second.free_mem != b->second.free_mem) return a->second.free_mem > b->second.free_mem;
-    if (a->second.free_cpu != b->second.free_cpu) return a->second.free_cpu > b->second.free_cpu;
-    return a->first < b->first;
-  });
   const std::string under = "no spawnpoint under " + c_.options.base;
   const auto refused = c_.refused.find({name_, replica});
   const auto conflicts = conflicts_.find(replica);
@@ -256,7 +251,18 @@ std::optional<std::string> Planner::Choose(int64_t replica, std::string* reason)
       return std::nullopt;
     }
   }
-  return order.front()->first;
+  // The one with the most memory free, then the most CPU, then the first path: a total order, so
+  // the choice is deterministic. Only the best is wanted, and it is chosen for every replica, so
+  // the hosts left are searched rather than sorted.
+  return (*std::min_element(order.begin(), order.end(),
+                            [](const auto* a, const auto* b) {
+                              if (a->second.free_mem != b->second.free_mem)
+                                return a->second.free_mem > b->second.free_mem;
+                              if (a->second.free_cpu != b->second.free_cpu)
+                                return a->second.free_cpu > b->second.free_cpu;
+                              return a->first < b->first;
+                            }))
+      ->first;
 }
 
 void Planner::Deploy(int64_t replica, const std::string& path, int64_t attempt, bool in_place) {

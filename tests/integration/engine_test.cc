@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "spawn/common/tar.h"
 #include "spawn/core/image_recipe.h"
 #include "spawn/engine/curl_docker_engine.h"
@@ -186,6 +188,34 @@ TEST_F(EngineTest, StdoutAndStderrArriveAsSeparateLinesInOrder) {
       Create("logs", {"sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three"});
   ASSERT_TRUE(engine_.StartContainer(id).ok());
   EXPECT_EQ(Lines(id, 3), (std::vector<std::string>{"stdout:one", "stderr:two", "stdout:three"}));
+}
+
+TEST_F(EngineTest, ReadLogsGivesTheLastLinesSinceATimeWithTheEnginesTimes) {
+  const int64_t before = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::string id =
+      Create("readlogs", {"sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 1; echo three"});
+  ASSERT_TRUE(engine_.StartContainer(id).ok());
+  Lines(id, 3);  // all three written
+  auto all = engine_.ReadLogs(id, 0, 100);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].text, "one");
+  EXPECT_EQ((*all)[1].stream, "stderr");
+  EXPECT_EQ((*all)[1].text, "two");
+  EXPECT_EQ((*all)[2].text, "three");
+  for (const LogLine& l : *all) EXPECT_GE(l.time_unix_ns, before - 1000000000);  // clock skew
+  EXPECT_GE((*all)[2].time_unix_ns, (*all)[0].time_unix_ns + 500000000);         // after the sleep
+  // Since the last line's time: that line alone; the last line only: likewise.
+  auto since = engine_.ReadLogs(id, (*all)[2].time_unix_ns, 100);
+  ASSERT_TRUE(since.ok());
+  ASSERT_EQ(since->size(), 1u);
+  EXPECT_EQ((*since)[0].text, "three");
+  auto last = engine_.ReadLogs(id, 0, 1);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ((*last)[0].text, "three");
 }
 
 TEST_F(EngineTest, StatsReportMemoryInUse) {

@@ -1,5 +1,6 @@
 #include "spawn/core/executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -44,52 +45,64 @@ std::vector<std::string> ManualExecutor::PendingKeys() const {
 
 // ---- ThreadedExecutor ----
 
-ThreadedExecutor::ThreadedExecutor(std::chrono::milliseconds idle_exit)
-    : shared_(std::make_shared<Shared>(idle_exit)) {}
+ThreadedExecutor::ThreadedExecutor(std::chrono::milliseconds idle_exit, int max_threads)
+    : shared_(std::make_shared<Shared>(idle_exit, std::max(1, max_threads))) {}
 
 void ThreadedExecutor::Run(const std::string& key, Task task) {
   {
     Shared& shared = *shared_;
     MutexLock lock(shared.mu);
-    auto it = shared.workers.find(key);
-    // A worker only leaves the map once its queue is empty, so one that is there will run this
-    // task in turn, even during destruction. None is started once the destructor has begun: it
-    // might be missed, so such a task runs at once on the caller's thread.
-    if (it == shared.workers.end() && !shared.stopping) {
-      it = shared.workers.try_emplace(key).first;
-      std::thread([shared = shared_, key] { Loop(*shared, key); }).detach();
-    }
-    if (it != shared.workers.end()) {
-      it->second.tasks.push_back(std::move(task));
-      it->second.wake.NotifyOne();
+    // A thread only ends once nothing is ready, so while one is left it runs this task in turn,
+    // even during destruction. With none left once the destructor has begun, nobody would: such
+    // a task runs at once on the caller's thread.
+    if (!shared.stopping || shared.threads > 0) {
+      auto [it, fresh] = shared.queues.try_emplace(key);
+      it->second.push_back(std::move(task));
+      // A key already queued is in `ready` or being run; its runner picks the task up in turn.
+      if (!fresh) return;
+      shared.ready.push_back(key);
+      if (shared.idle > 0) {
+        shared.work.NotifyOne();
+      } else if (shared.threads < shared.max_threads) {
+        ++shared.threads;
+        std::thread([shared = shared_] { Loop(*shared); }).detach();
+      }
       return;
     }
   }
   task();
 }
 
-void ThreadedExecutor::Loop(Shared& shared, const std::string& key) {
+void ThreadedExecutor::Loop(Shared& shared) {
   MutexLock lock(shared.mu);
-  // Only this thread erases its entry, so the reference stays valid until then.
-  Worker& worker = shared.workers.at(key);
   for (;;) {
-    if (worker.tasks.empty()) {
+    if (shared.ready.empty()) {
       const auto idle_until = std::chrono::steady_clock::now() + shared.idle_exit;
-      while (!shared.stopping && worker.tasks.empty() && worker.wake.WaitUntil(lock, idle_until)) {
+      ++shared.idle;
+      while (!shared.stopping && shared.ready.empty() && shared.work.WaitUntil(lock, idle_until)) {
       }
-      // Still nothing after idle_exit, or stopping: the worker ends.
-      if (worker.tasks.empty()) {
-        shared.workers.erase(key);  // destroys `worker`: nothing below may touch it
-        if (shared.workers.empty()) shared.all_ended.NotifyAll();
+      --shared.idle;
+      // Still nothing after idle_exit, or stopping: the thread ends.
+      if (shared.ready.empty()) {
+        if (--shared.threads == 0) shared.all_ended.NotifyAll();
         return;
       }
     }
-    Task task = std::move(worker.tasks.front());
-    worker.tasks.pop_front();
+    const std::string key = std::move(shared.ready.front());
+    shared.ready.pop_front();
+    auto queue = shared.queues.find(key);
+    Task task = std::move(queue->second.front());
+    queue->second.pop_front();
     lock.Unlock();
     task();
     task = nullptr;  // what it captured is released outside the lock
     lock.Lock();
+    // The key's next task goes to the back of the line: one busy key does not starve the others.
+    queue = shared.queues.find(key);
+    if (queue->second.empty())
+      shared.queues.erase(queue);
+    else
+      shared.ready.push_back(key);
   }
 }
 
@@ -97,10 +110,10 @@ ThreadedExecutor::~ThreadedExecutor() {
   Shared& shared = *shared_;
   MutexLock lock(shared.mu);
   shared.stopping = true;
-  for (auto& [key, worker] : shared.workers) worker.wake.NotifyOne();
-  // Workers only leave once their queue is empty; a task may still queue work for its own key
-  // meanwhile, which that worker then runs before it ends.
-  while (!shared.workers.empty()) shared.all_ended.Wait(lock);
+  shared.work.NotifyAll();
+  // Threads only end once nothing is ready; a task may still queue work meanwhile, which the
+  // threads left then run before they end.
+  while (shared.threads > 0) shared.all_ended.Wait(lock);
 }
 
 }  // namespace spawn

@@ -394,6 +394,28 @@ class SupervisorImpl final : public Supervisor {
 
   std::vector<std::string> Warnings() const override { return warnings_; }
 
+  void ReadOutput(const std::string& name, int64_t since_unix_ns, size_t max_lines,
+                  OutputDone done) override {
+    const Service* s = Find(name);
+    if (!s || s->record.container_id.empty()) {
+      done(std::vector<LogLine>{});
+      return;
+    }
+    // A key of its own: a read does not wait behind the service's own engine work (a stop may
+    // take its whole timeout).
+    Async(
+        name + "/output",
+        [id = s->record.container_id, since_unix_ns, max_lines](DockerEngine& engine) {
+          return engine.ReadLogs(id, since_unix_ns, max_lines);
+        },
+        [done = std::move(done)](const Result<std::vector<LogLine>>& lines) {
+          if (!lines.ok() && lines.status().code() == Code::kNotFound)
+            done(std::vector<LogLine>{});
+          else
+            done(lines);
+        });
+  }
+
  private:
   static Status UnknownService(const std::string& name) {
     return Status::NotFound("no service named " + name + " on this spawnpoint");

@@ -132,7 +132,7 @@ TEST(ThreadedExecutorTest, SameKeyRunsInOrderDifferentKeysDoNotWait) {
 
 TEST(ThreadedExecutorTest, IdleWorkersEndTheirThreadsAndAKeyGetsANewOneLater) {
   const int before = ThreadsOfThisProcess();
-  ThreadedExecutor executor(std::chrono::milliseconds(20));
+  ThreadedExecutor executor(std::chrono::milliseconds(20), /*max_threads=*/20);
   ThreadEnds ends;
   // Twenty keys each hold a thread of their own until all twenty are running at once.
   std::atomic<int> running = 0;
@@ -158,15 +158,72 @@ TEST(ThreadedExecutorTest, IdleWorkersEndTheirThreadsAndAKeyGetsANewOneLater) {
   EXPECT_EQ(ran_again.get_future().wait_for(kHang), std::future_status::ready);
 }
 
-TEST(ThreadedExecutorTest, WorkATaskQueuesDuringDestructionStillRunsInOrder) {
-  std::vector<std::string> ran;  // only touched by key "a"'s worker, then read after destruction
-  ThreadEnds ends;
+TEST(ThreadedExecutorTest, AtMostMaxThreadsRunAtOnceAndAWaitingKeyRunsWhenOneIsFree) {
+  std::atomic<int> running = 0, most = 0, done = 0;
+  std::promise<void> release_promise;
+  std::shared_future<void> release = release_promise.get_future().share();
   {
-    // No worker ends for being idle here: key "b"'s ends once the destructor has begun, which
-    // then waits for key "a"'s.
+    ThreadedExecutor executor(kHang, /*max_threads=*/2);
+    for (int i = 0; i < 5; ++i) {
+      executor.Run("k" + std::to_string(i), [&] {
+        const int now = ++running;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        release.wait();
+        --running;
+        ++done;
+      });
+    }
+    // Two keys hold both threads; the other three wait in line rather than get threads.
+    const auto give_up = std::chrono::steady_clock::now() + kHang;
+    while (running < 2 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(running.load(), 2);
+    EXPECT_EQ(done.load(), 0);
+    release_promise.set_value();
+  }  // the destructor finishes queued tasks
+  EXPECT_EQ(done.load(), 5);
+  EXPECT_EQ(most.load(), 2);
+}
+
+TEST(ThreadedExecutorTest, OneBusyKeyDoesNotStarveAnother) {
+  ThreadedExecutor executor(kHang, /*max_threads=*/1);
+  std::promise<void> b_ran;
+  std::future<void> b_done = b_ran.get_future();
+  std::atomic<int> a_ran_after_b = -1, a_count = 0;
+  // Key "a" keeps queueing more of its own work; "b", queued once, still gets the one thread.
+  std::function<void()> a_task = [&] {
+    const int n = ++a_count;
+    if (b_done.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      a_ran_after_b = n;
+      return;
+    }
+    if (n < 1000) executor.Run("a", a_task);
+  };
+  executor.Run("a", a_task);
+  executor.Run("b", [&] { b_ran.set_value(); });
+  ASSERT_EQ(b_done.wait_for(kHang), std::future_status::ready);
+  const auto give_up = std::chrono::steady_clock::now() + kHang;
+  while (a_ran_after_b < 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  EXPECT_LE(a_ran_after_b.load(), 3);  // "b" ran within a turn or two of "a"'s
+}
+
+TEST(ThreadedExecutorTest, WorkATaskQueuesDuringDestructionStillRunsInOrder) {
+  std::vector<std::string> ran;  // only touched by key "a"'s thread, then read after destruction
+  ThreadEnds ends;
+  std::promise<void> a_started;
+  std::shared_future<void> a_running = a_started.get_future().share();
+  {
+    // No thread ends for being idle here. Key "b" holds its thread until "a" runs on another;
+    // that thread, idle then, ends once the destructor has begun, which then waits for "a"'s.
     ThreadedExecutor executor(kHang);
-    executor.Run("b", [&] { ends.Watch(); });
+    executor.Run("b", [&] {
+      ends.Watch();
+      a_running.wait();
+    });
     executor.Run("a", [&] {
+      a_started.set_value();
       EXPECT_TRUE(ends.WaitFor(1));
       executor.Run("a", [&] { ran.push_back("queued during destruction"); });
       ran.push_back("first");

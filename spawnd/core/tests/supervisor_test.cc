@@ -484,6 +484,38 @@ TEST_F(SupervisorTest, LogsAndStatsOfTheContainerAreFollowed) {
   EXPECT_EQ(Get("chatty")->usage.memory_usage_bytes, 5 * kMiB);
 }
 
+TEST_F(SupervisorTest, ReadOutputAsksTheEngineForTheCurrentContainersOutputSince) {
+  Make();
+  ASSERT_TRUE(Deploy(Config("chatty")).ok());
+  engine_.EmitLog(ContainerOf("chatty"), {"stdout", "old", 100});
+  engine_.EmitLog(ContainerOf("chatty"), {"stderr", "new", 200});
+  std::vector<Result<std::vector<LogLine>>> answers;
+  auto keep = [&](Result<std::vector<LogLine>> r) { answers.push_back(std::move(r)); };
+  supervisor_->ReadOutput("chatty", 150, 10, keep);
+  supervisor_->ReadOutput("chatty", 0, 1, keep);
+  supervisor_->ReadOutput("nobody", 0, 10, keep);  // none, at once
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_TRUE(answers[0].ok() && answers[0]->empty());
+  Settle();
+  ASSERT_EQ(answers.size(), 3u);
+  ASSERT_TRUE(answers[1].ok());
+  ASSERT_EQ(answers[1]->size(), 1u);
+  EXPECT_EQ((*answers[1])[0].text, "new");
+  EXPECT_EQ((*answers[1])[0].stream, "stderr");
+  EXPECT_EQ((*answers[1])[0].time_unix_ns, 200);
+  ASSERT_TRUE(answers[2].ok());
+  ASSERT_EQ(answers[2]->size(), 1u);  // the last line only
+  EXPECT_EQ((*answers[2])[0].text, "new");
+
+  // Its container gone (removed behind spawnd's back): none, not an error.
+  ASSERT_TRUE(engine_.RemoveContainer(ContainerOf("chatty"), true).ok());
+  supervisor_->ReadOutput("chatty", 0, 10, keep);
+  Settle();
+  ASSERT_EQ(answers.size(), 4u);
+  ASSERT_TRUE(answers[3].ok());
+  EXPECT_TRUE(answers[3]->empty());
+}
+
 // ---- adoption ----
 
 class AdoptionTest : public SupervisorTest {

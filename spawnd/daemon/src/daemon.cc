@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -262,7 +264,8 @@ void Daemon::PublishLog(const std::string& name, const std::string& stream, cons
   // Daemon status lines ([INFO], [SUCCESS], [ERROR]) are what clients wait for: QoS 1.
   const int qos = stream == "spawnd" ? 1 : 0;
   Publish(topics::ServiceLog(config_.path, name), proto::Encode(m), qos, false);
-  if (!keep) return;
+  // The engine keeps the container's output (ReadLogs); spawnd keeps only its own lines.
+  if (!keep || stream != "spawnd") return;
   history_.try_emplace(name, kLogLinesKept, kLogBytesKept)
       .first->second.Add(m.time_unix_ns, m.stream, m.contents);
 }
@@ -416,20 +419,53 @@ void Daemon::HandleLogs(const BusMessage& message) {
     spdlog::warn("logs slot: a request without RequestId has nowhere to be answered");
     return;
   }
-  const std::string topic = topics::LogsReply(config_.path, request->request_id);
-  proto::LogsReply reply{request->request_id, {}};
+  std::vector<proto::LogMessage> own;  // spawnd's lines about the service
   auto it = history_.find(request->service);
   if (it != history_.end()) {
     it->second.ForEachSince(request->since_unix_ns, [&](const LogHistory::Line& line) {
-      reply.messages.push_back({line.time_unix_ns, config_.alias, request->service,
-                                std::string(line.stream), std::string(line.contents)});
-      if (reply.messages.size() == kLogLinesPerReply) {
-        Publish(topic, proto::Encode(reply), 1, false);
-        reply.messages.clear();
-      }
+      own.push_back({line.time_unix_ns, config_.alias, request->service, std::string(line.stream),
+                     std::string(line.contents)});
     });
   }
-  if (!reply.messages.empty()) Publish(topic, proto::Encode(reply), 1, false);
+  if (!supervisor_) {
+    AnswerLogs(request->request_id, own);
+    return;
+  }
+  supervisor_->ReadOutput(
+      request->service, request->since_unix_ns, kLogLinesKept,
+      [this, id = request->request_id, service = request->service,
+       own = std::move(own)](Result<std::vector<LogLine>> output) mutable {
+        std::vector<proto::LogMessage> lines;
+        if (output.ok()) {
+          lines.reserve(output->size() + own.size());
+          for (LogLine& l : *output)
+            lines.push_back(
+                {l.time_unix_ns, config_.alias, service, std::move(l.stream), std::move(l.text)});
+        } else {
+          own.push_back({NowUnixNs(), config_.alias, service, "spawnd",
+                         "[ERROR] The engine did not give the container's output: " +
+                             output.status().message()});
+        }
+        // Both are in time order: one merge puts spawnd's lines among the container's.
+        const auto middle = lines.insert(lines.end(), std::make_move_iterator(own.begin()),
+                                         std::make_move_iterator(own.end()));
+        std::inplace_merge(lines.begin(), middle, lines.end(),
+                           [](const proto::LogMessage& a, const proto::LogMessage& b) {
+                             return a.time_unix_ns < b.time_unix_ns;
+                           });
+        AnswerLogs(id, lines);
+      });
+}
+
+void Daemon::AnswerLogs(const std::string& request_id,
+                        const std::vector<proto::LogMessage>& lines) {
+  const std::string topic = topics::LogsReply(config_.path, request_id);
+  proto::LogsReply reply{request_id, {}};
+  for (size_t at = 0; at < lines.size(); at += kLogLinesPerReply) {
+    const size_t end = std::min(lines.size(), at + kLogLinesPerReply);
+    reply.messages.assign(lines.begin() + at, lines.begin() + end);
+    Publish(topic, proto::Encode(reply), 1, false);
+  }
   reply.messages.clear();
   Publish(topic, proto::Encode(reply), 1, false);  // an empty list ends the history
 }

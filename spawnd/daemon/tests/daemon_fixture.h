@@ -51,10 +51,24 @@ class FakeSupervisor final : public Supervisor {
   }
   std::vector<ServiceSnapshot> Services() const override { return services; }
   PoolSnapshot Pool() const override { return pool; }
+  // As the engine: the last `max_lines` of `output[name]` stamped at or after `since`.
+  void ReadOutput(const std::string& name, int64_t since_unix_ns, size_t max_lines,
+                  OutputDone done) override {
+    reads.push_back(name);
+    if (!output_error.ok()) return done(output_error);
+    std::vector<LogLine> lines;
+    for (const LogLine& l : output[name])
+      if (l.time_unix_ns >= since_unix_ns) lines.push_back(l);
+    if (lines.size() > max_lines) lines.erase(lines.begin(), lines.end() - max_lines);
+    done(lines);
+  }
 
   Status next;  // what the next commands return
   std::vector<std::string> commands;
   std::vector<ServiceSnapshot> services;
+  std::map<std::string, std::vector<LogLine>> output;  // container output per service
+  Status output_error;                                 // what ReadOutput fails with, if not ok
+  std::vector<std::string> reads;                      // services whose output was read
   PoolSnapshot pool{1024 * kMiB, 2048, 960 * kMiB, 1920};
 };
 

@@ -20,6 +20,7 @@ namespace {
 
 using json = nlohmann::json;
 constexpr const char* kApiPrefix = "http://localhost/v1.41";
+constexpr long kFollowBufferBytes = 2048;  // per followed container; see FollowLogs
 
 // The engine takes `since` as seconds with a nanosecond fraction.
 std::string Since(int64_t unix_ns) {
@@ -411,6 +412,10 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int6
                               "/logs?follow=1&stdout=1&stderr=1&" +
                               (since_unix_ns > 0 ? Since(since_unix_ns) : "tail=0"),
                           nullptr, "", Limits{});
+        // One of these stays open per running container, and most carry a line now and then:
+        // a small receive buffer (libcurl's default is 16 KiB a transfer) keeps a hundred of them
+        // cheap; a burst of output is only read in more pieces.
+        curl_easy_setopt(follow->curl, CURLOPT_BUFFERSIZE, kFollowBufferBytes);
         hub.Add(flow, std::move(follow),
                 [this, flow, demux, id, on_end](Transfer& t, CURLcode rc, long code) {
                   demux->Flush();
@@ -419,6 +424,37 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int6
                 });
       });
   return std::make_unique<HubStream>(hub, flow);
+}
+
+Result<std::vector<LogLine>> CurlDockerEngine::ReadLogs(const std::string& id,
+                                                        int64_t since_unix_ns, size_t max_lines) {
+  // TTY containers have one raw stream; the others are framed, and only inspect tells which.
+  auto inspect = Call("GET", "/containers/" + Escape(id) + "/json");
+  if (!inspect.ok()) return inspect.status();
+  SPAWN_RETURN_IF_ERROR(StatusFromHttp(inspect->code, inspect->body, "container " + id));
+  bool tty = false;
+  try {
+    tty = json::parse(inspect->body).at("Config").value("Tty", false);
+  } catch (const json::exception&) {
+  }
+  auto answer = Call("GET", "/containers/" + Escape(id) + "/logs?stdout=1&stderr=1&timestamps=1&" +
+                                "tail=" + std::to_string(max_lines) +
+                                (since_unix_ns > 0 ? "&" + Since(since_unix_ns) : ""));
+  if (!answer.ok()) return answer.status();
+  SPAWN_RETURN_IF_ERROR(StatusFromHttp(answer->code, answer->body, "logs of " + id));
+  std::vector<LogLine> lines;
+  LogDemultiplexer demux(tty, [&](const LogLine& l) {
+    LogLine line{l.stream, "", 0};
+    std::string_view text;
+    if (SplitLogTimestamp(l.text, &line.time_unix_ns, &text))
+      line.text = std::string(text);
+    else
+      line.text = l.text;  // a continuation the engine split without a time: keep it as it is
+    lines.push_back(std::move(line));
+  });
+  demux.Feed(answer->body);
+  demux.Flush();
+  return lines;
 }
 
 namespace {

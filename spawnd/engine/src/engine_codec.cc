@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 namespace spawn {
 
@@ -291,6 +293,37 @@ const nlohmann::json& Member(const nlohmann::json& j, const char* key) {
 }
 
 }  // namespace
+
+bool SplitLogTimestamp(std::string_view line, int64_t* unix_ns, std::string_view* text) {
+  // RFC 3339 in UTC, with up to nine digits of fraction (the engine trims trailing zeros).
+  const size_t space = line.find(' ');
+  const std::string_view stamp = line.substr(0, space);
+  if (stamp.size() < 20 || stamp.size() > 30 || stamp.back() != 'Z') return false;
+  const std::string text_stamp(stamp);
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text_stamp.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 19)
+    return false;
+  int64_t nanos = 0;
+  size_t at = 19;
+  if (text_stamp[at] == '.') {
+    int digits = 0;
+    for (++at; at < text_stamp.size() && text_stamp[at] >= '0' && text_stamp[at] <= '9'; ++at) {
+      if (++digits > 9) return false;
+      nanos = nanos * 10 + (text_stamp[at] - '0');
+    }
+    if (digits == 0) return false;
+    for (; digits < 9; ++digits) nanos *= 10;
+  }
+  if (at != text_stamp.size() - 1) return false;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  *unix_ns = static_cast<int64_t>(timegm(&tm)) * 1000000000 + nanos;
+  *text = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
+  return true;
+}
 
 bool KeepStatsMember(int depth, json::parse_event_t event, json& parsed) {
   if (depth != 1 || event != json::parse_event_t::key) return true;

@@ -93,6 +93,10 @@ class LogDemultiplexer {
   std::string partial_[3];  // per stream (index 1 stdout, 2 stderr)
 };
 
+// Splits a line of a `timestamps=1` log answer, "2026-12-06T19:40:00.123456789Z text", into its
+// time (`*unix_ns`) and the text after the space; false if it does not start with such a time.
+bool SplitLogTimestamp(std::string_view line, int64_t* unix_ns, std::string_view* text);
+
 // A parser callback for a stats sample (json::parse(text, KeepStatsMember)) that keeps only the
 // members ComputeStats reads: the rest (pids, storage, names, read times, a one-shot's empty
 // precpu_stats) is skipped instead of built.

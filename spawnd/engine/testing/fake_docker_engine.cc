@@ -255,6 +255,7 @@ Status FakeDockerEngine::RemoveContainer(const std::string& id, bool force) {
   MutexLock lock(mu_);
   for (auto it = containers_.begin(); it != containers_.end(); ++it) {
     if (it->first == id || it->second.spec.name == id) {
+      output_.erase(it->first);  // its output goes with it, as the engine's
       containers_.erase(it);
       return Status::Ok();
     }
@@ -326,6 +327,19 @@ std::unique_ptr<Stream> FakeDockerEngine::FollowLogs(const std::string& id, int6
   });
 }
 
+Result<std::vector<LogLine>> FakeDockerEngine::ReadLogs(const std::string& id,
+                                                        int64_t since_unix_ns, size_t max_lines) {
+  SPAWN_RETURN_IF_ERROR(Record("ReadLogs", id));
+  MutexLock lock(mu_);
+  if (!containers_.count(id)) return Status::NotFound("no container " + id);
+  std::vector<LogLine> lines;
+  for (const LogLine& line : output_[id]) {
+    if (line.time_unix_ns >= since_unix_ns) lines.push_back(line);
+  }
+  if (lines.size() > max_lines) lines.erase(lines.begin(), lines.end() - max_lines);
+  return lines;
+}
+
 std::unique_ptr<Stream> FakeDockerEngine::FollowStats(
     const std::string& id, std::function<void(const ContainerStats&)> on_stats, Done) {
   MutexLock lock(mu_);
@@ -384,6 +398,7 @@ void FakeDockerEngine::EmitLog(const std::string& id, const LogLine& line) {
   std::vector<std::pair<int, std::function<void(const LogLine&)>>> followers;
   {
     MutexLock lock(mu_);
+    output_[id].push_back(line);
     for (const auto& [n, follower] : log_followers_) {
       if (follower.first == id) followers.emplace_back(n, follower.second);
     }

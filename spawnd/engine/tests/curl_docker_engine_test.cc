@@ -330,6 +330,38 @@ TEST(CurlDockerEngineTest, LogsDemultiplexAndCancelPromptlyWithoutFurtherCallbac
               HasSubstr("/containers/c1/logs?follow=1&stdout=1&stderr=1&tail=0"));
 }
 
+TEST(CurlDockerEngineTest, ReadLogsAsksForTheLastLinesSinceWithTimesAndSplitsThem) {
+  auto frame = [](char stream, const std::string& payload) {
+    std::string f = std::string(1, stream) + std::string(3, '\0');
+    for (int shift = 24; shift >= 0; shift -= 8) f += static_cast<char>(payload.size() >> shift);
+    return f + payload;
+  };
+  ScriptedEngine server([&](const Request& r, int fd) {
+    if (StartsWith(r.target, "/v1.41/containers/c1/json"))
+      return ScriptedEngine::Answer(fd, 200, R"({"Id":"c1","Config":{"Tty":false}})");
+    if (StartsWith(r.target, "/v1.41/containers/gone/"))
+      return ScriptedEngine::Answer(fd, 404, R"({"message":"No such container: gone"})");
+    ScriptedEngine::Answer(fd, 200,
+                           frame(1, "2026-12-06T19:40:00.5Z first line\n") +
+                               frame(2, "2026-12-06T19:40:01.000000001Z oops\n"));
+  });
+  CurlDockerEngine engine(server.path());
+  auto lines = engine.ReadLogs("c1", 1000000002, 5);
+  ASSERT_TRUE(lines.ok()) << lines.status().message();
+  ASSERT_EQ(lines->size(), 2u);
+  EXPECT_EQ((*lines)[0].stream, "stdout");
+  EXPECT_EQ((*lines)[0].text, "first line");
+  EXPECT_EQ((*lines)[0].time_unix_ns, 1796586000500000000);
+  EXPECT_EQ((*lines)[1].stream, "stderr");
+  EXPECT_EQ((*lines)[1].text, "oops");
+  EXPECT_EQ((*lines)[1].time_unix_ns, 1796586001000000001);
+  EXPECT_THAT(server.Requests().at(1).target,
+              HasSubstr("/containers/c1/logs?stdout=1&stderr=1&timestamps=1&tail=5&"
+                        "since=1.000000002"));
+  EXPECT_THAT(server.Requests().at(1).target, Not(HasSubstr("follow")));
+  EXPECT_EQ(engine.ReadLogs("gone", 0, 5).status().code(), Code::kNotFound);
+}
+
 TEST(CurlDockerEngineTest, CancelFromItsOwnCallbackStopsFurtherCallbacks) {
   ScriptedEngine server([&](const Request& r, int fd) {
     if (StartsWith(r.target, "/v1.41/containers/c1/json"))

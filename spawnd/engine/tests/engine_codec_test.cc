@@ -27,6 +27,23 @@ std::vector<std::string> Collect(bool tty, const std::vector<std::string>& chunk
   return lines;
 }
 
+TEST(SplitLogTimestampTest, RfcThreeThreeThreeNineNanoInUtcAndTheTextAfterIt) {
+  int64_t ns = 0;
+  std::string_view text;
+  ASSERT_TRUE(SplitLogTimestamp("2026-12-06T19:40:00.123456789Z hello world", &ns, &text));
+  EXPECT_EQ(ns, 1796586000123456789);
+  EXPECT_EQ(text, "hello world");
+  // The engine trims trailing zeros of the fraction, or leaves it out.
+  ASSERT_TRUE(SplitLogTimestamp("2026-12-06T19:40:00.5Z x", &ns, &text));
+  EXPECT_EQ(ns, 1796586000500000000);
+  ASSERT_TRUE(SplitLogTimestamp("2026-12-06T19:40:00Z ", &ns, &text));
+  EXPECT_EQ(ns, 1796586000000000000);
+  EXPECT_EQ(text, "");
+  for (const char* bad : {"hello", "2026-12-06 19:40:00Z x", "2026-12-06T19:40:00.Z x",
+                          "2026-12-06T19:40:00.1234567891Z x", "2026-12-06T19:40:00+01:00 x"})
+    EXPECT_FALSE(SplitLogTimestamp(bad, &ns, &text)) << bad;
+}
+
 TEST(EngineMessageTest, TheEnginesMessageOrTheBodyItself) {
   EXPECT_EQ(EngineMessage(R"({"message":"No such container: c9"})"), "No such container: c9");
   EXPECT_EQ(EngineMessage("page not found"), "page not found");

@@ -134,6 +134,17 @@ class Supervisor {
 
   virtual std::vector<ServiceSnapshot> Services() const = 0;
   virtual PoolSnapshot Pool() const = 0;
+
+  // The output of `name`'s current container as the engine keeps it (DockerEngine::ReadLogs: at
+  // most `max_lines`, stamped at or after `since_unix_ns`), handed to `done` on the loop thread
+  // (at once when there is nothing to read): none for a service without a container, or whose
+  // container is gone. spawnd keeps no container output of its own.
+  using OutputDone = std::function<void(Result<std::vector<LogLine>>)>;
+  virtual void ReadOutput(const std::string& name, int64_t since_unix_ns, size_t max_lines,
+                          OutputDone done) {
+    (void)name, (void)since_unix_ns, (void)max_lines;
+    done(std::vector<LogLine>{});
+  }
   // Lines about this spawnpoint a user should act on, for its heartbeat (e.g. that the engine
   // cannot enforce pidsLimit). Each is said once, not per service.
   virtual std::vector<std::string> Warnings() const { return {}; }

@@ -59,10 +59,12 @@ std::string SpawndClientId(const std::string& path);
 // supervisor must outlive every task it Posted (in spawnd they all die after the loop stops).
 class Daemon final : public SupervisorObserver {
  public:
-  // Per service, for the logs slot: the last lines, as many as fit both bounds (a line longer
-  // than the byte bound is still kept, alone).
+  // The logs slot answers with the service's container output as the engine keeps it (its last
+  // kLogLinesKept lines since the request's time) merged with spawnd's own lines about it (status,
+  // build output), of which spawnd keeps the last as many as fit both bounds (a line longer than
+  // the byte bound is still kept, alone). Container output never stays in spawnd's memory.
   static constexpr size_t kLogLinesKept = 500;
-  static constexpr size_t kLogBytesKept = 32 * 1024;  // of line contents
+  static constexpr size_t kLogBytesKept = 16 * 1024;  // of spawnd's lines' contents
   static constexpr size_t kLogLinesPerReply = 100;    // a long history goes in several replies
   static constexpr size_t kRepliesRemembered = 1024;  // least recently used forgotten first
   static constexpr size_t kOutboxCapacity = 10000;    // messages waiting for the broker
@@ -132,6 +134,8 @@ class Daemon final : public SupervisorObserver {
   void HandleDeploy(const BusMessage& message);
   void HandleCommand(const BusMessage& message, bool restart);
   void HandleLogs(const BusMessage& message);
+  // Publishes `lines` to the reply topic of `request_id` in parts, then the empty terminator.
+  void AnswerLogs(const std::string& request_id, const std::vector<proto::LogMessage>& lines);
   void HandleJobs(const BusMessage& message);
   void HandleMeta(const BusMessage& message);
   // With a job log: the command's job, opened before the supervisor acts; "" without one.

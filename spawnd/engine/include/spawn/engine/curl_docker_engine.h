@@ -55,6 +55,8 @@ class CurlDockerEngine final : public DockerEngine, public HttpProber {
   std::unique_ptr<Stream> FollowLogs(const std::string& id, int64_t since_unix_ns,
                                      std::function<void(const LogLine&)> on_line,
                                      Done on_end) override;
+  Result<std::vector<LogLine>> ReadLogs(const std::string& id, int64_t since_unix_ns,
+                                        size_t max_lines) override;
   std::unique_ptr<Stream> FollowStats(const std::string& id,
                                       std::function<void(const ContainerStats&)> on_stats,
                                       Done on_end) override;

@@ -109,8 +109,9 @@ struct EngineEvent {
 };
 
 struct LogLine {
-  std::string stream;  // "stdout" or "stderr"
-  std::string text;    // one line, without its newline
+  std::string stream;        // "stdout" or "stderr"
+  std::string text;          // one line, without its newline
+  int64_t time_unix_ns = 0;  // when the engine received it (ReadLogs only; 0 from FollowLogs)
 };
 
 struct ContainerStats {
@@ -205,6 +206,11 @@ class DockerEngine {
   virtual std::unique_ptr<Stream> FollowLogs(const std::string& id, int64_t since_unix_ns,
                                              std::function<void(const LogLine&)> on_line,
                                              Done on_end) = 0;
+  // The engine's record of the container's output: at most the last `max_lines` lines stamped at
+  // or after `since_unix_ns` (0: from the start), oldest first, each with its time. It is bounded
+  // by the container's log options, and gone with the container (kNotFound).
+  virtual Result<std::vector<LogLine>> ReadLogs(const std::string& id, int64_t since_unix_ns,
+                                                size_t max_lines) = 0;
   // One sample roughly per second while the container runs.
   virtual std::unique_ptr<Stream> FollowStats(const std::string& id,
                                               std::function<void(const ContainerStats&)> on_stats,

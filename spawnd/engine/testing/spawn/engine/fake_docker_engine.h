@@ -60,6 +60,8 @@ class FakeDockerEngine final : public DockerEngine {
   std::unique_ptr<Stream> FollowLogs(const std::string& id, int64_t since_unix_ns,
                                      std::function<void(const LogLine&)> on_line,
                                      Done on_end) override;
+  Result<std::vector<LogLine>> ReadLogs(const std::string& id, int64_t since_unix_ns,
+                                        size_t max_lines) override;
   std::unique_ptr<Stream> FollowStats(const std::string& id,
                                       std::function<void(const ContainerStats&)> on_stats,
                                       Done on_end) override;
@@ -90,7 +92,9 @@ class FakeDockerEngine final : public DockerEngine {
   void Die(const std::string& id, int exit_code);
   // The container stops but no event is emitted (as while the event stream is down).
   void DieSilently(const std::string& id, int exit_code);
-  void EmitLog(const std::string& id, const LogLine& line);
+  // Hands `line` to the container's log followers and keeps it for ReadLogs (which filters by
+  // the line's time_unix_ns, as the engine by its own).
+  void EmitLog(const std::string& id, const LogLine& line) EXCLUDES(mu_);
   void EmitStats(const std::string& id, const ContainerStats& stats);
   // Delivers any event (oom, start, ...) to the event followers as the engine would.
   void EmitEvent(const EngineEvent& event);
@@ -140,6 +144,7 @@ class FakeDockerEngine final : public DockerEngine {
   std::map<int, std::pair<std::string, std::function<void(const ContainerStats&)>>> stats_followers_
       GUARDED_BY(mu_);
   int next_stream_ GUARDED_BY(mu_) = 1;
+  std::map<std::string, std::vector<LogLine>> output_ GUARDED_BY(mu_);  // by container id
 };
 
 }  // namespace spawn
