@@ -1,5 +1,6 @@
-// Benchmark 4: footprint. spawnd supervising 100 running services (busybox, idle, or with
-// --ticking a line of output every second each; heartbeats every 5 s with stats) for 60 s: what
+// Benchmark 4: footprint. spawnd supervising 100 running services (busybox, idle; with --filled
+// idle after 600 lines of output each, more than a logs answer holds; or with --ticking a line of
+// output every second each; heartbeats every 5 s with stats) for 60 s: what
 // it publishes (messages and bytes a minute, all of it under its path), its private memory
 // (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup) and resident memory, and its CPU time,
 // sampled every second from /proc. Beside it, for scale, the CPU time the Docker engine (dockerd
@@ -26,10 +27,12 @@ using namespace spawn::bench;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: bench_footprint [--services N] [--seconds S] [--ticking] [--swing] [--cycles N]\n"
+    "usage: bench_footprint [--services N] [--seconds S] [--ticking | --filled] [--swing]\n"
+    "                       [--cycles N]\n"
     "Starts a spawnd of its own on the broker at 127.0.0.1:1883 and the engine at\n"
     "/var/run/docker.sock, deploys N services (default 100; idle, or printing a line a second\n"
-    "with --ticking), then counts what spawnd publishes and samples its memory and CPU time\n"
+    "with --ticking; --filled: 600 lines each first, more than a logs answer holds, then\n"
+    "idle), then counts what spawnd publishes and samples its memory and CPU time\n"
     "every second for S seconds (default 60). --swing: then one more service whose CPU use\n"
     "swings, for another S seconds. --cycles N: then N deploy/stop cycles of one service, with\n"
     "spawnd's private memory every N/10. The services are removed at the end.\n";
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
   const int seconds = IntFlag(argc, argv, "--seconds", 60);
   const int cycles = IntFlag(argc, argv, "--cycles", 0);
   const bool ticking = Flag(argc, argv, "--ticking"), swing = Flag(argc, argv, "--swing");
+  const bool filled = Flag(argc, argv, "--filled");
 
   SpawndOptions options;
   options.mem_alloc = std::to_string(services * 8 + 64 + 64) + "M";
@@ -89,8 +93,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i < services; ++i) {
     ServiceConfig c = Busybox("s" + std::to_string(i));
     c.run = {"sh", "-c",
-             ticking ? "i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done"
-                     : "while true; do sleep 3600; done"};
+             ticking  ? "i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done"
+             : filled ? "i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo line $i of the history; "
+                        "done; while true; do sleep 3600; done"
+                      : "while true; do sleep 3600; done"};
     c.mem_alloc_bytes = 8 * kMiB;
     c.cpu_shares = 8;
     if (!DeployOverBus(probe, spawnd.path(), c, "d" + std::to_string(i))) return 1;

@@ -127,6 +127,10 @@ struct Service {
   bool die_seen = false;                // a die event came while starting: check once running
   int64_t start_requested_unix_ns = 0;  // output from here on belongs to the current run
   EventLoop::TimerId timer = 0;         // restart delay or zombie expiry
+  // The engine's `start` event of the run last asked for, once it came: its container and the
+  // engine's time. A die of that container stamped at or after it ends that run.
+  std::string start_event_id;
+  int64_t start_event_unix_ns = 0;
   std::shared_ptr<Stream> build, logs, stats;
   uint64_t stream_token = 0;  // which Attach the log and stats callbacks belong to
   ContainerStats usage;
@@ -312,8 +316,7 @@ class SupervisorImpl final : public Supervisor {
         return Status::Ok();  // it is starting right now: the restart is absorbed
       case ServiceState::kRunning: {
         Log(name, "[INFO] Restarting service on request");
-        s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
-        s.die_seen = false;
+        ExpectStart(s);
         Reap(std::move(s.stats));
         SetState(s, ServiceState::kStarting);
         const std::string id = s.record.container_id;
@@ -816,8 +819,7 @@ class SupervisorImpl final : public Supervisor {
 
   void CreateAndStart(Service& s) {
     const std::string name = s.record.config.name;
-    s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
-    s.die_seen = false;
+    ExpectStart(s);
     SetState(s, ServiceState::kStarting);
     auto secrets_dir = WriteSecrets(s);
     if (!secrets_dir.ok()) {
@@ -858,8 +860,7 @@ class SupervisorImpl final : public Supervisor {
 
   void StartExisting(Service& s) {
     const std::string name = s.record.config.name;
-    s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
-    s.die_seen = false;
+    ExpectStart(s);
     SetState(s, ServiceState::kStarting);
     const std::string id = s.record.container_id;
     // The container's bind mount names the directory: it must be there again before the start.
@@ -875,6 +876,15 @@ class SupervisorImpl final : public Supervisor {
         [this, name, inc = s.incarnation, gen = s.generation, id](const Status& status) {
           OnStarted(name, inc, gen, {id, status}, /*is_restart=*/true, /*created=*/false);
         });
+  }
+
+  // A start is about to be asked for: output from now on is the new run's, and so is the first
+  // start event stamped from now on.
+  void ExpectStart(Service& s) {
+    s.start_requested_unix_ns = ToUnixNanos(loop_.WallNow());
+    s.die_seen = false;
+    s.start_event_id.clear();
+    s.start_event_unix_ns = 0;
   }
 
   // Starts the service's container again, or makes a new one if it has none.
@@ -976,7 +986,8 @@ class SupervisorImpl final : public Supervisor {
   // ---- death, restart, zombies ----
 
   // Asks the engine whether the running container still runs; if not, handles its death. Used on
-  // a die event (which may belong to a restart we asked for) and after the event stream was lost.
+  // a die event that may belong to a restart we asked for, or to an earlier run (DieEndsRun), and
+  // after the event stream was lost.
   void Verify(Service& s, bool reattach) {
     const std::string name = s.record.config.name;
     const std::string id = s.record.container_id;
@@ -1144,6 +1155,10 @@ class SupervisorImpl final : public Supervisor {
       if (e.container_id == s->record.container_id) OnEngineHealth(*s, e.action);
       return;
     }
+    if (e.kind == EngineEvent::Kind::kStart) {
+      OnStartEvent(*s, e);
+      return;
+    }
     if (e.kind != EngineEvent::Kind::kDie) return;
     if (s->state == ServiceState::kStarting) {
       // Its container id may not be known yet, and the die may be our own restart's.
@@ -1152,10 +1167,36 @@ class SupervisorImpl final : public Supervisor {
     }
     if (e.container_id != s->record.container_id) return;  // an earlier container's
     if (s->state == ServiceState::kRunning) {
-      Verify(*s, false);  // the die may be our own restart's, reported late
+      if (DieEndsRun(*s, e)) {
+        OnDeath(*s, e.exit_code);  // the event says all an inspect would
+      } else {
+        Verify(*s, false);  // the die may be our own restart's, reported late
+      }
     } else {
       s->record.exit_code = e.exit_code;
     }
+  }
+
+  // Notes the start event of the run last asked for. The engine is reached through its local
+  // socket, so its clock is spawnd's wall clock: a start stamped before the request belongs to an
+  // earlier run (e.g. replayed after the stream reconnected). A start missed or ignored here only
+  // sends this run's die through Verify.
+  void OnStartEvent(Service& s, const EngineEvent& e) {
+    if (s.state != ServiceState::kStarting && s.state != ServiceState::kRunning) return;
+    if (!s.record.container_id.empty() && e.container_id != s.record.container_id) return;
+    if (s.start_requested_unix_ns == 0 || e.time_unix_ns < s.start_requested_unix_ns) return;
+    s.start_event_id = e.container_id;
+    s.start_event_unix_ns = e.time_unix_ns;
+  }
+
+  // Whether a die of the running service's container is the end of the run spawnd last started:
+  // it comes after that run's start event in the engine's stream, which orders each container's
+  // events, and is stamped no earlier. A die that came before it (the kill of a restart we asked
+  // for, reported after the engine's answer) or with no start seen (an adopted container, a start
+  // event not yet arrived) is doubtful, and Verify asks the engine.
+  static bool DieEndsRun(const Service& s, const EngineEvent& e) {
+    return !s.start_event_id.empty() && e.container_id == s.start_event_id &&
+           e.time_unix_ns >= s.start_event_unix_ns;
   }
 
   // After the event stream was lost: whatever died meanwhile is handled as if its event had come,

@@ -57,6 +57,8 @@ class SupervisorTest : public ::testing::Test {
     config_.cpu_shares = 1024;
     config_.zombie_period = minutes(2);
     config_.allow_host_net = false;
+    // The engine shares spawnd's wall clock, as through its local socket.
+    engine_.SetClock([this] { return ToUnixNanos(loop_.WallNow()); });
   }
 
   void Make() {
@@ -911,6 +913,81 @@ TEST_F(SupervisorTest, ADeathRightAfterARestartIsNotMistakenForTheRestartsOwn) {
   EXPECT_EQ(engine_.CountCalls("StartContainer"), 2u);  // one restart for one crash
 }
 
+TEST_F(SupervisorTest, ADieAfterTheRunsStartEventRestartsWithoutAnInspect) {
+  Make();
+  ServiceConfig c = Config("d");
+  c.auto_restart = true;
+  c.restart_interval = seconds(1);
+  ASSERT_TRUE(Deploy(c).ok());
+  const std::string id = ContainerOf("d");
+  for (int death = 1; death <= 2; ++death) {
+    loop_.AdvanceBy(minutes(20));  // up long enough that no death backs off
+    const size_t inspects = engine_.CountCalls("InspectContainer");
+    engine_.Die(id, 3);
+    loop_.RunPending();
+    EXPECT_EQ(StateOf("d"), ServiceState::kRestarting);
+    EXPECT_EQ(Get("d")->exit_code, 3);
+    EXPECT_EQ(engine_.CountCalls("InspectContainer"), inspects);  // the event said it all
+    loop_.AdvanceBy(seconds(1));
+    EXPECT_EQ(StateOf("d"), ServiceState::kRunning);
+    EXPECT_EQ(Get("d")->restarts, death);
+  }
+}
+
+TEST_F(SupervisorTest, AStaleDieOrOneOfAnotherContainerIsNotADeath) {
+  Make();
+  ServiceConfig c = Config("s");
+  c.auto_restart = true;
+  c.restart_interval = seconds(1);
+  ASSERT_TRUE(Deploy(c).ok());
+  const std::string id = ContainerOf("s");
+  const auto labels = engine_.Containers()[id].spec.labels;
+  const int64_t died = ToUnixNanos(loop_.WallNow());
+  engine_.Die(id, 1);
+  loop_.AdvanceBy(seconds(1));
+  ASSERT_EQ(StateOf("s"), ServiceState::kRunning);
+  const size_t inspects = engine_.CountCalls("InspectContainer");
+  // The first run's die again (as replayed after a reconnection): older than this run's start.
+  engine_.EmitEvent({EngineEvent::Kind::kDie, "die", id, 1, labels, died});
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("s"), ServiceState::kRunning);
+  EXPECT_EQ(engine_.CountCalls("InspectContainer"), inspects + 1);  // asked, and it runs
+  // A die of another container of the service, stamped now.
+  engine_.EmitEvent(
+      {EngineEvent::Kind::kDie, "die", "other", 1, labels, ToUnixNanos(loop_.WallNow())});
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("s"), ServiceState::kRunning);
+  loop_.AdvanceBy(minutes(1));
+  EXPECT_EQ(engine_.CountCalls("StartContainer"), 2u);
+  EXPECT_EQ(Get("s")->restarts, 1);
+}
+
+TEST_F(SupervisorTest, TheKillOfOurOwnRestartReportedAfterItsAnswerIsAskedAbout) {
+  Make();
+  ServiceConfig c = Config("r");
+  c.auto_restart = true;
+  c.restart_interval = seconds(1);
+  ASSERT_TRUE(Deploy(c).ok());
+  const std::string id = ContainerOf("r");
+  loop_.AdvanceBy(seconds(5));
+  engine_.HoldEvents(true);  // the engine answers the restart before its stream says die, start
+  ASSERT_TRUE(supervisor_->Restart("r").ok());
+  loop_.RunPending();
+  ASSERT_EQ(StateOf("r"), ServiceState::kRunning);
+  const size_t inspects = engine_.CountCalls("InspectContainer");
+  engine_.HoldEvents(false);  // die (stamped after the request, before the start), then start
+  loop_.RunPending();
+  EXPECT_EQ(engine_.CountCalls("InspectContainer"), inspects + 1);
+  EXPECT_EQ(StateOf("r"), ServiceState::kRunning);
+  EXPECT_EQ(Get("r")->restarts, 1);
+  // Its start event came: a crash now is taken from its die alone.
+  engine_.Die(id, 2);
+  loop_.RunPending();
+  EXPECT_EQ(StateOf("r"), ServiceState::kRestarting);
+  EXPECT_EQ(Get("r")->exit_code, 2);
+  EXPECT_EQ(engine_.CountCalls("InspectContainer"), inspects + 1);
+}
+
 TEST_F(SupervisorTest, OneServicesSlowEngineCallsDoNotHoldUpAnother) {
   manual_ = true;
   Make();
@@ -940,6 +1017,19 @@ TEST_F(SupervisorTest, ShutdownLeavesContainersAndDropsLateResults) {
 }
 
 // ---- more adoption ----
+
+TEST_F(AdoptionTest, ADieOfAnAdoptedContainerIsAskedAbout) {
+  const std::string id = Previous("a", /*running=*/true, /*auto_restart=*/true);
+  Make();
+  ASSERT_EQ(StateOf("a"), ServiceState::kRunning);
+  const size_t inspects = engine_.CountCalls("InspectContainer");
+  engine_.Die(id, 1);  // no start of this run was seen
+  loop_.RunPending();
+  EXPECT_EQ(engine_.CountCalls("InspectContainer"), inspects + 1);
+  EXPECT_EQ(Get("a")->exit_code, 1);
+  EXPECT_EQ(Get("a")->restarts, 1);  // restartInt 0: started again at once
+  EXPECT_EQ(StateOf("a"), ServiceState::kRunning);
+}
 
 TEST_F(AdoptionTest, StaleAndMissingContainersAndStoppedServices) {
   // A record whose container id is not the labelled container's: that one is stale and removed,

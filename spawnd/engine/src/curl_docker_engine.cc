@@ -486,6 +486,9 @@ void PollStats(std::shared_ptr<StatsPoll> poll, std::chrono::milliseconds delay)
                                std::string(kApiPrefix) + "/containers/" + Escape(poll->id) +
                                    "/stats?stream=0&one-shot=1",
                                poll->call_timeout, kStatsSampleBytes);
+        // A sample is a few KiB: libcurl's default receive buffer (16 KiB) would sit mostly unused
+        // in each spare transfer the hub keeps.
+        curl_easy_setopt(t.curl, CURLOPT_BUFFERSIZE, static_cast<long>(kStatsSampleBytes));
       },
       [poll](Transfer& t, CURLcode rc, long code) {
         if (rc != CURLE_OK || code != 200) {

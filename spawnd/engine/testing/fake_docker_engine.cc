@@ -196,11 +196,17 @@ Status FakeDockerEngine::PutArchive(const std::string& id, const std::string& di
 
 Status FakeDockerEngine::StartContainer(const std::string& id) {
   SPAWN_RETURN_IF_ERROR(Record("StartContainer", id));
-  MutexLock lock(mu_);
-  auto it = containers_.find(id);
-  if (it == containers_.end()) return Status::NotFound("no container " + id);
-  it->second.running = true;
-  it->second.starts++;
+  EngineEvent started;
+  {
+    MutexLock lock(mu_);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return Status::NotFound("no container " + id);
+    if (it->second.running) return Status::Ok();  // as the engine: 304, and no event
+    it->second.running = true;
+    it->second.starts++;
+    started = MakeEvent(EngineEvent::Kind::kStart, "start", it->second);
+  }
+  DeliverEvent(started);
   return Status::Ok();
 }
 
@@ -224,9 +230,15 @@ Status FakeDockerEngine::RestartContainer(const std::string& id, std::chrono::se
     if (!containers_.count(id)) return Status::NotFound("no container " + id);
   }
   Die(id, 143);
-  MutexLock lock(mu_);
-  containers_[id].running = true;
-  containers_[id].starts++;
+  EngineEvent started;
+  {
+    MutexLock lock(mu_);
+    Container& c = containers_[id];
+    c.running = true;
+    c.starts++;
+    started = MakeEvent(EngineEvent::Kind::kStart, "start", c);
+  }
+  DeliverEvent(started);
   return Status::Ok();
 }
 
@@ -362,7 +374,40 @@ bool FakeDockerEngine::Following(int n) const {
          stats_followers_.count(n);
 }
 
+EngineEvent FakeDockerEngine::MakeEvent(EngineEvent::Kind kind, const std::string& action,
+                                        const Container& c) {
+  return EngineEvent{kind, action, c.id, 0, c.spec.labels, clock_ ? clock_() : 0};
+}
+
+void FakeDockerEngine::HoldEvents(bool hold) {
+  {
+    MutexLock lock(mu_);
+    hold_events_ = hold;
+  }
+  if (!hold) ReleaseEvents();
+}
+
+void FakeDockerEngine::ReleaseEvents() {
+  std::vector<EngineEvent> held;
+  {
+    MutexLock lock(mu_);
+    held.swap(held_events_);
+  }
+  for (const auto& event : held) SendEvent(event);
+}
+
 void FakeDockerEngine::DeliverEvent(const EngineEvent& event) {
+  {
+    MutexLock lock(mu_);
+    if (hold_events_) {
+      held_events_.push_back(event);
+      return;
+    }
+  }
+  SendEvent(event);
+}
+
+void FakeDockerEngine::SendEvent(const EngineEvent& event) {
   std::vector<std::pair<int, std::function<void(const EngineEvent&)>>> followers;
   {
     MutexLock lock(mu_);
@@ -381,7 +426,8 @@ void FakeDockerEngine::Die(const std::string& id, int exit_code) {
     if (it == containers_.end()) return;
     it->second.running = false;
     it->second.exit_code = exit_code;
-    e = EngineEvent{EngineEvent::Kind::kDie, "die", id, exit_code, it->second.spec.labels, 0};
+    e = MakeEvent(EngineEvent::Kind::kDie, "die", it->second);
+    e.exit_code = exit_code;
   }
   DeliverEvent(e);
 }

@@ -75,8 +75,9 @@ class CurlDockerEngine final : public DockerEngine, public HttpProber {
   // At most this many stats samples are asked of the engine at once; the polls of more containers
   // that fall due together wait in line and go out as answers come back. A hundred containers
   // polled together would otherwise hold a hundred transfers and connections at the same moment,
-  // and make the engine gather a hundred samples at once.
-  static constexpr int kStatsPollsAtOnce = 32;
+  // and make the engine gather a hundred samples at once. A sample takes milliseconds, so a few
+  // slots serve hundreds of containers within an interval, and each slot keeps a spare transfer.
+  static constexpr int kStatsPollsAtOnce = 8;
 
   struct Response {
     long code = 0;

@@ -2,7 +2,10 @@
 // CountCalls()), can be told to fail the next call of any name (FailNext("StartContainer",
 // status)), and lets a test play the engine's part: Die(id, code) stops a container and emits its
 // `die` event, DieSilently() stops it without one (as while the event stream is down), EmitEvent()
-// sends any event, ReconnectEvents() calls the followers' on_reconnect, EmitLog/EmitStats feed the
+// sends any event, ReconnectEvents() calls the followers' on_reconnect, HoldEvents(true) keeps
+// events back until ReleaseEvents() (as a stream that lags behind the engine's answers), starting
+// a stopped container emits its `start` event, SetClock() gives the time the fake's own events
+// carry (0, unknown, without one), EmitLog/EmitStats feed the
 // log and stats followers, AddContainer() plants one as an earlier spawnd would have left it.
 // EnforcePidsLimit(false) plays an engine that discards pids limits.
 // Builds finish at once with success unless HoldBuilds(true), then CompleteBuild(i, status); a
@@ -99,6 +102,15 @@ class FakeDockerEngine final : public DockerEngine {
   // Delivers any event (oom, start, ...) to the event followers as the engine would.
   void EmitEvent(const EngineEvent& event);
   void ReconnectEvents();
+  // true: events wait, in order, until ReleaseEvents() delivers them (or HoldEvents(false)).
+  void HoldEvents(bool hold) EXCLUDES(mu_);
+  void ReleaseEvents() EXCLUDES(mu_);
+  // The engine's clock (Unix nanoseconds), stamped on the events the fake emits by itself. Called
+  // with the fake's lock held: it must not call into the fake.
+  void SetClock(std::function<int64_t()> now_unix_ns) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    clock_ = std::move(now_unix_ns);
+  }
   // Adds a container as if an earlier spawnd had made it.
   std::string AddContainer(const ContainerSpec& spec, bool running, int exit_code = 0);
 
@@ -121,7 +133,12 @@ class FakeDockerEngine final : public DockerEngine {
   ContainerInfo Info(const Container& c) const REQUIRES(mu_);
   // Whether stream `n` (of any kind) is still registered.
   bool Following(int n) const EXCLUDES(mu_);
+  // Delivers `event` now, or keeps it while events are held.
   void DeliverEvent(const EngineEvent& event) EXCLUDES(mu_);
+  void SendEvent(const EngineEvent& event) EXCLUDES(mu_);
+  // A container event of `kind` with the container's labels and the clock's time.
+  EngineEvent MakeEvent(EngineEvent::Kind kind, const std::string& action, const Container& c)
+      REQUIRES(mu_);
 
   mutable Mutex mu_;
   std::vector<std::string> calls_ GUARDED_BY(mu_);
@@ -144,6 +161,9 @@ class FakeDockerEngine final : public DockerEngine {
   std::map<int, std::pair<std::string, std::function<void(const ContainerStats&)>>> stats_followers_
       GUARDED_BY(mu_);
   int next_stream_ GUARDED_BY(mu_) = 1;
+  std::function<int64_t()> clock_ GUARDED_BY(mu_);
+  bool hold_events_ GUARDED_BY(mu_) = false;
+  std::vector<EngineEvent> held_events_ GUARDED_BY(mu_);
   std::map<std::string, std::vector<LogLine>> output_ GUARDED_BY(mu_);  // by container id
 };
 
