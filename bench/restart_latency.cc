@@ -32,10 +32,13 @@
 // Prints the figures and, last, the ratio of the die-to-start medians (target: at most 1.05).
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "bench_util.h"
 #include "harness.h"
@@ -103,71 +106,32 @@ class EngineEvents {
   std::unique_ptr<Stream> stream_;  // last: destroyed first
 };
 
-// Records when each of spawnd's service heartbeats arrives (wall clock, on Paho's thread) and
-// whether it said the service was running.
-class HeartbeatWatch {
+// A timeline of what arrives on one topic: each message a `Decode` turns into a (time, text)
+// entry; messages it gives nothing for are skipped.
+class BusTimeline {
  public:
-  explicit HeartbeatWatch(const std::string& topic) {
+  using Entry = std::pair<int64_t, std::string>;
+  using Decode = std::function<std::optional<Entry>(const BusMessage&)>;
+  BusTimeline(const std::string& topic, Decode decode) : decode_(std::move(decode)) {
     BusOptions o;
     o.uri = kDefaultBroker;
     bus_ = MakePahoBus(o);
     bus_->SetMessageHandler([this](const BusMessage& m) {
-      const int64_t now = WallNanos();
-      auto hb = proto::DecodeServiceHeartbeat(m.payload);
-      if (!hb.ok()) return;
+      auto entry = decode_(m);
+      if (!entry) return;
       std::lock_guard lock(mu_);
-      seen_.push_back({now, hb->state == proto::ServiceState::kRunning});
+      entries_.push_back(std::move(*entry));
       cv_.notify_all();
     });
     if (!bus_->Connect().ok() || !bus_->Subscribe(topic, 1).ok()) std::cerr << "no broker\n";
   }
-  // When the first heartbeat at or after `after_ns` with running == `running` arrived, or -1.
-  int64_t WaitFor(bool running, int64_t after_ns) {
+  // The time of the first entry at or after `after_ns` whose text starts with `prefix`, or -1
+  // (after at most `timeout`).
+  int64_t WaitFor(const std::string& prefix, int64_t after_ns, std::chrono::seconds timeout) {
     std::unique_lock lock(mu_);
     int64_t found = -1;
-    cv_.wait_for(lock, std::chrono::seconds(30), [&] {
-      for (const auto& [at, was_running] : seen_) {
-        if (at >= after_ns && was_running == running) {
-          found = at;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
- private:
-  std::unique_ptr<Bus> bus_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::pair<int64_t, bool>> seen_;
-};
-
-// Records spawnd's own lines in a service's log (stream "spawnd") with the times spawnd stamped
-// them (its wall clock, on its loop thread): they tell where, between die and start, the time goes.
-class SpawndLogWatch {
- public:
-  explicit SpawndLogWatch(const std::string& topic) {
-    BusOptions o;
-    o.uri = kDefaultBroker;
-    bus_ = MakePahoBus(o);
-    bus_->SetMessageHandler([this](const BusMessage& m) {
-      auto line = proto::DecodeLogMessage(m.payload);
-      if (!line.ok() || line->stream != "spawnd") return;
-      std::lock_guard lock(mu_);
-      lines_.push_back({line->time_unix_ns, line->contents});
-      cv_.notify_all();
-    });
-    if (!bus_->Connect().ok() || !bus_->Subscribe(topic, 1).ok()) std::cerr << "no broker\n";
-  }
-  // The time spawnd stamped on the first line at or after `after_ns` that starts with `prefix`,
-  // or -1 (after at most 5 s).
-  int64_t WaitFor(const std::string& prefix, int64_t after_ns) {
-    std::unique_lock lock(mu_);
-    int64_t found = -1;
-    cv_.wait_for(lock, std::chrono::seconds(5), [&] {
-      for (const auto& [at, text] : lines_) {
+    cv_.wait_for(lock, timeout, [&] {
+      for (const auto& [at, text] : entries_) {
         if (at >= after_ns && text.rfind(prefix, 0) == 0) {
           found = at;
           return true;
@@ -179,11 +143,30 @@ class SpawndLogWatch {
   }
 
  private:
+  const Decode decode_;
   std::unique_ptr<Bus> bus_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::pair<int64_t, std::string>> lines_;
+  std::vector<Entry> entries_;
 };
+
+// When each of spawnd's service heartbeats arrived (wall clock, on Paho's thread), as "running"
+// or "not running".
+std::optional<BusTimeline::Entry> HeartbeatArrival(const BusMessage& m) {
+  const int64_t now = WallNanos();
+  auto hb = proto::DecodeServiceHeartbeat(m.payload);
+  if (!hb.ok()) return std::nullopt;
+  return BusTimeline::Entry{now,
+                            hb->state == proto::ServiceState::kRunning ? "running" : "not running"};
+}
+
+// spawnd's own lines in a service's log (stream "spawnd") with the times spawnd stamped them (its
+// wall clock, on its loop thread): they tell where, between die and start, the time goes.
+std::optional<BusTimeline::Entry> SpawndLine(const BusMessage& m) {
+  auto line = proto::DecodeLogMessage(m.payload);
+  if (!line.ok() || line->stream != "spawnd") return std::nullopt;
+  return BusTimeline::Entry{line->time_unix_ns, line->contents};
+}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -235,8 +218,8 @@ int main(int argc, char** argv) {
     std::cerr << "no containers to kill\n";
     return 1;
   }
-  HeartbeatWatch watch(topics::ServiceHeartbeat(spawnd.path(), "phoenix"));
-  SpawndLogWatch log(topics::ServiceLog(spawnd.path(), "phoenix"));
+  BusTimeline watch(topics::ServiceHeartbeat(spawnd.path(), "phoenix"), HeartbeatArrival);
+  BusTimeline log(topics::ServiceLog(spawnd.path(), "phoenix"), SpawndLine);
 
   std::vector<double> spawnpoint_ms, docker_ms, detection_ms;
   // Die to start: spawnd's (die -> start events) and the floor (start call -> start event), with
@@ -253,7 +236,7 @@ int main(int argc, char** argv) {
     const int64_t died = events.WaitFor(service, "die", launched);
     const int64_t started = events.WaitFor(service, "start", died);
     // spawnd's heartbeat saying it died: the first after the kill that is not `running`.
-    const int64_t noticed = watch.WaitFor(false, launched);
+    const int64_t noticed = watch.WaitFor("not running", launched, std::chrono::seconds(30));
     if (died < 0 || started < 0 || noticed < 0) {
       ++failures;
       return;
@@ -262,8 +245,8 @@ int main(int argc, char** argv) {
     spawnpoint_ms.push_back((started - launched) / 1e6);
     detection_ms.push_back((noticed - died) / 1e6);
     die_to_start_ms.push_back((started - died) / 1e6);
-    const int64_t handled = log.WaitFor("[INFO] Service exited", died);
-    const int64_t decided = log.WaitFor("[INFO] Restarting in", died);
+    const int64_t handled = log.WaitFor("[INFO] Service exited", died, std::chrono::seconds(5));
+    const int64_t decided = log.WaitFor("[INFO] Restarting in", died, std::chrono::seconds(5));
     if (handled > 0 && decided > 0) {
       die_to_handled_ms.push_back((handled - died) / 1e6);
       handled_to_decided_ms.push_back((decided - handled) / 1e6);
@@ -336,7 +319,7 @@ int main(int argc, char** argv) {
       restart_by_spawnd(measured);
     }
     // Let all settle (spawnd's heartbeat back to running) before the next round.
-    watch.WaitFor(true, WallNanos() - 2'000'000'000);
+    watch.WaitFor("running", WallNanos() - 2'000'000'000, std::chrono::seconds(30));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   Docker("rm -f " + plain + " " + direct + " >/dev/null");
