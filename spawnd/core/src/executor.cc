@@ -97,8 +97,8 @@ void ThreadedExecutor::Loop(Shared& shared) {
     task();
     task = nullptr;  // what it captured is released outside the lock
     lock.Lock();
-    // The key's next task goes to the back of the line: one busy key does not starve the others.
-    queue = shared.queues.find(key);
+    // `queue` is still valid: a key being run is erased by its runner only. Its next task goes to
+    // the back of the line, so one busy key does not starve the others.
     if (queue->second.empty())
       shared.queues.erase(queue);
     else

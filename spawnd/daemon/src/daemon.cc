@@ -427,10 +427,6 @@ void Daemon::HandleLogs(const BusMessage& message) {
                      std::string(line.contents)});
     });
   }
-  if (!supervisor_) {
-    AnswerLogs(request->request_id, own);
-    return;
-  }
   supervisor_->ReadOutput(
       request->service, request->since_unix_ns, kLogLinesKept,
       [this, id = request->request_id, service = request->service,

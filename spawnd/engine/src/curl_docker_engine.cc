@@ -391,11 +391,7 @@ std::unique_ptr<Stream> CurlDockerEngine::FollowLogs(const std::string& id, int6
           on_end(StreamOutcome(rc, t, code, socket_path_, "container " + id));
           return;
         }
-        bool tty = false;
-        try {
-          tty = json::parse(t.collected).at("Config").value("Tty", false);
-        } catch (const json::exception&) {
-        }
+        const bool tty = InspectSaysTty(t.collected);
         auto demux = std::make_shared<LogDemultiplexer>(tty, [flow, on_line](const LogLine& l) {
           if (!flow->cancelled) on_line(l);
         });
@@ -432,11 +428,7 @@ Result<std::vector<LogLine>> CurlDockerEngine::ReadLogs(const std::string& id,
   auto inspect = Call("GET", "/containers/" + Escape(id) + "/json");
   if (!inspect.ok()) return inspect.status();
   SPAWN_RETURN_IF_ERROR(StatusFromHttp(inspect->code, inspect->body, "container " + id));
-  bool tty = false;
-  try {
-    tty = json::parse(inspect->body).at("Config").value("Tty", false);
-  } catch (const json::exception&) {
-  }
+  const bool tty = InspectSaysTty(inspect->body);
   auto answer = Call("GET", "/containers/" + Escape(id) + "/logs?stdout=1&stderr=1&timestamps=1&" +
                                 "tail=" + std::to_string(max_lines) +
                                 (since_unix_ns > 0 ? "&" + Since(since_unix_ns) : ""));

@@ -294,6 +294,14 @@ const nlohmann::json& Member(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
+bool InspectSaysTty(const std::string& inspect_body) {
+  try {
+    return json::parse(inspect_body).at("Config").value("Tty", false);
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
 bool SplitLogTimestamp(std::string_view line, int64_t* unix_ns, std::string_view* text) {
   // RFC 3339 in UTC, with up to nine digits of fraction (the engine trims trailing zeros).
   const size_t space = line.find(' ');

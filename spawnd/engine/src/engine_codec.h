@@ -93,6 +93,10 @@ class LogDemultiplexer {
   std::string partial_[3];  // per stream (index 1 stdout, 2 stderr)
 };
 
+// Whether a container's inspect answer says it has a TTY, so its output is one raw stream rather
+// than framed; false when the answer cannot be read (framing is the engine's default).
+bool InspectSaysTty(const std::string& inspect_body);
+
 // Splits a line of a `timestamps=1` log answer, "2026-12-06T19:40:00.123456789Z text", into its
 // time (`*unix_ns`) and the text after the space; false if it does not start with such a time.
 bool SplitLogTimestamp(std::string_view line, int64_t* unix_ns, std::string_view* text);

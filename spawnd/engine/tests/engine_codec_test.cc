@@ -27,6 +27,14 @@ std::vector<std::string> Collect(bool tty, const std::vector<std::string>& chunk
   return lines;
 }
 
+TEST(InspectSaysTtyTest, ConfigTtyOrFalseForAnythingElse) {
+  EXPECT_TRUE(InspectSaysTty(R"({"Id":"c1","Config":{"Tty":true}})"));
+  EXPECT_FALSE(InspectSaysTty(R"({"Id":"c1","Config":{"Tty":false}})"));
+  EXPECT_FALSE(InspectSaysTty(R"({"Id":"c1","Config":{}})"));
+  EXPECT_FALSE(InspectSaysTty(R"({"Id":"c1"})"));
+  EXPECT_FALSE(InspectSaysTty("not json"));
+}
+
 TEST(SplitLogTimestampTest, RfcThreeThreeThreeNineNanoInUtcAndTheTextAfterIt) {
   int64_t ns = 0;
   std::string_view text;
