@@ -12,97 +12,17 @@
 #include "spawn/common/config_yaml.h"
 #include "spawn/common/files.h"
 #include "spawn/common/units.h"
+#include "spawn/common/yaml_fields.h"
 
 namespace spawn {
 namespace {
 
-// The value in quotes, cut short: a message quoting a megabyte-long value helps nobody.
-std::string Quoted(const std::string& s) {
-  constexpr size_t kMax = 100;
-  return "\"" + (s.size() > kMax ? s.substr(0, kMax) + "..." : s) + "\"";
-}
+using namespace yaml_fields;
 
-// Reads one mapping node key by key. Every error carries "<source>:<line>: <key>: ..." so a person
-// can find the spot, and names the value and what was expected.
-class FieldReader {
- public:
-  using Setter = std::function<Status(const YAML::Node& value)>;
-
-  explicit FieldReader(std::string source) : source_(std::move(source)) {}
-
-  // `same_as` makes `key` another name for that key (image/container): giving both is an error,
-  // as giving one key twice is; YAML itself would let the last one win without a word.
-  void On(const std::string& key, Setter setter, const std::string& same_as = "") {
-    setters_[key] = std::move(setter);
-    if (!same_as.empty()) canonical_[key] = same_as;
-  }
-
-  Status Read(const YAML::Node& root) {
-    if (!root.IsDefined() || root.IsNull())
-      return Status::BadRequest(source_ + ": the file is empty");
-    if (!root.IsMap()) {
-      return Status::BadRequest(Where(root) + "expected a map of key: value pairs");
-    }
-    for (const auto& entry : root) {
-      const std::string key = entry.first.Scalar();
-      auto it = setters_.find(key);
-      if (it == setters_.end()) {
-        std::string known;
-        for (const auto& [name, unused] : setters_) known += (known.empty() ? "" : ", ") + name;
-        return Status::BadRequest(Where(entry.first) + "unknown key " + Quoted(key) +
-                                  "; expected one of " + known);
-      }
-      const auto alias = canonical_.find(key);
-      const std::string canonical = alias == canonical_.end() ? key : alias->second;
-      if (Seen(canonical)) {
-        const std::string also =
-            canonical == key ? "" : " (" + key + " is another name for " + canonical + ")";
-        return Status::BadRequest(Where(entry.first) + key + ": given twice" + also +
-                                  "; expected each key once");
-      }
-      Status status = it->second(entry.second);
-      if (!status.ok())
-        return Status(status.code(), Where(entry.second) + key + ": " + status.message());
-      seen_.push_back(canonical);
-    }
-    return Status::Ok();
-  }
-
-  bool Seen(const std::string& key) const {
-    return std::find(seen_.begin(), seen_.end(), key) != seen_.end();
-  }
-
-  std::string Where(const YAML::Node& node) const {
-    if (source_.empty()) return "";  // a nested map: the outer reader says where
-    const YAML::Mark mark = node.Mark();
-    if (mark.line >= 0 && !node.IsNull())
-      return source_ + ":" + std::to_string(mark.line + 1) + ": ";
-    return source_ + ": ";
-  }
-
-  const std::string& source() const { return source_; }
-
- private:
-  std::string source_;
-  std::map<std::string, Setter> setters_;
-  std::map<std::string, std::string> canonical_;  // alias -> the key it stands for
-  std::vector<std::string> seen_;                 // canonical names, at most one per setter
-};
-
-std::string Describe(const YAML::Node& node) {
-  if (node.IsScalar()) return Quoted(node.Scalar());
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a map";
-  return "nothing";
-}
-
-FieldReader::Setter String(std::string* out) {
-  return [out](const YAML::Node& v) {
-    if (!v.IsScalar()) return Status::BadRequest(Describe(v) + " is not a string; expected text");
-    *out = v.Scalar();
-    return Status::Ok();
-  };
-}
+// `run` is argv: a single string is refused rather than split, since splitting would need shell
+// quoting rules the original never had.
+constexpr const char* kArgvList =
+    "the command as a list of strings (a single string is not split), like [./svc, -v]";
 
 // A key of the original spawnd.yml with no meaning on MQTT: accepted, and a line for `warnings`
 // saying what to use instead.
@@ -120,115 +40,6 @@ FieldReader::Setter MqttVersionOf(MqttVersion* out) {
       return Status::BadRequest(Describe(v) + " is not an MQTT version; expected 5 or 3.1.1");
     }
     *out = *version;
-    return Status::Ok();
-  };
-}
-
-FieldReader::Setter Bool(bool* out) {
-  return [out](const YAML::Node& v) {
-    const std::string s = v.IsScalar() ? v.Scalar() : "";
-    if (s == "true" || s == "True" || s == "TRUE" || s == "yes")
-      *out = true;
-    else if (s == "false" || s == "False" || s == "FALSE" || s == "no")
-      *out = false;
-    else
-      return Status::BadRequest(Describe(v) + " is not a boolean; expected true or false");
-    return Status::Ok();
-  };
-}
-
-FieldReader::Setter PositiveInt(int64_t* out) {
-  return [out](const YAML::Node& v) {
-    const std::string s = v.IsScalar() ? v.Scalar() : "";
-    int64_t n = 0;
-    bool digits = !s.empty() && s.size() <= 12;
-    for (char c : s) {
-      if (c < '0' || c > '9') digits = false;
-      if (digits) n = n * 10 + (c - '0');
-    }
-    if (!digits || n <= 0) {
-      return Status::BadRequest(Describe(v) + " is not a positive integer; expected e.g. 1024");
-    }
-    *out = n;
-    return Status::Ok();
-  };
-}
-
-// A whole number from 0 to `max`; `expected` completes "is not ..." in the error.
-FieldReader::Setter WholeNumberUpTo(int64_t* out, int64_t max, const std::string& expected) {
-  return [out, max, expected](const YAML::Node& v) {
-    const std::string s = v.IsScalar() ? v.Scalar() : "";
-    int64_t n = 0;
-    bool digits = !s.empty() && s.size() <= 12;
-    for (char c : s) {
-      if (c < '0' || c > '9') digits = false;
-      if (digits) n = n * 10 + (c - '0');
-    }
-    if (!digits || n > max) {
-      return Status::BadRequest(Describe(v) + " is not " + expected);
-    }
-    *out = n;
-    return Status::Ok();
-  };
-}
-
-FieldReader::Setter Size(int64_t* out) {
-  return [out](const YAML::Node& v) {
-    if (!v.IsScalar()) {
-      return Status::BadRequest(Describe(v) +
-                                " is not a size; expected a number with M or G, like 512M");
-    }
-    auto parsed = ParseSize(v.Scalar());
-    if (!parsed.ok()) return parsed.status();
-    *out = *parsed;
-    return Status::Ok();
-  };
-}
-
-FieldReader::Setter DurationOf(Duration* out) {
-  return [out](const YAML::Node& v) {
-    if (!v.IsScalar()) {
-      return Status::BadRequest(Describe(v) + " is not a duration; expected e.g. 30s or 1h30m");
-    }
-    auto parsed = ParseDuration(v.Scalar());
-    if (!parsed.ok()) return parsed.status();
-    *out = *parsed;
-    return Status::Ok();
-  };
-}
-
-constexpr const char* kAnyList = "a list of strings, like [a, b]";
-// `run` is argv: a single string is refused rather than split, since splitting would need shell
-// quoting rules the original never had.
-constexpr const char* kArgvList =
-    "the command as a list of strings (a single string is not split), like [./svc, -v]";
-
-// A list of strings. `check` validates each element; `expected` describes the list in errors.
-FieldReader::Setter StringList(std::vector<std::string>* out,
-                               std::function<Status(const std::string&)> check = nullptr,
-                               const char* expected = kAnyList) {
-  return [out, check, expected](const YAML::Node& v) {
-    if (v.IsNull()) {
-      out->clear();
-      return Status::Ok();
-    }
-    if (!v.IsSequence()) {
-      return Status::BadRequest(Describe(v) + " is not a list; expected " + expected);
-    }
-    std::vector<std::string> items;
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (!v[i].IsScalar()) {
-        return Status::BadRequest("item " + std::to_string(i + 1) + " is " + Describe(v[i]) +
-                                  "; expected a string");
-      }
-      if (check) {
-        Status s = check(v[i].Scalar());
-        if (!s.ok())
-          return Status::BadRequest("item " + std::to_string(i + 1) + ": " + s.message());
-      }
-      items.push_back(v[i].Scalar());
-    }
-    *out = std::move(items);
     return Status::Ok();
   };
 }

@@ -3,6 +3,7 @@
 #include <regex.h>
 
 #include "spawn/common/config.h"
+#include "spawn/common/quoted.h"
 #include "spawn/common/units.h"
 
 namespace spawn {
@@ -28,11 +29,6 @@ class Regex {
   regex_t re_{};
   bool ok_;
 };
-
-std::string Quoted(const std::string& s) {
-  constexpr size_t kMax = 100;
-  return "\"" + (s.size() > kMax ? s.substr(0, kMax) + "..." : s) + "\"";
-}
 
 }  // namespace
 

@@ -3,14 +3,10 @@
 #include <cstdio>
 #include <limits>
 
+#include "spawn/common/quoted.h"
+
 namespace spawn {
 namespace {
-
-// The value in quotes, cut short: a message quoting a megabyte-long value helps nobody.
-std::string Quoted(const std::string& s) {
-  constexpr size_t kMax = 100;
-  return "\"" + (s.size() > kMax ? s.substr(0, kMax) + "..." : s) + "\"";
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 

@@ -5,21 +5,10 @@
 #include "spawn/common/config_yaml.h"
 #include "spawn/common/files.h"
 #include "spawn/common/units.h"
+#include "spawn/common/yaml_fields.h"
 
 namespace spawn::fleet {
 namespace {
-
-std::string Quoted(const std::string& s) {
-  constexpr size_t kMax = 100;
-  return "\"" + (s.size() > kMax ? s.substr(0, kMax) + "..." : s) + "\"";
-}
-
-std::string Describe(const YAML::Node& node) {
-  if (node.IsScalar()) return Quoted(node.Scalar());
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a map";
-  return "nothing";
-}
 
 std::string Where(const std::string& source, const YAML::Node& node) {
   const YAML::Mark mark = node.Mark();
